@@ -1,0 +1,11 @@
+"""PyTorch reference models for scratch_rnn: the study's models, exact weight transfer in both
+directions, and an unrolled cell-by-cell variant that keeps dL/dh_t and dL/dc_t for every t."""
+from .autograd import autograd_grads
+from .models import LSTMModel, VanillaRNN
+from .transfer import params_from_torch, params_to_torch
+from .unrolled import UnrolledLSTM, UnrolledRNN
+
+__all__ = [
+    "VanillaRNN", "LSTMModel", "params_to_torch", "params_from_torch",
+    "UnrolledRNN", "UnrolledLSTM", "autograd_grads",
+]

@@ -1,0 +1,57 @@
+"""Exact parameter copies between scratch_rnn dicts and torch modules.
+
+Works with ``nn.RNN`` / ``nn.LSTM`` (one layer, unidirectional: names ``weight_ih_l0`` ...) and
+with ``nn.RNNCell`` / ``nn.LSTMCell`` (names ``weight_ih`` ...). Names, shapes and gate order are
+the same on both sides, so a copy is a copy: no remapping, no dtype conversion.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from scratch_rnn._validate import PARAM_NAMES
+
+_LAYERS = (nn.RNN, nn.LSTM, nn.RNNCell, nn.LSTMCell)
+
+
+def _names(module: nn.Module) -> dict:
+    """scratch name -> torch attribute name for this module."""
+    if not isinstance(module, _LAYERS):
+        raise TypeError(f"module: expected one of {[c.__name__ for c in _LAYERS]}, got {type(module).__name__}")
+    if isinstance(module, (nn.RNN, nn.LSTM)):
+        if module.num_layers != 1 or module.bidirectional or getattr(module, "proj_size", 0):
+            raise ValueError("module: expected one unidirectional layer without projection, got "
+                             f"num_layers={module.num_layers}, bidirectional={module.bidirectional}")
+        if not module.bias:
+            raise ValueError("module: expected bias=True (scratch_rnn layers have both biases), got bias=False")
+        return {k: f"{k}_l0" for k in PARAM_NAMES}
+    if not module.bias:
+        raise ValueError("module: expected bias=True (scratch_rnn layers have both biases), got bias=False")
+    return {k: k for k in PARAM_NAMES}
+
+
+def params_from_torch(module: nn.Module) -> dict:
+    """The module's parameters as a scratch_rnn dict of NumPy arrays (copies, same dtype)."""
+    return {k: getattr(module, name).detach().cpu().numpy().copy() for k, name in _names(module).items()}
+
+
+def params_to_torch(params: dict, module: nn.Module) -> nn.Module:
+    """Copy a scratch_rnn parameter dict into `module` in place and return it.
+
+    The module must already have the dtype of the arrays (``module.double()`` for float64) and
+    the same shapes; anything else raises, naming the parameter.
+    """
+    names = _names(module)
+    if set(params) != set(names):
+        raise ValueError(f"params: expected keys {tuple(names)}, got {tuple(sorted(params))}")
+    with torch.no_grad():
+        for k, name in names.items():
+            target = getattr(module, name)
+            src = np.asarray(params[k])
+            if tuple(src.shape) != tuple(target.shape):
+                raise ValueError(f"params['{k}']: expected shape {tuple(target.shape)} (module.{name}), got {src.shape}")
+            if torch.from_numpy(np.zeros(0, src.dtype)).dtype != target.dtype:
+                raise TypeError(f"params['{k}']: expected dtype {target.dtype} (module.{name}), got {src.dtype}")
+            target.copy_(torch.from_numpy(np.ascontiguousarray(src)))
+    return module

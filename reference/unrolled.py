@@ -1,0 +1,56 @@
+"""Cell-by-cell torch layers that keep the gradient of every hidden (and cell) state.
+
+``nn.RNN`` and ``nn.LSTM`` return h_t but run the recurrence internally, so autograd never holds
+the total dL/dh_t: the h_t they return is a leaf of the output, not the tensor fed to step t+1.
+Here the loop is written out with ``nn.RNNCell`` / ``nn.LSTMCell`` and each state that step t+1
+consumes calls ``retain_grad()``; after ``loss.backward()``, ``layer.h[t].grad`` is the total
+dL/dh_t and ``layer.c[t].grad`` the total dL/dc_t, comparable with scratch_rnn's ``grads.h`` and
+``grads.c``. Time-major, like scratch_rnn: x (T, B, D).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class UnrolledRNN(nn.Module):
+    """tanh RNN as a Python loop over nn.RNNCell; parameters named as in nn.RNNCell."""
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity="tanh")
+        self.h: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
+        """Returns every hidden state stacked, (T, B, H); `self.h` holds them one by one."""
+        h = h0 if h0 is not None else x.new_zeros(x.shape[1], self.cell.hidden_size)
+        self.h = []
+        for t in range(x.shape[0]):
+            h = self.cell(x[t], h)                # (B, H) h_t
+            h.retain_grad()
+            self.h.append(h)
+        return torch.stack(self.h)
+
+
+class UnrolledLSTM(nn.Module):
+    """LSTM as a Python loop over nn.LSTMCell; parameters named as in nn.LSTMCell."""
+
+    def __init__(self, input_size: int, hidden_size: int):
+        super().__init__()
+        self.cell = nn.LSTMCell(input_size, hidden_size)
+        self.h: list[torch.Tensor] = []
+        self.c: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, c0: torch.Tensor | None = None):
+        """Returns (h, c), every hidden and cell state stacked, (T, B, H) each."""
+        zeros = x.new_zeros(x.shape[1], self.cell.hidden_size)
+        h = h0 if h0 is not None else zeros
+        c = c0 if c0 is not None else zeros
+        self.h, self.c = [], []
+        for t in range(x.shape[0]):
+            h, c = self.cell(x[t], (h, c))        # (B, H) h_t, c_t
+            h.retain_grad()
+            c.retain_grad()
+            self.h.append(h)
+            self.c.append(c)
+        return torch.stack(self.h), torch.stack(self.c)

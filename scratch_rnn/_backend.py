@@ -1,0 +1,24 @@
+"""Where a backend name turns into the loops that run.
+
+`numpy` loops live next to their public functions (`rnn.py`, `lstm.py`) and are the specification;
+`numba` loops (`_kernels_rnn.py`, `_kernels_lstm.py`) mirror them with the same names and argument
+order. Numba is imported only when that backend is first asked for, so `import scratch_rnn` stays fast.
+"""
+from __future__ import annotations
+
+import importlib
+
+from ._validate import check_backend
+
+_MODULES = {
+    ("rnn", "numpy"): "scratch_rnn.rnn",
+    ("lstm", "numpy"): "scratch_rnn.lstm",
+    ("rnn", "numba"): "scratch_rnn._kernels_rnn",
+    ("lstm", "numba"): "scratch_rnn._kernels_lstm",
+}
+
+
+def loops(cell: str, backend: str):
+    """The module holding `{cell}_forward_loop` and `{cell}_backward_loop` for `backend`."""
+    check_backend(backend)
+    return importlib.import_module(_MODULES[cell, backend])

@@ -1,0 +1,92 @@
+"""Input checks shared by every public entry point.
+
+Each check raises with a message that names the argument, the expected value and the actual one.
+Nothing is broadcast, cast or truncated silently: the arrays the kernels see are exactly the arrays
+the caller passed (made C-contiguous, never converted to another dtype).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+BACKENDS = ("numpy", "numba")
+GATES = {"rnn": 1, "lstm": 4}
+
+
+def check_backend(backend) -> str:
+    """Return `backend` if it is one of BACKENDS, else raise ValueError."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected one of {BACKENDS}, got {backend!r}")
+    return backend
+
+
+def as_float_array(name: str, value, dtype: np.dtype | None = None) -> np.ndarray:
+    """`value` as a C-contiguous float32/float64 array, without any dtype conversion.
+
+    Raises TypeError for non-float dtypes and for a dtype other than `dtype` (when given),
+    ValueError for NaN or inf.
+    """
+    arr = np.asarray(value)
+    if arr.dtype not in FLOAT_DTYPES:
+        raise TypeError(f"{name}: expected dtype float32 or float64, got {arr.dtype}")
+    if dtype is not None and arr.dtype != dtype:
+        raise TypeError(f"{name}: expected dtype {dtype} (the dtype of x), got {arr.dtype}")
+    if not np.isfinite(arr).all():
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(f"{name}: expected finite values, got {bad} NaN or inf entries")
+    return np.ascontiguousarray(arr)
+
+
+def check_shape(name: str, arr: np.ndarray, expected: tuple, meaning: str) -> None:
+    """Raise ValueError unless arr.shape == expected; `meaning` spells the shape in letters."""
+    if arr.shape != tuple(expected):
+        raise ValueError(f"{name}: expected shape {meaning} = {tuple(expected)}, got {arr.shape}")
+
+
+def check_x(x) -> np.ndarray:
+    """x must be a float array of shape (T, B, D) with T, B, D >= 1."""
+    x = np.asarray(x)
+    if x.ndim != 3:
+        raise ValueError(f"x: expected a 3-D array (T, B, D), got {x.ndim}-D with shape {x.shape}")
+    for letter, size in zip("TBD", x.shape):
+        if size == 0:
+            raise ValueError(f"x: expected {letter} >= 1 in shape (T, B, D), got shape {x.shape}")
+    return as_float_array("x", x)
+
+
+def check_params(params, cell: str, D: int, dtype: np.dtype) -> tuple[dict, int]:
+    """Check the parameter dict of a `cell` ("rnn" or "lstm") layer fed inputs of size D.
+
+    Returns (params as contiguous arrays, H). Keys and shapes are PyTorch's:
+    weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,), G = 1 or 4.
+    """
+    G = GATES[cell]
+    if not isinstance(params, dict):
+        raise TypeError(f"params: expected a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
+    missing = [k for k in PARAM_NAMES if k not in params]
+    unknown = sorted(str(k) for k in params if k not in PARAM_NAMES)
+    if missing or unknown:
+        raise ValueError(
+            f"params: expected keys {PARAM_NAMES}, got {tuple(sorted(map(str, params)))}"
+            f" (missing: {missing}, unknown: {unknown})"
+        )
+    p = {k: as_float_array(f"params['{k}']", params[k], dtype) for k in PARAM_NAMES}
+    w_hh = p["weight_hh"]
+    if w_hh.ndim != 2 or w_hh.shape[1] == 0:
+        raise ValueError(f"params['weight_hh']: expected shape (G*H, H) with H >= 1, got {w_hh.shape}")
+    H = w_hh.shape[1]
+    check_shape("params['weight_hh']", w_hh, (G * H, H), f"(G*H, H) with G={G}, H={H}")
+    check_shape("params['weight_ih']", p["weight_ih"], (G * H, D), f"(G*H, D) with G={G}, H={H}, D={D}")
+    check_shape("params['bias_ih']", p["bias_ih"], (G * H,), f"(G*H,) with G={G}, H={H}")
+    check_shape("params['bias_hh']", p["bias_hh"], (G * H,), f"(G*H,) with G={G}, H={H}")
+    return p, H
+
+
+def check_state(name: str, value, B: int, H: int, dtype: np.dtype) -> np.ndarray:
+    """An initial state (h0 or c0): zeros if None, else a (B, H) array of x's dtype."""
+    if value is None:
+        return np.zeros((B, H), dtype=dtype)
+    arr = as_float_array(name, value, dtype)
+    check_shape(name, arr, (B, H), "(B, H)")
+    return arr

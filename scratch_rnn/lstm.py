@@ -1,0 +1,166 @@
+r"""LSTM: forward pass and backpropagation through time, in NumPy.
+
+Shapes: T time steps, B batch, D input size, H hidden size. Parameters use PyTorch's names, shapes
+and gate order i, f, g, o (``nn.LSTM``): ``weight_ih`` (4H, D), ``weight_hh`` (4H, H),
+``bias_ih`` (4H,), ``bias_hh`` (4H,). Rows [0:H] belong to i, [H:2H] to f, [2H:3H] to g, [3H:4H] to o.
+
+Forward, for t = 0 .. T-1 (h_{-1} = h0, c_{-1} = c0)::
+
+    z_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh         (B, 4H)  pre-activations
+    i_t = sigmoid(z_t[:, 0:H])                                (B, H)   input gate
+    f_t = sigmoid(z_t[:, H:2H])                               (B, H)   forget gate
+    g_t = tanh(z_t[:, 2H:3H])                                 (B, H)   candidate
+    o_t = sigmoid(z_t[:, 3H:4H])                              (B, H)   output gate
+    c_t = f_t * c_{t-1} + i_t * g_t                           (B, H)   cell state
+    h_t = o_t * tanh(c_t)                                     (B, H)   hidden state
+
+Backward. ``dh[t]`` is the gradient the loss sends directly into h_t and ``dc_last`` the one it
+sends directly into c_{T-1}. ``dh_total[t]`` = dL/dh_t and ``dc_total[t]`` = dL/dc_t are totals
+over every path::
+
+    dh_total[t] = dh[t] + dz_{t+1} W_hh                                   (0 past the end)
+    dc_total[t] = dc_total[t+1] * f_{t+1} + dh_total[t] * o_t * (1 - tanh(c_t)^2)
+                                                       (dc_last in place of the first term at T-1)
+    dz_t[i] = dc_total[t] * g_t     * i_t (1 - i_t)
+    dz_t[f] = dc_total[t] * c_{t-1} * f_t (1 - f_t)
+    dz_t[g] = dc_total[t] * i_t     * (1 - g_t^2)
+    dz_t[o] = dh_total[t] * tanh(c_t) * o_t (1 - o_t)
+    dW_ih = sum_t dz_t^T x_t    dW_hh = sum_t dz_t^T h_{t-1}    db_ih = db_hh = sum_t sum_b dz_t
+    dx_t = dz_t W_ih            dh0 = dz_0 W_hh                 dc0 = dc_total[0] * f_0
+
+Along the cell path alone, dL/dc_s = dL/dc_t * prod_{k=s+1..t} f_k: the forget gates decide
+whether the gradient survives the trip back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _backend
+from ._validate import as_float_array, check_params, check_shape, check_state, check_x
+
+
+@dataclass(frozen=True)
+class LSTMCache:
+    """What the backward pass needs: the inputs, h and c (T, B, H), the activated gates
+    (T, B, 4H) in the order i, f, g, o, and tanh(c) (T, B, H)."""
+
+    params: dict
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    h: np.ndarray
+    c: np.ndarray
+    gates: np.ndarray
+    tanh_c: np.ndarray
+
+
+@dataclass(frozen=True)
+class LSTMGrads:
+    """Gradients of the loss. ``params`` has the keys of the parameter dict; ``x`` (T, B, D);
+    ``h0``, ``c0`` (B, H); ``h`` and ``c`` (T, B, H) are the total dL/dh_t and dL/dc_t for every t."""
+
+    params: dict
+    x: np.ndarray
+    h0: np.ndarray
+    c0: np.ndarray
+    h: np.ndarray
+    c: np.ndarray
+
+
+def lstm_forward(params: dict, x, h0=None, c0=None, backend: str = "numpy"):
+    """Run the LSTM over x (T, B, D) from h0, c0 (B, H; zeros if None).
+
+    Returns ``(h, c, cache)``: h and c (T, B, H) hold every hidden and cell state; cache feeds
+    `lstm_backward`. dtype follows x (float32 or float64); params, h0, c0 must share it.
+    """
+    x = check_x(x)
+    T, B, D = x.shape
+    p, H = check_params(params, "lstm", D, x.dtype)
+    h0 = check_state("h0", h0, B, H, x.dtype)
+    c0 = check_state("c0", c0, B, H, x.dtype)
+    loop = _backend.loops("lstm", backend).lstm_forward_loop
+    h, c, gates, tanh_c = loop(x, h0, c0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    return h, c, LSTMCache(params=p, x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, tanh_c=tanh_c)
+
+
+def lstm_backward(cache: LSTMCache, dh, dc_last=None, backend: str = "numpy") -> LSTMGrads:
+    """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
+    h_t; dc_last (B, H; zeros if None) the one it sends directly into the last cell state c_{T-1}.
+    Returns `LSTMGrads`."""
+    if not isinstance(cache, LSTMCache):
+        raise TypeError(f"cache: expected the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
+    T, B, H = cache.h.shape
+    dh = as_float_array("dh", dh, cache.h.dtype)
+    check_shape("dh", dh, (T, B, H), "(T, B, H)")
+    dc_last = check_state("dc_last", dc_last, B, H, cache.h.dtype)
+    p = cache.params
+    loop = _backend.loops("lstm", backend).lstm_backward_loop
+    dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db = loop(
+        cache.x, cache.h0, cache.c0, cache.h, cache.c, cache.gates, cache.tanh_c, dh, dc_last,
+        p["weight_ih"], p["weight_hh"],
+    )
+    grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db, "bias_hh": db.copy()}
+    return LSTMGrads(params=grads, x=dx, h0=dh0, c0=dc0, h=dh_total, c=dc_total)
+
+
+def sigmoid(z):
+    """1 / (1 + exp(-z)) without overflow: exp is only ever taken of -|z|."""
+    e = np.exp(-np.abs(z))                                       # in (0, 1]
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+    """The forward recurrence on checked arrays; returns (h, c, gates, tanh_c)."""
+    T, B, _ = x.shape
+    H = w_hh.shape[1]
+    h = np.empty((T, B, H), dtype=x.dtype)
+    c = np.empty((T, B, H), dtype=x.dtype)
+    gates = np.empty((T, B, 4 * H), dtype=x.dtype)              # activated i, f, g, o
+    tanh_c = np.empty((T, B, H), dtype=x.dtype)
+    h_prev, c_prev = h0, c0                                      # (B, H) h_{t-1}, c_{t-1}
+    for t in range(T):
+        z = x[t] @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh        # (B, 4H) pre-activations z_t
+        i = sigmoid(z[:, 0:H])                                   # (B, H) input gate
+        f = sigmoid(z[:, H:2 * H])                               # (B, H) forget gate
+        g = np.tanh(z[:, 2 * H:3 * H])                           # (B, H) candidate
+        o = sigmoid(z[:, 3 * H:4 * H])                           # (B, H) output gate
+        c[t] = f * c_prev + i * g                                # (B, H) c_t
+        tanh_c[t] = np.tanh(c[t])                                # (B, H)
+        h[t] = o * tanh_c[t]                                     # (B, H) h_t
+        gates[t] = np.concatenate([i, f, g, o], axis=1)          # (B, 4H) kept for backward
+        h_prev, c_prev = h[t], c[t]
+    return h, c, gates, tanh_c
+
+
+def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh):
+    """BPTT on checked arrays; returns (dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db)."""
+    T, B, D = x.shape
+    H = w_hh.shape[1]
+    dx = np.empty_like(x)                                        # (T, B, D)
+    dh_total = np.empty_like(h)                                  # (T, B, H) total dL/dh_t
+    dc_total = np.empty_like(c)                                  # (T, B, H) total dL/dc_t
+    dw_ih = np.zeros_like(w_ih)                                  # (4H, D)
+    dw_hh = np.zeros_like(w_hh)                                  # (4H, H)
+    db = np.zeros(4 * H, dtype=x.dtype)                          # (4H,)
+    dz = np.empty((B, 4 * H), dtype=x.dtype)                     # (B, 4H) dL/dz_t
+    dh_next = np.zeros((B, H), dtype=x.dtype)                    # (B, H) dL/dh_t through step t+1
+    dc_next = dc_last                                            # (B, H) dL/dc_t through c_{t+1}
+    for t in reversed(range(T)):
+        h_prev = h[t - 1] if t > 0 else h0                       # (B, H) h_{t-1}
+        c_prev = c[t - 1] if t > 0 else c0                       # (B, H) c_{t-1}
+        i, f, g, o = np.split(gates[t], 4, axis=1)               # (B, H) each
+        dh_total[t] = dh[t] + dh_next                            # (B, H) direct + through the future
+        dc_total[t] = dc_next + dh_total[t] * o * (1 - tanh_c[t] ** 2)  # (B, H) via c_{t+1} and h_t
+        dz[:, 0:H] = dc_total[t] * g * i * (1 - i)               # (B, H) dL/dz_i
+        dz[:, H:2 * H] = dc_total[t] * c_prev * f * (1 - f)      # (B, H) dL/dz_f
+        dz[:, 2 * H:3 * H] = dc_total[t] * i * (1 - g * g)       # (B, H) dL/dz_g
+        dz[:, 3 * H:4 * H] = dh_total[t] * tanh_c[t] * o * (1 - o)  # (B, H) dL/dz_o
+        dw_ih += dz.T @ x[t]                                     # (4H, D)
+        dw_hh += dz.T @ h_prev                                   # (4H, H)
+        db += dz.sum(axis=0)                                     # (4H,)
+        dx[t] = dz @ w_ih                                        # (B, D)
+        dh_next = dz @ w_hh                                      # (B, H) dL/dh_{t-1} through z_t
+        dc_next = dc_total[t] * f                                # (B, H) dL/dc_{t-1} through c_t
+    return dx, dh_next, dc_next, dh_total, dc_total, dw_ih, dw_hh, db

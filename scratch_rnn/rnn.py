@@ -1,0 +1,116 @@
+r"""Vanilla tanh RNN: forward pass and backpropagation through time, in NumPy.
+
+Shapes: T time steps, B batch, D input size, H hidden size. Parameters use PyTorch's names and
+shapes (``nn.RNN``): ``weight_ih`` (H, D), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,).
+
+Forward, for t = 0 .. T-1 (h_{-1} = h0)::
+
+    a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh        (B, H)
+    h_t = tanh(a_t)                                          (B, H)
+
+Backward. ``dh[t]`` is the gradient the loss sends *directly* into h_t. The total gradient
+``dh_total[t]`` = dL/dh_t also counts every path through h_{t+1}, h_{t+2}, ...::
+
+    dh_total[T-1] = dh[T-1]
+    da_t          = dh_total[t] * (1 - h_t^2)                (B, H)   through tanh
+    dh_total[t-1] = dh[t-1] + da_t W_hh                      (B, H)   one step back
+    dW_ih = sum_t da_t^T x_t        dW_hh = sum_t da_t^T h_{t-1}
+    db_ih = db_hh = sum_t sum_b da_t
+    dx_t  = da_t W_ih               dh0 = da_0 W_hh
+
+So dL/dh_s = dL/dh_t * prod_{k=s+1..t} diag(1 - h_k^2) W_hh: the product of Jacobians whose norm
+decides whether gradients vanish.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _backend
+from ._validate import as_float_array, check_params, check_shape, check_state, check_x
+
+
+@dataclass(frozen=True)
+class RNNCache:
+    """What the backward pass needs: the inputs and every hidden state h (T, B, H)."""
+
+    params: dict
+    x: np.ndarray
+    h0: np.ndarray
+    h: np.ndarray
+
+
+@dataclass(frozen=True)
+class RNNGrads:
+    """Gradients of the loss. ``params`` has the keys of the parameter dict; ``x`` (T, B, D);
+    ``h0`` (B, H); ``h`` (T, B, H) is the total dL/dh_t for every t."""
+
+    params: dict
+    x: np.ndarray
+    h0: np.ndarray
+    h: np.ndarray
+
+
+def rnn_forward(params: dict, x, h0=None, backend: str = "numpy"):
+    """Run the RNN over x (T, B, D) from h0 (B, H; zeros if None).
+
+    Returns ``(h, cache)``: h (T, B, H) holds every hidden state; cache feeds `rnn_backward`.
+    dtype follows x (float32 or float64); params and h0 must have the same dtype.
+    """
+    x = check_x(x)
+    T, B, D = x.shape
+    p, H = check_params(params, "rnn", D, x.dtype)
+    h0 = check_state("h0", h0, B, H, x.dtype)
+    loop = _backend.loops("rnn", backend).rnn_forward_loop
+    h = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    return h, RNNCache(params=p, x=x, h0=h0, h=h)
+
+
+def rnn_backward(cache: RNNCache, dh, backend: str = "numpy") -> RNNGrads:
+    """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
+    h_t (zeros where the loss does not look at h_t). Returns `RNNGrads`."""
+    if not isinstance(cache, RNNCache):
+        raise TypeError(f"cache: expected the RNNCache returned by rnn_forward, got {type(cache).__name__}")
+    dh = as_float_array("dh", dh, cache.h.dtype)
+    check_shape("dh", dh, cache.h.shape, "(T, B, H)")
+    p = cache.params
+    loop = _backend.loops("rnn", backend).rnn_backward_loop
+    dx, dh0, dh_total, dw_ih, dw_hh, db = loop(cache.x, cache.h0, cache.h, dh, p["weight_ih"], p["weight_hh"])
+    grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db, "bias_hh": db.copy()}
+    return RNNGrads(params=grads, x=dx, h0=dh0, h=dh_total)
+
+
+def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh):
+    """The forward recurrence on checked arrays; returns h (T, B, H)."""
+    T, B, _ = x.shape
+    H = w_hh.shape[1]
+    h = np.empty((T, B, H), dtype=x.dtype)
+    h_prev = h0                                                  # (B, H) h_{t-1}
+    for t in range(T):
+        a = x[t] @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh        # (B, H) pre-activation a_t
+        h[t] = np.tanh(a)                                        # (B, H) h_t
+        h_prev = h[t]
+    return h
+
+
+def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh):
+    """BPTT on checked arrays; returns (dx, dh0, dh_total, dw_ih, dw_hh, db)."""
+    T, B, D = x.shape
+    H = w_hh.shape[1]
+    dx = np.empty_like(x)                                        # (T, B, D)
+    dh_total = np.empty_like(h)                                  # (T, B, H) total dL/dh_t
+    dw_ih = np.zeros_like(w_ih)                                  # (H, D)
+    dw_hh = np.zeros_like(w_hh)                                  # (H, H)
+    db = np.zeros(H, dtype=x.dtype)                              # (H,)
+    dh_next = np.zeros((B, H), dtype=x.dtype)                    # (B, H) dL/dh_t through h_{t+1}
+    for t in reversed(range(T)):
+        h_prev = h[t - 1] if t > 0 else h0                       # (B, H) h_{t-1}
+        dh_total[t] = dh[t] + dh_next                            # (B, H) direct + through the future
+        da = dh_total[t] * (1 - h[t] * h[t])                     # (B, H) through tanh: dL/da_t
+        dw_ih += da.T @ x[t]                                     # (H, D)
+        dw_hh += da.T @ h_prev                                   # (H, H)
+        db += da.sum(axis=0)                                     # (H,)
+        dx[t] = da @ w_ih                                        # (B, D)
+        dh_next = da @ w_hh                                      # (B, H) dL/dh_{t-1} through h_t
+    return dx, dh_next, dh_total, dw_ih, dw_hh, db
