@@ -53,8 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "over all t) against central finite differences and PyTorch autograd. "
                                    "Errors are relative to the gradient's largest magnitude. Exits 1 if any "
                                    "error exceeds its tolerance.")
-    p.add_argument("--backend", choices=("numpy",), default="numpy",
-                   help="which hand-written backend to check (default: numpy)")
+    p.add_argument("--backend", choices=("numpy", "numba", "all"), default="all",
+                   help="which hand-written backend to check (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
     p.add_argument("--no-torch", action="store_true", help="skip the comparison with torch autograd")
     p.add_argument("--out", default=None, metavar="DIR", help="also write DIR/gradcheck.json")

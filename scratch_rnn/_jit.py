@@ -1,0 +1,32 @@
+"""The one place where Numba's flags are set.
+
+* ``cache=True``: compiled kernels are written next to the source (or to Numba's user-wide cache
+  directory when the package directory is read-only); a later process loads them instead of
+  compiling. Where no cache directory can be written at all, kernels compile in every process
+  and a warning says so once.
+* ``error_model="numpy"``: a float division by zero gives inf/nan like NumPy instead of raising,
+  which removes a branch from every division and lets LLVM vectorise the element loops.
+* ``fastmath`` stays off: the kernels must reproduce the NumPy reference to rounding.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numba
+
+FLAGS = {"cache": True, "error_model": "numpy", "fastmath": False, "nogil": True}
+
+
+def jit(func=None, **extra):
+    """``numba.njit`` with FLAGS; ``@jit`` or ``@jit(inline="always")``."""
+    def wrap(f):
+        try:
+            return numba.njit(**{**FLAGS, **extra})(f)
+        except RuntimeError as err:  # numba: "cannot cache function ...: no locator available"
+            if "cannot cache" not in str(err):
+                raise
+            warnings.warn(f"scratch_rnn: no writable Numba cache directory ({err}); kernels will be "
+                          "compiled in every process. Set NUMBA_CACHE_DIR to a writable folder.",
+                          RuntimeWarning, stacklevel=2)
+            return numba.njit(**{**FLAGS, **extra, "cache": False})(f)
+    return wrap if func is None else wrap(func)
