@@ -4,8 +4,8 @@ two together.
 
 Differences from the reference, all exact rearrangements of the same sums (as in
 `_kernels_rnn`):
-* forward: x_t W_ih^T is one matrix product per chunk of time steps, written straight into the
-  gates array, which the loop then turns into activated gates in place;
+* forward: x_t W_ih^T is one matrix product per chunk of time steps (`_input_projection`), and
+  each gate is activated for the whole batch at once, in place in the gates array;
 * backward: dx_t and the weight-gradient products are done per chunk of time steps as single
   matrix products (`_kernels_rnn._weight_grads`);
 * backward: gradients below the smallest normal number of the dtype are flushed to zero (see
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from ._kernels_rnn import _chunk_steps, _input_projection, _weight_grads
+from ._kernels_rnn import _chunk_steps, _input_projection, _recurrent_weight_T, _weight_grads
 from ._numba_math import sigmoid_, tanh_
 
 
@@ -24,41 +24,44 @@ def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     """The forward recurrence; returns (h, c, gates, tanh_c)."""
     T, B, H = *x.shape[:2], w_hh.shape[1]
     h, c, tanh_c = (np.empty((T, B, H), dtype=x.dtype) for _ in range(3))  # NumPy allocates: see
-    gates = np.empty((T, B, 4 * H), dtype=x.dtype)              # _kernels_rnn._alloc_note
-    _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, h, c, gates, tanh_c)
+    gates = np.empty((T, 4, B, H), dtype=x.dtype)               # _kernels_rnn._alloc_note
+    _lstm_forward(x, h0, c0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, h, c, gates, tanh_c)
     return h, c, gates, tanh_c
 
 
 @jit
-def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, h, c, gates, tanh_c):
-    """gates receives x_t W_ih^T first, then the activated i, f, g, o."""
+def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, h, c, gates, tanh_c):
     T, B, D = x.shape
-    H = w_hh.shape[1]
-    w_ih_T = np.ascontiguousarray(w_ih.T)                        # (D, 4H)
-    w_hh_T = np.ascontiguousarray(w_hh.T)                        # (H, 4H)
+    H = w_hh_T.shape[0]
+    K = _chunk_steps(B, 256)                                     # 256 rows: stays in cache
+    xw = np.empty((K, B, 4 * H), dtype=x.dtype)                  # x_t W_ih^T for a chunk of steps
     hw = np.empty((B, 4 * H), dtype=x.dtype)                     # (B, 4H) h_{t-1} W_hh^T
-    K = _chunk_steps(B)
     for t in range(T):
         if t % K == 0:                                           # x_t W_ih^T for the next K steps at once
-            _input_projection(x, w_ih_T, gates, t, min(T, t + K))
+            _input_projection(x, w_ih, t, min(T, t + K), xw)
         h_prev = h0 if t == 0 else h[t - 1]                      # (B, H) h_{t-1}
         c_prev = c0 if t == 0 else c[t - 1]                      # (B, H) c_{t-1}
         np.dot(h_prev, w_hh_T, hw)
-        for b in range(B):
-            z, hwb = gates[t, b], hw[b]                          # (4H,) x_t W_ih^T, becomes i, f, g, o
-            for j in range(4 * H):
-                z[j] = z[j] + b_ih[j] + hwb[j] + b_hh[j]         # pre-activations z_t
-            i, f, g, o = z[0:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:4 * H]
-            sigmoid_(z[0:2 * H])                                 # input and forget gates, in place
-            tanh_(g)                                             # candidate
-            sigmoid_(o)                                          # output gate
-            cb, tcb, hb, cp = c[t, b], tanh_c[t, b], h[t, b], c_prev[b]
-            for j in range(H):
-                cb[j] = f[j] * cp[j] + i[j] * g[j]               # c_t = f c_{t-1} + i g
-                tcb[j] = cb[j]
-            tanh_(tcb)                                           # tanh(c_t), in place
-            for j in range(H):
-                hb[j] = o[j] * tcb[j]                            # h_t = o tanh(c_t)
+        z, zx = gates[t], xw[t % K]                              # (4, B, H) z_t, activated in place
+        for q in range(4):
+            bi, bh = b_ih[q * H:(q + 1) * H], b_hh[q * H:(q + 1) * H]
+            for b in range(B):
+                zq, zxb, hwb = z[q, b], zx[b, q * H:(q + 1) * H], hw[b, q * H:(q + 1) * H]
+                for j in range(H):
+                    zq[j] = zxb[j] + bi[j] + hwb[j] + bh[j]      # pre-activations z_t
+        zf = z.reshape(4, B * H)                                 # each gate of the whole batch, flat
+        sigmoid_(zf[0])                                          # input gate, in place
+        sigmoid_(zf[1])                                          # forget gate
+        tanh_(zf[2])                                             # candidate
+        sigmoid_(zf[3])                                          # output gate
+        i, f, g, o = zf[0], zf[1], zf[2], zf[3]
+        cf, tcf, hf, cpf = c[t].reshape(B * H), tanh_c[t].reshape(B * H), h[t].reshape(B * H), c_prev.reshape(B * H)
+        for j in range(B * H):
+            cf[j] = f[j] * cpf[j] + i[j] * g[j]                  # c_t = f c_{t-1} + i g
+            tcf[j] = cf[j]
+        tanh_(tcf)                                               # tanh(c_t), in place
+        for j in range(B * H):
+            hf[j] = o[j] * tcf[j]                                # h_t = o tanh(c_t)
 
 
 def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh):
@@ -80,16 +83,17 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, 
     db = np.zeros(4 * H, dtype=x.dtype)                          # (4H,)
     dh_next = np.zeros((B, H), dtype=x.dtype)                    # (B, H) dL/dh_t through step t+1
     dc_next = dc_last.copy()                                     # (B, H) dL/dc_t through c_{t+1}
-    K = min(T, _chunk_steps(B))
+    K = min(T, _chunk_steps(B, max(256, H)))                     # >= H rows: few passes over dW
     dz = np.empty((K, B, 4 * H), dtype=x.dtype)                  # (K, B, 4H) dL/dz_t for one chunk
     end = T
     while end > 0:
         start = max(0, end - K)                                  # this chunk: steps start .. end-1
         for t in range(end - 1, start - 1, -1):
             c_prev = c0 if t == 0 else c[t - 1]                  # (B, H) c_{t-1}
+            gt = gates[t]                                        # (4, B, H) i, f, g, o
             for b in range(B):
-                gt, d = gates[t, b], dz[t - start, b]            # (4H,) i, f, g, o and dL/dz_t
-                i, f, g, o = gt[0:H], gt[H:2 * H], gt[2 * H:3 * H], gt[3 * H:4 * H]
+                i, f, g, o = gt[0, b], gt[1, b], gt[2, b], gt[3, b]  # (H,) each
+                d = dz[t - start, b]                             # (4H,) dL/dz_t
                 di, df, dg, do = d[0:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:4 * H]
                 tc, cp, dhb, dhn = tanh_c[t, b], c_prev[b], dh[t, b], dh_next[b]
                 dht_, dct_, dcn = dh_total[t, b], dc_total[t, b], dc_next[b]
@@ -110,3 +114,4 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, 
         _weight_grads(x, h0, h, dz, start, end, w_ih, dx, dw_ih, dw_hh, db)
         end = start
     return dh_next, dc_next, dw_ih, dw_hh, db
+

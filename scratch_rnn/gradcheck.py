@@ -101,11 +101,10 @@ def _per_timestep_fd(cell, params, x, h0, c0, dh, dc_last, eps) -> dict:
             dh_fd[t] = numerical_gradient(loss_from_h, h_t, eps)
         return {"h": dh_fd}
     h_all, c_all, cache = lstm_forward(params, x, h0, c0)
-    H = h_all.shape[2]
     dh_fd, dc_fd = np.empty_like(h_all), np.empty_like(c_all)
     for t in range(T):
         h_t, c_t = h_all[t].copy(), c_all[t].copy()
-        o_t = cache.gates[t][:, 3 * H:]
+        o_t = cache.gates[t, 3]
 
         def suffix(h_start, c_start, t=t):  # the loss terms computed after step t
             if t + 1 == T:

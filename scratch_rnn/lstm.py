@@ -44,7 +44,7 @@ from ._validate import as_float_array, check_params, check_shape, check_state, c
 @dataclass(frozen=True)
 class LSTMCache:
     """What the backward pass needs: the inputs, h and c (T, B, H), the activated gates
-    (T, B, 4H) in the order i, f, g, o, and tanh(c) (T, B, H)."""
+    (T, 4, B, H) with gates[t] = (i_t, f_t, g_t, o_t), and tanh(c) (T, B, H)."""
 
     params: dict
     x: np.ndarray
@@ -117,7 +117,7 @@ def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     H = w_hh.shape[1]
     h = np.empty((T, B, H), dtype=x.dtype)
     c = np.empty((T, B, H), dtype=x.dtype)
-    gates = np.empty((T, B, 4 * H), dtype=x.dtype)              # activated i, f, g, o
+    gates = np.empty((T, 4, B, H), dtype=x.dtype)              # activated i, f, g, o
     tanh_c = np.empty((T, B, H), dtype=x.dtype)
     h_prev, c_prev = h0, c0                                      # (B, H) h_{t-1}, c_{t-1}
     for t in range(T):
@@ -129,7 +129,7 @@ def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         c[t] = f * c_prev + i * g                                # (B, H) c_t
         tanh_c[t] = np.tanh(c[t])                                # (B, H)
         h[t] = o * tanh_c[t]                                     # (B, H) h_t
-        gates[t] = np.concatenate([i, f, g, o], axis=1)          # (B, 4H) kept for backward
+        gates[t] = i, f, g, o                                    # (4, B, H) kept for backward
         h_prev, c_prev = h[t], c[t]
     return h, c, gates, tanh_c
 
@@ -150,7 +150,7 @@ def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh):
     for t in reversed(range(T)):
         h_prev = h[t - 1] if t > 0 else h0                       # (B, H) h_{t-1}
         c_prev = c[t - 1] if t > 0 else c0                       # (B, H) c_{t-1}
-        i, f, g, o = np.split(gates[t], 4, axis=1)               # (B, H) each
+        i, f, g, o = gates[t]                                    # (B, H) each
         dh_total[t] = dh[t] + dh_next                            # (B, H) direct + through the future
         dc_total[t] = dc_next + dh_total[t] * o * (1 - tanh_c[t] ** 2)  # (B, H) via c_{t+1} and h_t
         dz[:, 0:H] = dc_total[t] * g * i * (1 - i)               # (B, H) dL/dz_i
