@@ -3,15 +3,29 @@
 Arrays are time-major: x (T, B, D), hidden and cell states (T, B, H). Parameters are dicts with
 PyTorch's names, shapes and gate order. See the README for the equations and the glossary.
 """
-from .init import init_pytorch_default
+from .checkpoint import load_checkpoint, save_checkpoint
+from .init import (init_chrono, init_forget_bias, init_identity_recurrent, init_orthogonal_recurrent,
+                   init_pytorch_default)
+from .losses import linear_backward, linear_forward, mse_loss, softmax_cross_entropy
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
+from .model import init_model, model_backward, model_forward
+from .optim import SGD, Adam, clip_grad_norm
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
+from .tasks import adding, first_bit, get_task, temporal_xor
+from .train import History, ScratchEngine, TrainingDiverged, evaluate, train
 
 __version__ = "0.1.0"
 
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
     "RNNCache", "RNNGrads", "LSTMCache", "LSTMGrads",
-    "init_pytorch_default",
+    "init_pytorch_default", "init_forget_bias", "init_chrono", "init_orthogonal_recurrent",
+    "init_identity_recurrent",
+    "softmax_cross_entropy", "mse_loss", "linear_forward", "linear_backward",
+    "Adam", "SGD", "clip_grad_norm",
+    "temporal_xor", "first_bit", "adding", "get_task",
+    "init_model", "model_forward", "model_backward",
+    "ScratchEngine", "History", "TrainingDiverged", "train", "evaluate",
+    "save_checkpoint", "load_checkpoint",
     "__version__",
 ]

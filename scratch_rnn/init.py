@@ -37,3 +37,65 @@ def init_pytorch_default(cell: str, input_size: int, hidden_size: int, rng: np.r
     k = 1.0 / np.sqrt(H)
     shapes = {"weight_ih": (G * H, D), "weight_hh": (G * H, H), "bias_ih": (G * H,), "bias_hh": (G * H,)}
     return {name: rng.uniform(-k, k, size=shapes[name]).astype(dtype) for name in PARAM_NAMES}
+
+
+def init_forget_bias(params: dict, value: float = 1.0) -> dict:
+    """LSTM forget-gate bias (Gers, Schmidhuber & Cummins 2000; Jozefowicz et al. 2015 recommend 1):
+    a copy of `params` whose forget-gate pre-activation bias, bias_ih[f] + bias_hh[f], is `value`
+    (bias_ih[f] = value, bias_hh[f] = 0). At init the forget gate is then about sigmoid(value),
+    so the cell state, and the gradient along it, decays by that factor per step instead of ~0.5."""
+    H = _lstm_hidden(params)
+    out = {k: v.copy() for k, v in params.items()}
+    out["bias_ih"][H:2 * H] = value
+    out["bias_hh"][H:2 * H] = 0
+    return out
+
+
+def init_chrono(params: dict, t_max: float, rng: np.random.Generator) -> dict:
+    """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?"):
+    forget bias b_f = log(u), u ~ U(1, t_max - 1), and input bias b_i = -b_f, so the cell's
+    characteristic forgetting times spread over [1, t_max]. Written to bias_ih (bias_hh of those
+    gates set to 0); a copy of `params` is returned."""
+    H = _lstm_hidden(params)
+    if not t_max > 2:
+        raise ValueError(f"t_max: expected a number > 2 (the longest dependency to cover), got {t_max!r}")
+    out = {k: v.copy() for k, v in params.items()}
+    b_f = np.log(rng.uniform(1, t_max - 1, size=H))
+    out["bias_ih"][H:2 * H], out["bias_hh"][H:2 * H] = b_f, 0
+    out["bias_ih"][0:H], out["bias_hh"][0:H] = -b_f, 0
+    return out
+
+
+def init_orthogonal_recurrent(params: dict, rng: np.random.Generator, gain: float = 1.0) -> dict:
+    """Orthogonal recurrent weights (Saxe, McClelland & Ganguli 2014), each (H, H) gate block of
+    weight_hh a random orthogonal matrix times `gain`: QR of a Gaussian matrix with the signs of R's
+    diagonal folded into Q, which makes Q uniformly (Haar) distributed. A copy is returned."""
+    out = {k: v.copy() for k, v in params.items()}
+    GH, H = out["weight_hh"].shape
+    for q in range(GH // H):
+        a = rng.standard_normal((H, H))
+        Q, R = np.linalg.qr(a)
+        Q *= np.sign(np.diag(R))                                 # Haar measure
+        out["weight_hh"][q * H:(q + 1) * H] = gain * Q
+    return out
+
+
+def init_identity_recurrent(params: dict, gain: float = 1.0) -> dict:
+    """Identity recurrent weights and zero biases (IRNN, Le, Jaitly & Hinton 2015), for the RNN.
+    Le et al. pair it with ReLU; with tanh (as here) the Jacobian at init is diag(1 - h^2) W_hh
+    <= the identity, so gradients are preserved only while h stays near 0. A copy is returned."""
+    out = {k: v.copy() for k, v in params.items()}
+    GH, H = out["weight_hh"].shape
+    if GH != H:
+        raise ValueError(f"params['weight_hh']: expected an RNN's (H, H), got {out['weight_hh'].shape}")
+    out["weight_hh"][...] = gain * np.eye(H)
+    out["bias_ih"][...] = 0
+    out["bias_hh"][...] = 0
+    return out
+
+
+def _lstm_hidden(params: dict) -> int:
+    GH, H = params["weight_hh"].shape
+    if GH != 4 * H:
+        raise ValueError(f"params['weight_hh']: expected an LSTM's (4H, H), got {params['weight_hh'].shape}")
+    return H

@@ -1,0 +1,69 @@
+r"""Losses and the linear head, each a forward/backward pair of pure functions.
+
+Shapes: B batch, H hidden size, C classes (or outputs).
+
+Linear head (``nn.Linear`` names and shapes: weight (C, H), bias (C,))::
+
+    logits = h W^T + b                     (B, C)
+    dW = dlogits^T h    db = sum_b dlogits    dh = dlogits W
+
+Softmax cross-entropy, the mean over the batch (``torch.nn.functional.cross_entropy``)::
+
+    p = softmax(logits)                    (B, C)   computed from logits - max(logits)
+    L = -(1/B) sum_b log p[b, y_b]
+    dlogits = (p - onehot(y)) / B
+
+Mean squared error (``torch.nn.functional.mse_loss``), for regression tasks::
+
+    L = mean((pred - target)^2)            dpred = 2 (pred - target) / pred.size
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._validate import as_float_array, check_shape
+
+
+def linear_forward(weight, bias, h):
+    """logits (B, C) = h (B, H) W^T + b; returns (logits, cache)."""
+    return h @ weight.T + bias, (weight, h)
+
+
+def linear_backward(cache, dlogits):
+    """Returns (dweight (C, H), dbias (C,), dh (B, H))."""
+    weight, h = cache
+    return dlogits.T @ h, dlogits.sum(axis=0), dlogits @ weight
+
+
+def softmax_cross_entropy(logits, y):
+    """Mean softmax cross-entropy of logits (B, C) against integer labels y (B,) in [0, C).
+
+    Returns (loss, dlogits). Stable for any finite logits: exp is taken of logits - max <= 0,
+    and log p = shifted - log(sum exp(shifted)) never takes the log of an underflowed 0.
+    """
+    logits = as_float_array("logits", logits)
+    if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
+        raise ValueError(f"logits: expected a non-empty 2-D array (B, C), got shape {logits.shape}")
+    B, C = logits.shape
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y: expected an integer array of class labels, got dtype {y.dtype}")
+    check_shape("y", y, (B,), "(B,)")
+    if B and (y.min() < 0 or y.max() >= C):
+        raise ValueError(f"y: expected labels in [0, {C}), got values in [{y.min()}, {y.max()}]")
+    shifted = logits - logits.max(axis=1, keepdims=True)         # (B, C) <= 0
+    log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))   # (B, 1) log sum exp, >= 0
+    log_p = shifted - log_z                                      # (B, C) log softmax
+    loss = -log_p[np.arange(B), y].mean()
+    dlogits = np.exp(log_p)                                      # (B, C) softmax p
+    dlogits[np.arange(B), y] -= 1                                # p - onehot(y)
+    return logits.dtype.type(loss), dlogits / B
+
+
+def mse_loss(pred, target):
+    """Mean squared error over every element; returns (loss, dpred)."""
+    pred = as_float_array("pred", pred)
+    target = as_float_array("target", target, pred.dtype)
+    check_shape("target", target, pred.shape, "the shape of pred")
+    diff = pred - target
+    return pred.dtype.type(np.mean(diff * diff)), 2 * diff / diff.size

@@ -1,0 +1,94 @@
+r"""A sequence classifier (or regressor): a recurrent layer and a linear head on its last state,
+like the study's ``VanillaRNN`` and ``LSTMModel``::
+
+    h, (c) = layer(x)                       (T, B, H)
+    out    = h_{T-1} W_head^T + b_head      (B, C)
+
+Parameters are one flat dict: the layer's ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``
+and the head's ``head_weight`` (C, H), ``head_bias`` (C,). The loss looks only at h_{T-1}, so
+the backward pass injects ``dh[T-1] = dout W_head`` and zeros elsewhere; every other dL/dh_t
+comes from the recurrence, which is what makes this model the right probe of vanishing gradients.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import init as _init
+from .losses import linear_backward, linear_forward
+from .lstm import lstm_backward, lstm_forward
+from .rnn import rnn_backward, rnn_forward
+from ._validate import GATES, PARAM_NAMES
+
+HEAD_KEYS = ("head_weight", "head_bias")
+INITS = {
+    "rnn": ("pytorch", "orthogonal", "identity"),
+    "lstm": ("pytorch", "forget_bias", "chrono", "orthogonal"),
+}
+
+
+def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: np.random.Generator,
+               init: str = "pytorch", dtype=np.float32, forget_bias: float = 1.0, t_max: float | None = None) -> dict:
+    """A flat parameter dict. The layer starts from PyTorch's default and then applies `init`:
+    "pytorch" (nothing more), "forget_bias" (LSTM, bias `forget_bias`), "chrono" (LSTM, `t_max`),
+    "orthogonal" (recurrent weights), "identity" (RNN, IRNN). The head is ``nn.Linear``'s
+    default, U(-1/sqrt(H), 1/sqrt(H)) for weight and bias."""
+    if cell not in INITS:
+        raise ValueError(f"cell: expected one of {tuple(INITS)}, got {cell!r}")
+    if init not in INITS[cell]:
+        raise ValueError(f"init: expected one of {INITS[cell]} for cell {cell!r}, got {init!r}")
+    p = _init.init_pytorch_default(cell, input_size, hidden_size, rng, dtype=dtype)
+    if init == "forget_bias":
+        p = _init.init_forget_bias(p, forget_bias)
+    elif init == "chrono":
+        if t_max is None:
+            raise ValueError("t_max: chrono initialisation needs t_max (e.g. the sequence length), got None")
+        p = _init.init_chrono(p, t_max, rng)
+    elif init == "orthogonal":
+        p = _init.init_orthogonal_recurrent(p, rng)
+    elif init == "identity":
+        p = _init.init_identity_recurrent(p)
+    k = 1.0 / np.sqrt(hidden_size)
+    p["head_weight"] = rng.uniform(-k, k, (outputs, hidden_size)).astype(dtype)
+    p["head_bias"] = rng.uniform(-k, k, outputs).astype(dtype)
+    return {name: np.ascontiguousarray(p[name], dtype=dtype) for name in (*PARAM_NAMES, *HEAD_KEYS)}
+
+
+def cell_of(params: dict) -> str:
+    """'rnn' or 'lstm', from the shape of weight_hh."""
+    GH, H = np.shape(params["weight_hh"])
+    for cell, G in GATES.items():
+        if GH == G * H:
+            return cell
+    raise ValueError(f"params['weight_hh']: expected shape (H, H) or (4H, H), got {(GH, H)}")
+
+
+def layer_params(params: dict) -> dict:
+    """The recurrent layer's part of a model's parameters (the same arrays, not copies)."""
+    return {k: params[k] for k in PARAM_NAMES}
+
+
+def model_forward(params: dict, x, backend: str = "numba"):
+    """out (B, C) from x (T, B, D); returns (out, cache)."""
+    for k in HEAD_KEYS:
+        if k not in params:
+            raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {k!r}")
+    cell = cell_of(params)
+    layer = layer_params(params)
+    if cell == "rnn":
+        h, layer_cache = rnn_forward(layer, x, backend=backend)
+    else:
+        h, _, layer_cache = lstm_forward(layer, x, backend=backend)
+    out, head_cache = linear_forward(params["head_weight"], params["head_bias"], h[-1])
+    return out, (cell, layer_cache, head_cache, backend)
+
+
+def model_backward(cache, dout):
+    """Returns (grads, layer_grads): grads has the keys of the parameter dict; layer_grads is the
+    layer's `RNNGrads` / `LSTMGrads`, with the total dL/dh_t (and dL/dc_t) for every t."""
+    cell, layer_cache, head_cache, backend = cache
+    dw, db, dh_last = linear_backward(head_cache, dout)
+    dh = np.zeros_like(layer_cache.h)                            # the loss looks only at h_{T-1}
+    dh[-1] = dh_last
+    backward = rnn_backward if cell == "rnn" else lstm_backward
+    g = backward(layer_cache, dh, backend=backend)
+    return {**g.params, "head_weight": dw, "head_bias": db}, g

@@ -1,0 +1,85 @@
+"""Long-lag tasks. Each takes a ``numpy.random.Generator`` and returns time-major inputs
+x (T, B, D) and targets.
+
+* ``temporal_xor`` - the study's task, exactly as its notebook defines it: uniform noise in
+  [0, 1), the first and the last element replaced by independent 0/1 bits, label = their XOR.
+* ``first_bit`` - the same sequences, label = the first bit alone: memory without the XOR.
+* ``adding`` - the adding problem (Hochreiter & Schmidhuber 1997), in the form used by
+  Le et al. 2015 and Arjovsky et al. 2016: two channels, values U(0, 1) and a marker that is 1 at
+  one step in the first half and one in the second; the target is the sum of the two marked values.
+  A regression task (mean squared error); predicting 1 always gives MSE about 1/6.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    input_size: int       # D
+    outputs: int          # C (classes) or outputs of a regression
+    loss: str             # "cross_entropy" or "mse"
+    chance: float         # accuracy of guessing (classification), or MSE of the best constant
+
+
+def _check(T, B, rng, min_T):
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < min_T:
+        raise ValueError(f"T: expected an integer >= {min_T}, got {T!r}")
+    if isinstance(B, bool) or not isinstance(B, (int, np.integer)) or B < 1:
+        raise ValueError(f"B: expected an integer >= 1, got {B!r}")
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def _xor_sequences(T, B, rng, dtype):
+    x = rng.random((T, B, 1)).astype(dtype)                      # noise in [0, 1)
+    first = rng.integers(0, 2, size=B)
+    last = rng.integers(0, 2, size=B)
+    x[0, :, 0] = first
+    x[-1, :, 0] = last
+    return x, first, last
+
+
+def temporal_xor(T: int, B: int, rng: np.random.Generator, dtype=np.float32):
+    """x (T, B, 1), y (B,) int64 = x[0] XOR x[T-1]. T >= 2."""
+    _check(T, B, rng, 2)
+    x, first, last = _xor_sequences(T, B, rng, dtype)
+    return x, (first != last).astype(np.int64)
+
+
+def first_bit(T: int, B: int, rng: np.random.Generator, dtype=np.float32):
+    """The temporal-XOR sequences, y (B,) int64 = x[0]. T >= 2."""
+    _check(T, B, rng, 2)
+    x, first, _ = _xor_sequences(T, B, rng, dtype)
+    return x, first.astype(np.int64)
+
+
+def adding(T: int, B: int, rng: np.random.Generator, dtype=np.float32):
+    """x (T, B, 2): values and markers; y (B, 1) float = the sum of the two marked values. T >= 2."""
+    _check(T, B, rng, 2)
+    half = T // 2
+    x = np.zeros((T, B, 2), dtype=dtype)
+    x[:, :, 0] = rng.random((T, B))
+    i = rng.integers(0, half, size=B)                            # marker in the first half
+    j = rng.integers(half, T, size=B)                            # and one in the second
+    b = np.arange(B)
+    x[i, b, 1] = 1
+    x[j, b, 1] = 1
+    return x, (x[i, b, 0] + x[j, b, 0]).astype(dtype)[:, None]
+
+
+TASKS = {
+    "xor": (temporal_xor, Task("xor", 1, 2, "cross_entropy", 0.5)),
+    "first_bit": (first_bit, Task("first_bit", 1, 2, "cross_entropy", 0.5)),
+    "adding": (adding, Task("adding", 2, 1, "mse", 1 / 6)),
+}
+
+
+def get_task(name: str):
+    """(sampler, Task) for a task name."""
+    if name not in TASKS:
+        raise ValueError(f"task: expected one of {tuple(TASKS)}, got {name!r}")
+    return TASKS[name]
