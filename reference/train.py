@@ -103,6 +103,12 @@ class TorchEngine:
         acc = float("nan") if self.task.loss == "mse" else float((out.argmax(1) == yt).double().mean())
         return StepResult(float(loss.detach()), acc, norm, profile)
 
+    def numpy_params(self) -> dict:
+        return self.params()
+
+    def profile(self, x, y) -> dict:
+        return self._profile(x, y)
+
     def _profile(self, x, y) -> dict:
         """||dL/dh_t|| and ||dL/dc_t|| by autograd through the unrolled cell-by-cell layer (CPU)."""
         params = self.params()

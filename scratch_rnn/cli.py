@@ -39,6 +39,101 @@ def _cmd_gradcheck(args) -> int:
     return 0 if ok else 1
 
 
+def _cmd_bench(args) -> int:
+    from . import bench
+    from ._provenance import provenance
+    from .bench_report import write_results
+
+    sizes = bench.GRID if args.full else bench.SUBSET
+    if args.sizes:
+        sizes = [tuple(int(v) for v in s.split(",")) for s in args.sizes]
+        for s in sizes:
+            if len(s) != 4 or min(s) < 1:
+                raise SystemExit(f"--sizes: expected T,B,H,D with every value >= 1, got {s}")
+    available = bench.backends_available()
+    backends = available if args.backends is None else args.backends
+    unknown = [b for b in backends if b not in available]
+    if unknown:
+        raise SystemExit(f"--backends: {unknown} not available here; available: {available}")
+    cases = bench.make_cases(sizes, cells=args.cells, dtypes=args.dtypes, ops=args.ops)
+    rows = bench.add_ratios(bench.measure(cases, backends, budget_s=args.budget)) if "torch" in backends \
+        else bench.measure(cases, backends, budget_s=args.budget)
+    meta = {"environment": bench.environment(), **provenance(), "command": " ".join(sys.argv)}
+    paths = write_results(rows, Path(args.out), meta)
+    print(paths[2].read_text())
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _models(items):
+    out = []
+    for item in items:
+        cell, _, init = item.partition(":")
+        out.append((cell, init or "pytorch"))
+    from .model import INITS
+    for cell, init in out:
+        if cell not in INITS or init not in INITS[cell]:
+            raise SystemExit(f"--models: expected CELL:INIT with CELL:INIT in "
+                             f"{[f'{c}:{i}' for c in INITS for i in INITS[c]]}, got {cell}:{init}")
+    return out
+
+
+def _print_summary(rows) -> None:
+    print(f"{'task':<10}{'model':<26}{'T':>5}  {'success':>8}  {'95% CI':>13}  {'median updates':>14}  {'mean acc':>8}")
+    from .stats import model_label
+    for r in rows:
+        med = "" if r["median_updates_to_success"] is None else f"{r['median_updates_to_success']:.0f}"
+        print(f"{r['task']:<10}{model_label(r['cell'], r['init']):<26}{r['T']:>5}  {r['successes']:>3}/{r['runs']:<4}"
+              f"  [{r['wilson_lo']:.2f}, {r['wilson_hi']:.2f}]  {med:>14}  {r['mean_final_accuracy']:>8.3f}")
+
+
+def _cmd_reproduce(args) -> int:
+    from .study import reproduce
+    res = reproduce(Path(args.out), backend=args.backend, device=args.device, quick=args.quick, seed=args.seed,
+                    workers=args.workers, seeds=args.seeds)
+    print("\nNotebook protocol (mean test accuracy over seeds):")
+    for r in res["notebook"]:
+        print(f"  {r['experiment']:<7}{r['cell'].upper():<5} T={r['T']:<4} {r['mean_accuracy']:.3f} ± {r['sd_accuracy']:.3f}")
+    print("\nCalibrated study:")
+    _print_summary(res["summary"])
+    print(f"\nwrote {args.out}/report.md, figures/, *.json, *.csv in {res['seconds'] / 60:.1f} min")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from .study import sweep
+    res = sweep(Path(args.out), args.tasks, _models(args.models), args.lengths, args.seeds, args.updates,
+                backend=args.backend, device=args.device, seed=args.seed, workers=args.workers, lr=args.lr,
+                clip=args.clip or None)
+    _print_summary(res["summary"])
+    print("wrote " + ", ".join(str(p) for p in res["figures"]))
+    return 0
+
+
+def _cmd_gradflow(args) -> int:
+    from .study import gradflow
+    res = gradflow(Path(args.out), args.task, _models(args.models), args.T, args.updates, backend=args.backend,
+                   device=args.device, seed=args.seed, workers=args.workers)
+    for r in res["runs"]:
+        import numpy as np
+        s = r["spec"]
+        for when in ("flow_init", "flow_final"):
+            h = np.asarray(r[when]["h"])
+            print(f"{s['cell']}:{s['init']:<12} {when[5:]:<6} ||dL/dh_0||={h[0]:.2e}  ||dL/dh_T-1||={h[-1]:.2e}"
+                  f"  ratio={h[0] / h[-1]:.1e}  (accuracy after training {r['final_accuracy']:.3f})")
+    print("wrote " + ", ".join(str(p) for p in res["figures"]))
+    return 0
+
+
+def _common(p, out_default):
+    p.add_argument("--out", default=out_default, metavar="DIR", help=f"output folder (default: {out_default})")
+    p.add_argument("--backend", choices=("scratch", "torch"), default="scratch",
+                   help="scratch: this package's hand-written BPTT (Numba kernels); torch: the reference package")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch backend only; cuda needs a GPU")
+    p.add_argument("--seed", type=int, default=0, help="first seed; run k uses seed + k (default 0)")
+    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per CPU)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scratch-rnn",
@@ -59,12 +154,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-torch", action="store_true", help="skip the comparison with torch autograd")
     p.add_argument("--out", default=None, metavar="DIR", help="also write DIR/gradcheck.json")
     p.set_defaults(func=_cmd_gradcheck)
+
+    p = sub.add_parser("bench", help="time forward+BPTT and a training step: numpy, numba, torch",
+                       description="Time forward+BPTT (the loss looking at h_{T-1}) and a full training step "
+                                   "(forward, cross-entropy, BPTT, clipping, Adam) for every backend on the same "
+                                   "arrays. Calls are interleaved, warm-up excluded; medians and quartiles are "
+                                   "written with the thread counts, BLAS libraries, CPU and library versions to "
+                                   "DIR/bench.{csv,json,md,png}. scratch_rnn's BLAS runs on one thread; torch runs "
+                                   "on one thread, one thread with denormals flushed, and its default thread count.")
+    p.add_argument("--out", default="results/bench", metavar="DIR", help="output folder (default: results/bench)")
+    p.add_argument("--full", action="store_true", help="the whole grid T x B x H x D = {10,100,1000} x {1,32,256} "
+                   "x {64,256,1024} x {1,64} (hours); default: a subset of seven sizes")
+    p.add_argument("--sizes", nargs="+", metavar="T,B,H,D", help="explicit sizes instead of the subset")
+    p.add_argument("--cells", nargs="+", choices=("rnn", "lstm"), default=("rnn", "lstm"))
+    p.add_argument("--dtypes", nargs="+", choices=("float32", "float64"), default=("float32", "float64"))
+    p.add_argument("--ops", nargs="+", choices=("fwd_bwd", "train_step"), default=("fwd_bwd", "train_step"))
+    p.add_argument("--backends", nargs="+", default=None,
+                   help="subset of numpy numba torch torch-ftz torch-threads torch-cuda (default: all available)")
+    p.add_argument("--budget", type=float, default=0.5, help="seconds of timing per backend and case (default 0.5)")
+    p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("reproduce", help="the study: the notebook's protocol, then the calibrated study",
+                       description="Run the notebook's experiments 1-3 and its gradient-flow cell exactly as written "
+                                   "(over several seeds), then the calibrated study: RNN and LSTM with several "
+                                   "initialisations, T = 5..150, temporal XOR and the first-bit control, success = "
+                                   "accuracy >= 0.99 on 1000 fresh sequences. Writes JSON/CSV results (with "
+                                   "configuration, seeds and versions), PNG figures and report.md to --out.")
+    _common(p, "results")
+    p.add_argument("--quick", action="store_true", help="a small version (about a minute) that writes the same files")
+    p.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 5; 2 with --quick)")
+    p.set_defaults(func=_cmd_reproduce)
+
+    p = sub.add_parser("sweep", help="success rate vs sequence length for chosen models, inits, tasks, seeds",
+                       description="Train every (task, model, T, seed) with early stopping and report the success "
+                                   "rate (accuracy >= 0.99 on 1000 fresh sequences) with Wilson 95% intervals.")
+    _common(p, "results/sweep")
+    p.add_argument("--tasks", nargs="+", choices=("xor", "first_bit"), default=["xor"])
+    p.add_argument("--models", nargs="+", default=["rnn:pytorch", "lstm:pytorch", "lstm:forget_bias"],
+                   metavar="CELL:INIT", help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono")
+    p.add_argument("--lengths", nargs="+", type=int, default=[5, 10, 20, 30, 50, 75, 100, 150])
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--updates", type=int, default=3000, help="update budget per run (default 3000)")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--clip", type=float, default=1.0, help="global-norm clipping; 0 turns it off")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("gradflow", help="exact per-timestep gradient profiles, at init and after training",
+                       description="||dL/dh_t|| and ||dL/dc_t|| for every t from the exact BPTT, at initialisation "
+                                   "and after training, with the Jacobian-norm bound (RNN), the cell-path term and "
+                                   "the gate statistics (LSTM).")
+    _common(p, "results/gradflow")
+    p.add_argument("--task", choices=("xor", "first_bit"), default="xor")
+    p.add_argument("--models", nargs="+", default=["rnn:pytorch", "lstm:pytorch", "lstm:forget_bias"], metavar="CELL:INIT")
+    p.add_argument("--T", type=int, default=100, help="sequence length (default 100)")
+    p.add_argument("--updates", type=int, default=3000, help="training budget before the second profile")
+    p.set_defaults(func=_cmd_gradflow)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ValueError as err:          # bad options that only the run itself can detect (e.g. no GPU)
+        print(f"scratch-rnn {args.command}: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -104,8 +104,17 @@ class ScratchEngine:
         self.optimizer.step(grads)
         return StepResult(loss, acc, norm, gradient_profile(layer_grads) if want_profile else None)
 
+    def profile(self, x, y) -> dict:
+        """Per-timestep gradient norms on a batch, without updating anything."""
+        out, cache = model_forward(self.params, x, backend=self.backend)
+        _, dout, _ = loss_and_grad(self.task, out, y)
+        return gradient_profile(model_backward(cache, dout)[1])
+
     def predict(self, x):
         return model_forward(self.params, x, backend=self.backend)[0]
+
+    def numpy_params(self) -> dict:
+        return self.params
 
     def state(self) -> tuple[dict, dict]:
         """(parameters, optimiser state) as NumPy arrays and numbers, for checkpoints."""

@@ -1,0 +1,111 @@
+"""The speed and memory targets of scratch_rnn's Numba backend, measured in one run.
+
+    python benchmarks/targets.py [--out benchmarks/results]
+
+Every ratio compares medians measured in the same run with interleaved calls (see
+`scratch_rnn.bench.measure`), one thread for every backend. Prints a table of target, measured
+value and verdict, and writes targets.json and targets.md. Exits 0 whatever the verdicts: a
+missed target is a finding to report, not a crash.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from scratch_rnn._provenance import provenance
+from scratch_rnn.bench import Case, add_ratios, environment, measure
+
+STUDY = (100, 32, 64, 1)
+
+
+def speed_targets():
+    """(name, case, backend compared, kind, threshold); kind 'speedup' = torch time / numba time."""
+    T = []
+    for dt in ("float32", "float64"):
+        T.append((f"LSTM {dt} study size: numba vs torch", Case("fwd_bwd", "lstm", dt, *STUDY), 3.0 if dt == "float64" else 1.0))
+        T.append((f"RNN {dt} study size: numba vs torch", Case("fwd_bwd", "rnn", dt, *STUDY), 3.0))
+        T.append((f"RNN {dt} B=1: numba vs torch", Case("fwd_bwd", "rnn", dt, 100, 1, 64, 1), 5.0))
+        T.append((f"LSTM {dt} B=1: numba vs torch", Case("fwd_bwd", "lstm", dt, 100, 1, 64, 1), 5.0 if dt == "float64" else 3.0))
+        for cell in ("rnn", "lstm"):
+            T.append((f"{cell.upper()} {dt} H=1024: numba vs torch", Case("fwd_bwd", cell, dt, 100, 32, 1024, 1), 0.8))
+    return T
+
+
+def linearity_cases():
+    return [(cell, dt) for cell in ("rnn", "lstm") for dt in ("float32", "float64")]
+
+
+_MEM_CODE = """
+import resource, sys, numpy as np, scratch_rnn as sr
+cell, dt, T, B, H, D = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+rng = np.random.default_rng(0)
+p = sr.init_pytorch_default(cell, D, H, rng, dtype=dt)
+fwd, bwd = (sr.rnn_forward, sr.rnn_backward) if cell == 'rnn' else (sr.lstm_forward, sr.lstm_backward)
+small = rng.random((2, B, D)).astype(dt)
+bwd(fwd(p, small, backend='numba')[-1], np.zeros((2, B, H), dt), backend='numba')   # compile / load
+x = rng.random((T, B, D)).astype(dt)
+dh = np.zeros((T, B, H), dt); dh[-1] = 1
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+out = fwd(p, x, backend='numba'); g = bwd(out[-1], dh, backend='numba')
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+c = out[-1]
+must = sum(a.nbytes for a in vars(c).values() if isinstance(a, np.ndarray)) - x.nbytes
+must += sum(a.nbytes for a in (g.x, g.h0, g.h) + tuple(g.params.values())) + (g.c.nbytes + g.c0.nbytes if cell == 'lstm' else 0)
+print((peak - base) * 1024, must)
+"""
+
+
+def memory(cell, dt, T, B, H, D):
+    """(peak RSS growth of forward + BPTT in a fresh process, bytes that must exist: the cache
+    the forward pass keeps and the arrays the backward pass returns)."""
+    out = subprocess.run([sys.executable, "-c", _MEM_CODE, cell, dt, str(T), str(B), str(H), str(D)],
+                         capture_output=True, text=True, check=True)
+    peak, must = map(int, out.stdout.split())
+    return peak, must
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", default="benchmarks/results", help="folder for targets.json and targets.md")
+    args = ap.parse_args(argv)
+    results = []
+    speed = speed_targets()
+    rows = add_ratios(measure([c for _, c, _ in speed], ["numba", "torch"]))
+    by = {(r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"], r["backend"]): r for r in rows}
+    for name, c, thr in speed:
+        r = by[(c.op, c.cell, c.dtype, c.T, c.B, c.H, c.D, "numba")]
+        results.append({"target": name, "want": f">= {thr:g}x", "measured": f"{r['speedup_vs_torch']:.2f}x",
+                        "numba_ms": r["median_s"] * 1e3, "torch_ms": r["median_s"] * 1e3 * r["speedup_vs_torch"],
+                        "met": r["speedup_vs_torch"] >= thr})
+    lin = [Case("fwd_bwd", cell, dt, T, 32, 64, 1) for cell, dt in linearity_cases() for T in (100, 1000)]
+    lrows = measure(lin, ["numba"], min_repeats=5)
+    lby = {(r["cell"], r["dtype"], r["T"]): r["median_s"] for r in lrows}
+    for cell, dt in linearity_cases():
+        ratio = lby[cell, dt, 1000] / lby[cell, dt, 100]
+        results.append({"target": f"{cell.upper()} {dt}: time(T=1000) / time(T=100), B=32 H=64", "want": "<= 11",
+                        "measured": f"{ratio:.2f}", "met": ratio <= 11})
+    for cell in ("rnn", "lstm"):
+        for size in ((1000, 32, 64, 1), (100, 32, 256, 64)):
+            peak, must = memory(cell, "float32", *size)
+            ratio = peak / must
+            results.append({"target": f"{cell.upper()} float32 T={size[0]} B={size[1]} H={size[2]}: peak memory / must-keep",
+                            "want": "<= 1.5", "measured": f"{ratio:.2f} ({peak / 2**20:.1f} / {must / 2**20:.1f} MiB)",
+                            "met": ratio <= 1.5})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    lines = ["| target | want | measured | met |", "|---|---|---|---|"]
+    lines += [f"| {r['target']} | {r['want']} | {r['measured']} | {'yes' if r['met'] else '**no**'} |" for r in results]
+    table = "\n".join(lines) + "\n"
+    (out / "targets.md").write_text(table)
+    (out / "targets.json").write_text(json.dumps({"results": results, "rows": rows + lrows, "environment": environment(),
+                                                  **provenance()}, indent=1, default=float))
+    print(table)
+    print(f"wrote {out / 'targets.md'} and {out / 'targets.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

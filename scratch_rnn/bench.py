@@ -1,0 +1,192 @@
+"""Speed benchmarks: forward + BPTT, and a full training step, for NumPy, Numba and PyTorch.
+
+Every backend runs on the same arrays. Timings are interleaved (one call of each backend in turn,
+repeated), warm-up calls are excluded, and medians with their interquartile range are reported,
+so that a ratio compares two medians measured in the same run under the same machine load.
+
+Backends: ``numpy`` and ``numba`` (scratch_rnn; their BLAS pinned to one thread with
+threadpoolctl), ``torch`` (one thread), ``torch-ftz`` (one thread, ``torch.set_flush_denormal(True)``),
+``torch-threads`` (torch's default thread count) and ``torch-cuda`` (when a GPU is present).
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .model import init_model
+from .tasks import temporal_xor
+
+SUBSET = [  # (T, B, H, D): the default grid; the study's size first
+    (100, 32, 64, 1), (100, 1, 64, 1), (10, 32, 64, 1), (1000, 32, 64, 1),
+    (100, 256, 64, 1), (100, 32, 256, 64), (100, 32, 1024, 1),
+]
+GRID = list(itertools.product((10, 100, 1000), (1, 32, 256), (64, 256, 1024), (1, 64)))
+OPS = ("fwd_bwd", "train_step")
+
+
+@dataclass(frozen=True)
+class Case:
+    op: str
+    cell: str
+    dtype: str
+    T: int
+    B: int
+    H: int
+    D: int
+
+
+def _runner_scratch(case: Case, backend: str):
+    import scratch_rnn as sr
+
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(case.dtype)
+    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
+    x = rng.random((case.T, case.B, case.D)).astype(dtype)
+    if case.op == "train_step":
+        from .tasks import TASKS
+        engine = sr.ScratchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, backend=backend)
+        y = rng.integers(0, 2, case.B)
+        return lambda: engine.step(x, y, 0)
+    layer = {k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    dh = np.zeros((case.T, case.B, case.H), dtype)
+    dh[-1] = rng.standard_normal((case.B, case.H))
+    if case.cell == "rnn":
+        return lambda: sr.rnn_backward(sr.rnn_forward(layer, x, backend=backend)[1], dh, backend=backend)
+    return lambda: sr.lstm_backward(sr.lstm_forward(layer, x, backend=backend)[2], dh, backend=backend)
+
+
+def _runner_torch(case: Case, device: str):
+    import torch
+    from reference.train import TorchEngine
+
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(case.dtype)
+    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    if case.op == "train_step":
+        from .tasks import TASKS
+        engine = TorchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, device=device)
+        x = rng.random((case.T, case.B, case.D)).astype(dtype)
+        y = rng.integers(0, 2, case.B)
+        return lambda: (engine.step(x, y, 0), sync())
+    from torch import nn
+
+    from reference.transfer import params_to_torch
+    layer = (nn.RNN if case.cell == "rnn" else nn.LSTM)(case.D, case.H).to(torch.from_numpy(np.zeros(0, dtype)).dtype)
+    params_to_torch({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}, layer)
+    layer = layer.to(device)
+    x = torch.from_numpy(rng.random((case.T, case.B, case.D)).astype(dtype)).to(device).requires_grad_()
+    g = torch.from_numpy(rng.standard_normal((case.B, case.H)).astype(dtype)).to(device)
+
+    def run():
+        layer.zero_grad(set_to_none=True)
+        x.grad = None
+        out, _ = layer(x)
+        out[-1].backward(g)
+        sync()
+    return run
+
+
+def backends_available() -> list[str]:
+    out = ["numpy", "numba"]
+    try:
+        import torch
+    except ImportError:
+        return out
+    out += ["torch", "torch-ftz", "torch-threads"]
+    if torch.cuda.is_available():
+        out.append("torch-cuda")
+    return out
+
+
+def measure(cases, backends, budget_s: float = 0.6, min_repeats: int = 3, max_repeats: int = 30,
+            progress: bool = True) -> list[dict]:
+    """Interleaved timings; one row per (case, backend) with median, q25, q75 (seconds), repeats."""
+    from threadpoolctl import threadpool_limits
+
+    torch = None
+    if any(b.startswith("torch") for b in backends):
+        import torch
+        default_threads = torch.get_num_threads()
+    rows = []
+    cases = list(cases)
+    iterator = cases
+    if progress:
+        from tqdm.auto import tqdm
+        iterator = tqdm(cases, desc="bench", leave=False)
+    for case in iterator:
+        runners = {}
+        for b in backends:
+            runners[b] = _runner_torch(case, "cuda" if b == "torch-cuda" else "cpu") if b.startswith("torch") \
+                else _runner_scratch(case, b)
+
+        def setup(b):
+            if torch is not None:
+                torch.set_num_threads(default_threads if b == "torch-threads" else 1)
+                torch.set_flush_denormal(b == "torch-ftz")
+
+        times = {b: [] for b in backends}
+        with threadpool_limits(limits=1):
+            for b in backends:                                   # warm-up (compilation, allocators)
+                setup(b)
+                runners[b]()
+                runners[b]()
+            start = time.perf_counter()
+            while True:
+                for b in backends:
+                    setup(b)
+                    t0 = time.perf_counter()
+                    runners[b]()
+                    times[b].append(time.perf_counter() - t0)
+                n = len(times[backends[0]])
+                if n >= max_repeats or (n >= min_repeats and time.perf_counter() - start > budget_s * len(backends)):
+                    break
+        if torch is not None:
+            torch.set_num_threads(default_threads)
+            torch.set_flush_denormal(False)
+        for b in backends:
+            q25, med, q75 = np.percentile(times[b], [25, 50, 75])
+            threads = (default_threads if b == "torch-threads" else 1) if b.startswith("torch") else 1
+            rows.append({**asdict(case), "backend": b, "threads": threads, "median_s": med, "q25_s": q25,
+                         "q75_s": q75, "repeats": len(times[b])})
+    return rows
+
+
+def add_ratios(rows: list[dict], reference: str = "torch") -> list[dict]:
+    """speedup = reference median / this median, within the same case."""
+    key = lambda r: (r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"])  # noqa: E731
+    ref = {key(r): r["median_s"] for r in rows if r["backend"] == reference}
+    for r in rows:
+        r[f"speedup_vs_{reference}"] = ref[key(r)] / r["median_s"] if key(r) in ref else None
+    return rows
+
+
+def make_cases(sizes, cells=("rnn", "lstm"), dtypes=("float32", "float64"), ops=OPS) -> list[Case]:
+    return [Case(op, c, d, T, B, H, D) for op in ops for (T, B, H, D) in sizes for c in cells for d in dtypes]
+
+
+def environment() -> dict:
+    """Threads, BLAS libraries and CPU, recorded with every result."""
+    from threadpoolctl import threadpool_info
+
+    info = {"blas": [{k: v for k, v in d.items() if k in ("internal_api", "version", "architecture", "filepath")}
+                     for d in threadpool_info()]}
+    try:
+        import torch
+        info["torch_default_threads"] = torch.get_num_threads()
+        info["cuda"] = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+    except ImportError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), None)
+    except OSError:
+        info["cpu"] = None
+    import os
+    info["cpu_count"] = os.cpu_count()
+    info["env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+                   if k in os.environ}
+    return info

@@ -1,0 +1,69 @@
+"""Writing benchmark results: CSV, JSON, a markdown table and a PNG plot."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+
+def write_results(rows: list[dict], out: Path, meta: dict, name: str = "bench") -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.csv", out / f"{name}.json", out / f"{name}.md", out / f"{name}.png"]
+    with open(paths[0], "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    paths[1].write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    paths[2].write_text(markdown_table(rows))
+    plot(rows, paths[3])
+    return paths
+
+
+def markdown_table(rows: list[dict]) -> str:
+    """One line per case: median milliseconds of each backend and the speedups vs 1-thread torch."""
+    backends = list(dict.fromkeys(r["backend"] for r in rows))
+    cases = list(dict.fromkeys((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in rows))
+    by = {((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["backend"]): r for r in rows}
+    head = "| op | cell | dtype | T | B | H | D | " + " | ".join(f"{b} ms" for b in backends)
+    speed = [b for b in ("numpy", "numba") if b in backends and "torch" in backends]
+    head += "".join(f" | {b} vs torch" for b in speed) + " |"
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for c in cases:
+        cells = [f"{by[c, b]['median_s'] * 1e3:.3g}" if (c, b) in by else "" for b in backends]
+        ratios = [f"{by[c, b]['speedup_vs_torch']:.2f}x" if (c, b) in by and by[c, b].get("speedup_vs_torch") else ""
+                  for b in speed]
+        lines.append("| " + " | ".join(map(str, c)) + " | " + " | ".join(cells + ratios) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    """Speedup over 1-thread torch (log scale) for every case, one panel per op."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    ops = list(dict.fromkeys(r["op"] for r in rows))
+    backends = [b for b in dict.fromkeys(r["backend"] for r in rows) if b != "torch"]
+    fig, axes = plt.subplots(len(ops), 1, figsize=(max(8, 0.9 * len(rows) / len(ops) / max(1, len(backends)) * 3), 4.2 * len(ops)),
+                             squeeze=False)
+    for ax, op in zip(axes[:, 0], ops):
+        sub = [r for r in rows if r["op"] == op]
+        cases = list(dict.fromkeys((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in sub))
+        by = {((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["backend"]): r for r in sub}
+        width = 0.8 / max(1, len(backends))
+        for i, b in enumerate(backends):
+            vals = [by[c, b]["speedup_vs_torch"] if (c, b) in by and by[c, b].get("speedup_vs_torch") else np.nan
+                    for c in cases]
+            ax.bar(np.arange(len(cases)) + i * width, vals, width, label=b)
+        ax.axhline(1.0, color="k", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(cases)) + 0.4 - width / 2)
+        ax.set_xticklabels([f"{c[0]} {c[1][5:]}\nT{c[2]} B{c[3]}\nH{c[4]} D{c[5]}" for c in cases], fontsize=7)
+        ax.set_ylabel("speedup over torch (1 thread)")
+        ax.set_title(f"{op}: higher is faster; 1 = torch CPU, one thread")
+        ax.legend(fontsize=8, ncol=len(backends))
+        ax.grid(True, axis="y", alpha=0.3, which="both")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,94 @@
+r"""Per-timestep gradient analysis built on the exact BPTT quantities.
+
+* `exact_profile`: ||dL/dh_t|| and ||dL/dc_t|| for every t, from `model_backward` (norms over
+  batch and hidden units).
+* `jacobian_bound` (RNN): dL/dh_s = dL/dh_{T-1} prod_{k=s+1..T-1} diag(1 - h_k^2) W_hh, so per
+  sequence ||dL/dh_s|| <= ||dL/dh_{T-1}|| prod_k ||diag(1 - h_k^2) W_hh||_2 (exact spectral norms
+  of the step Jacobians), combined over the batch as a root sum of squares (still an upper bound
+  of the batch norm).
+* `cell_path` (LSTM): the part of dL/dc_s carried by the cell path alone,
+  dL/dc_{T-1} * prod_{k=s+1..T-1} f_k: what survives when the forget gates are the only way back.
+* `gate_statistics` (LSTM): mean input, forget and output gate per t.
+* `notebook_metric`: the study notebook's "gradient flow": for each t, the norm of the gradient of
+  sum(h_t) with respect to the layer's parameters, on one sequence. It is not the gradient that
+  reaches step t from the loss: it measures how much the parameters influence h_t, which grows
+  with t (more steps use the parameters) whatever happens to gradients flowing backwards.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .lstm import lstm_backward, lstm_forward
+from .model import cell_of, layer_params, model_backward, model_forward
+from .rnn import rnn_backward, rnn_forward
+from .train import gradient_profile, loss_and_grad
+
+
+def exact_profile(params: dict, task, x, y, backend: str = "numba") -> dict:
+    out, cache = model_forward(params, x, backend=backend)
+    _, dout, _ = loss_and_grad(task, out, y)
+    return gradient_profile(model_backward(cache, dout)[1])
+
+
+def _dh_last(params, task, x, y, backend):
+    out, cache = model_forward(params, x, backend=backend)
+    _, dout, _ = loss_and_grad(task, out, y)
+    return (dout @ params["head_weight"]).astype(np.float64), cache[1]
+
+
+def jacobian_bound(params: dict, task, x, y, backend: str = "numba") -> np.ndarray:
+    """Upper bound on ||dL/dh_t|| (T,) for the RNN, from the recurrent Jacobians."""
+    if cell_of(params) != "rnn":
+        raise ValueError("jacobian_bound: expected RNN parameters, got an LSTM's")
+    dh_last, cache = _dh_last(params, task, x, y, backend)
+    w = params["weight_hh"].astype(np.float64)
+    jac = (1 - cache.h.astype(np.float64) ** 2)[..., None] * w                  # (T, B, H, H) step Jacobians
+    factor = np.linalg.norm(jac, 2, axis=(2, 3))                                # (T, B) spectral norms
+    T = x.shape[0]
+    per_seq = np.empty((T, x.shape[1]))
+    per_seq[T - 1] = np.linalg.norm(dh_last, axis=1)
+    for s in range(T - 2, -1, -1):
+        per_seq[s] = per_seq[s + 1] * factor[s + 1]
+    return np.sqrt((per_seq ** 2).sum(axis=1))
+
+
+def cell_path(params: dict, task, x, y, backend: str = "numba") -> np.ndarray:
+    """||dL/dc_{T-1} * prod_{k>s} f_k|| for every s (T,), LSTM."""
+    if cell_of(params) != "lstm":
+        raise ValueError("cell_path: expected LSTM parameters, got an RNN's")
+    dh_last, cache = _dh_last(params, task, x, y, backend)
+    o, tanh_c = cache.gates[-1, 3], cache.tanh_c[-1]
+    d = dh_last * o * (1 - tanh_c.astype(np.float64) ** 2)                      # dL/dc_{T-1} (B, H)
+    T = x.shape[0]
+    out = np.empty(T)
+    for s in range(T - 1, -1, -1):
+        out[s] = np.linalg.norm(d)
+        d = d * cache.gates[s, 1]                                               # one more forget gate
+    return out
+
+
+def gate_statistics(params: dict, x, backend: str = "numba") -> dict:
+    """Mean input, forget and output gate over batch and units, per t (LSTM)."""
+    _, _, cache = lstm_forward(layer_params(params), x, backend=backend)
+    g = cache.gates.astype(np.float64)
+    return {"input": g[:, 0].mean(axis=(1, 2)), "forget": g[:, 1].mean(axis=(1, 2)),
+            "output": g[:, 3].mean(axis=(1, 2))}
+
+
+def notebook_metric(params: dict, x_one, backend: str = "numba") -> np.ndarray:
+    """The notebook's gradient flow on one sequence x_one (T, 1, D): for each t,
+    ||d sum(h_t) / d(layer parameters)||_2 (its loop over model.parameters() skips the head,
+    which has no gradient)."""
+    cell = cell_of(params)
+    layer = layer_params(params)
+    T = x_one.shape[0]
+    fwd = rnn_forward if cell == "rnn" else lstm_forward
+    out = fwd(layer, x_one, backend=backend)
+    h, cache = out[0], out[-1]
+    norms = np.empty(T)
+    for t in range(T):
+        dh = np.zeros_like(h)
+        dh[t] = 1                                                # d sum(h_t) / d h_t
+        g = (rnn_backward if cell == "rnn" else lstm_backward)(cache, dh, backend=backend)
+        norms[t] = np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in g.params.values()))
+    return norms

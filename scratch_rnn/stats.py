@@ -1,0 +1,33 @@
+"""Small statistics for the study: Wilson intervals, grouping, labels."""
+from __future__ import annotations
+
+import math
+
+LABELS = {("rnn", "pytorch"): "RNN (PyTorch init)", ("rnn", "orthogonal"): "RNN (orthogonal W_hh)",
+          ("rnn", "identity"): "RNN (identity W_hh)", ("lstm", "pytorch"): "LSTM (PyTorch init)",
+          ("lstm", "forget_bias"): "LSTM (forget bias 1)", ("lstm", "chrono"): "LSTM (chrono init)",
+          ("lstm", "orthogonal"): "LSTM (orthogonal W_hh)"}
+
+
+def model_label(cell: str, init: str) -> str:
+    return LABELS.get((cell, init), f"{cell.upper()} ({init})")
+
+
+def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials (95% by default)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def group_runs(runs: list[dict]) -> dict:
+    """{(cell, init): {T: [records]}} in first-seen order."""
+    out: dict = {}
+    for r in runs:
+        s = r["spec"]
+        out.setdefault((s["cell"], s["init"]), {}).setdefault(s["T"], []).append(r)
+    return out
