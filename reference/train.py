@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scratch_rnn.model import HEAD_KEYS, cell_of, layer_params
+from scratch_rnn.model import cell_of, layer_params
 from scratch_rnn.train import StepResult, TrainingDiverged
 
 from .autograd import autograd_grads

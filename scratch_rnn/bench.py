@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .model import init_model
-from .tasks import temporal_xor
 
 SUBSET = [  # (T, B, H, D): the default grid; the study's size first
     (100, 32, 64, 1), (100, 1, 64, 1), (10, 32, 64, 1), (1000, 32, 64, 1),
