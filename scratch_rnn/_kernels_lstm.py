@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._jit import jit
-from ._kernels_rnn import _chunk_steps, _input_projection, _recurrent_weight_T, _step_matmul, _weight_grads
+from ._kernels_rnn import _chunk_steps, _input_projection, _recurrent_weight_T, _weight_grads
 from ._numba_math import sigmoid_, tanh_
 
 
@@ -41,7 +41,7 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, h, c, gates, tanh_c):
             _input_projection(x, w_ih, t, min(T, t + K), xw)
         h_prev = h0 if t == 0 else h[t - 1]                      # (B, H) h_{t-1}
         c_prev = c0 if t == 0 else c[t - 1]                      # (B, H) c_{t-1}
-        _step_matmul(h_prev, w_hh_T, hw)
+        np.dot(h_prev, w_hh_T, hw)
         z, zx = gates[t], xw[t % K]                              # (4, B, H) z_t, activated in place
         for q in range(4):
             bi, bh = b_ih[q * H:(q + 1) * H], b_hh[q * H:(q + 1) * H]
@@ -110,7 +110,7 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, 
                     v = dht * tc[j] * o[j] * (one - o[j])        # dL/dz_o
                     do[j] = v if abs(v) >= tiny else zero        # flush subnormals
                     dcn[j] = dct * f[j]                          # dL/dc_{t-1} through c_t
-            _step_matmul(dz[t - start], w_hh, dh_next)           # dL/dh_{t-1} through z_t
+            np.dot(dz[t - start], w_hh, dh_next)                 # dL/dh_{t-1} through z_t
         _weight_grads(x, h0, h, dz, start, end, w_ih, dx, dw_ih, dw_hh, db)
         end = start
     return dh_next, dc_next, dw_ih, dw_hh, db

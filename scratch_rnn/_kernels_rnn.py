@@ -50,7 +50,7 @@ def _rnn_forward(x, h0, w_ih, w_hh_T, b_ih, b_hh, h):
         if t % K == 0:                                           # x_t W_ih^T for the next K steps at once
             _input_projection(x, w_ih, t, min(T, t + K), h[t:])
         h_prev = h0 if t == 0 else h[t - 1]                      # (B, H) h_{t-1}
-        _step_matmul(h_prev, w_hh_T, hw)
+        np.dot(h_prev, w_hh_T, hw)
         for b in range(B):
             a, hwb = h[t, b], hw[b]                              # (H,) rows of this batch element
             for j in range(H):
@@ -64,24 +64,6 @@ def _recurrent_weight_T(w_hh):
     H <= 256 (measured, 100 steps, B = 32: 0.54 ms vs 0.85 ms at H = 64); at H = 1024 the copy
     would cost twice what it saves, so the view is used."""
     return np.ascontiguousarray(w_hh.T) if w_hh.shape[1] <= 256 else w_hh.T
-
-
-@jit
-def _step_matmul(a, b, out):
-    """out = a @ b for the per-step products h_{t-1} W_hh^T and dz_t W_hh. With one or two rows
-    (B <= 2) a plain loop beats the BLAS call, whose fixed cost is comparable to the arithmetic
-    (measured: 100 steps of a (1, 64) x (64, 256) product); otherwise, and whenever the rows of b
-    are not contiguous (the view w_hh.T at large H), BLAS."""
-    if a.shape[0] > 2 or b.strides[1] != b.itemsize:
-        np.dot(a, b, out)
-        return
-    for r in range(a.shape[0]):
-        o, ar = out[r], a[r]
-        o[:] = 0
-        for k in range(a.shape[1]):
-            v, br = ar[k], b[k]
-            for j in range(o.size):
-                o[j] += v * br[j]                                # row r of a @ b, one row of b at a time
 
 
 @jit
@@ -124,7 +106,7 @@ def _rnn_backward(x, h0, h, dh, w_ih, w_hh, dx, dh_total):
                     dht_[j] = dht
                     v = dht * (one - hb[j] * hb[j])              # through tanh: dL/da_t
                     d[j] = v if abs(v) >= tiny else zero         # flush subnormals
-            _step_matmul(da[t - start], w_hh, dh_next)           # dL/dh_{t-1} through h_t
+            np.dot(da[t - start], w_hh, dh_next)                 # dL/dh_{t-1} through h_t
         _weight_grads(x, h0, h, da, start, end, w_ih, dx, dw_ih, dw_hh, db)
         end = start
     return dh_next, dw_ih, dw_hh, db

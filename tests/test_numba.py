@@ -16,7 +16,7 @@ TOL = {np.float64: 1e-12, np.float32: 1e-5}
 CASES = [  # T, B, D, H, with_state
     (1, 1, 1, 1, True), (1, 3, 4, 2, False), (7, 1, 1, 5, True), (13, 5, 3, 7, False),
     (40, 32, 1, 64, True), (300, 2, 2, 3, True), (9, 300, 2, 3, False), (5, 2, 70, 33, True),
-    (3, 1, 2, 300, False),  # H > 256: the recurrent product reads the strided view w_hh.T
+    (3, 1, 2, 300, False),  # H > 256: the recurrent product uses the strided view w_hh.T
 ]
 
 
