@@ -39,8 +39,10 @@ def linearity_cases():
 
 
 _MEM_CODE = """
-import resource, sys, numpy as np, scratch_rnn as sr
+import os, sys, threading, time, numpy as np, scratch_rnn as sr
 cell, dt, T, B, H, D = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:7])
+page = os.sysconf('SC_PAGE_SIZE')
+rss = lambda: int(open('/proc/self/statm').read().split()[1]) * page
 rng = np.random.default_rng(0)
 p = sr.init_pytorch_default(cell, D, H, rng, dtype=dt)
 fwd, bwd = (sr.rnn_forward, sr.rnn_backward) if cell == 'rnn' else (sr.lstm_forward, sr.lstm_backward)
@@ -48,19 +50,27 @@ small = rng.random((2, B, D)).astype(dt)
 bwd(fwd(p, small, backend='numba')[-1], np.zeros((2, B, H), dt), backend='numba')   # compile / load
 x = rng.random((T, B, D)).astype(dt)
 dh = np.zeros((T, B, H), dt); dh[-1] = 1
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+peak, done = [0], [False]
+def sample():                     # the kernels release the GIL, so this thread sees their allocations
+    while not done[0]:
+        peak[0] = max(peak[0], rss()); time.sleep(5e-5)
+base = rss()
+th = threading.Thread(target=sample); th.start()
 out = fwd(p, x, backend='numba'); g = bwd(out[-1], dh, backend='numba')
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+done[0] = True; th.join()
+grown = max(peak[0], rss()) - base
 c = out[-1]
-must = sum(a.nbytes for a in vars(c).values() if isinstance(a, np.ndarray)) - x.nbytes
+must = sum(a.nbytes for a in vars(c).values() if isinstance(a, np.ndarray)) - c.x.nbytes - c.h0.nbytes
+must -= c.c0.nbytes if cell == 'lstm' else 0
 must += sum(a.nbytes for a in (g.x, g.h0, g.h) + tuple(g.params.values())) + (g.c.nbytes + g.c0.nbytes if cell == 'lstm' else 0)
-print((peak - base) * 1024, must)
+print(grown, must)
 """
 
 
 def memory(cell, dt, T, B, H, D):
-    """(peak RSS growth of forward + BPTT in a fresh process, bytes that must exist: the cache
-    the forward pass keeps and the arrays the backward pass returns)."""
+    """(peak resident-memory growth of forward + BPTT in a fresh process, sampled every 50 us by
+    a thread while the GIL-free kernels run; bytes that must exist: what the forward pass keeps
+    (h, and for the LSTM c, gates, tanh c) and the arrays the backward pass returns)."""
     out = subprocess.run([sys.executable, "-c", _MEM_CODE, cell, dt, str(T), str(B), str(H), str(D)],
                          capture_output=True, text=True, check=True)
     peak, must = map(int, out.stdout.split())

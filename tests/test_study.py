@@ -134,3 +134,14 @@ def test_torch_engine_on_cuda_matches_cpu():
     hs = [sr.train(TorchEngine({k: v.copy() for k, v in p.items()}, task, lr=1e-2, clip=1.0, device=d),
                    sampler, 10, 8, 30, np.random.default_rng(1), dtype=np.float64) for d in ("cpu", "cuda")]
     np.testing.assert_allclose(hs[0].loss, hs[1].loss, rtol=1e-9)
+
+
+@pytest.mark.parametrize("backend", ["scratch", "torch"])
+def test_sweep_command_on_each_backend(backend, tmp_path, capsys):
+    code = main(["sweep", "--backend", backend, "--tasks", "first_bit", "--models", "rnn:orthogonal", "lstm:chrono",
+                 "--lengths", "5", "--seeds", "1", "--updates", "40", "--workers", "1", "--out", str(tmp_path)])
+    assert code == 0
+    runs = json.loads((tmp_path / "sweep_runs.json").read_text())
+    assert runs["meta"]["backend"] == backend and len(runs["runs"]) == 2
+    assert (tmp_path / "sweep_first_bit.png").stat().st_size > 0
+    assert "LSTM (chrono init)" in capsys.readouterr().out
