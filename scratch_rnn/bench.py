@@ -106,6 +106,8 @@ def measure(cases, backends, budget_s: float = 0.6, min_repeats: int = 3, max_re
     """Interleaved timings; one row per (case, backend) with median, q25, q75 (seconds), repeats."""
     from threadpoolctl import threadpool_limits
 
+    from ._jit import load_blas
+    load_blas()                      # threadpoolctl limits only the libraries already loaded
     torch = None
     if any(b.startswith("torch") for b in backends):
         import torch

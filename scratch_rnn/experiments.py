@@ -91,7 +91,18 @@ def _flow(spec, engine, task, sampler) -> dict:
 
 
 def run_one(spec: RunSpec) -> dict:
-    """Train one model; returns its record (spec, history, evaluations, outcome, flow data)."""
+    """Train one model; returns its record (spec, history, evaluations, outcome, flow data).
+    BLAS and torch run on one thread: the study is parallel over runs, one process per core, and
+    a multithreaded BLAS in each of them would fight for the same cores (measured: 20x slower)."""
+    from threadpoolctl import threadpool_limits
+
+    from ._jit import load_blas
+    load_blas()                      # threadpoolctl limits only the libraries already loaded
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_one(spec)
+
+
+def _run_one(spec: RunSpec) -> dict:
     if spec.backend == "torch":
         import torch
         torch.set_num_threads(1)
