@@ -11,8 +11,9 @@ r"""Per-timestep gradient analysis built on the exact BPTT quantities.
 * `gate_statistics` (LSTM): mean input, forget and output gate per t.
 * `notebook_metric`: the study notebook's "gradient flow": for each t, the norm of the gradient of
   sum(h_t) with respect to the layer's parameters, on one sequence. It is not the gradient that
-  reaches step t from the loss: it measures how much the parameters influence h_t, which grows
-  with t (more steps use the parameters) whatever happens to gradients flowing backwards.
+  reaches step t from the loss: it measures how much the parameters influence h_t, which is
+  dominated by the few steps just before t and so is about the same at every t, whatever happens
+  to gradients flowing backwards.
 """
 from __future__ import annotations
 

@@ -126,9 +126,9 @@ def write_report(out: Path, nb_runs: list[dict], study_runs: list[dict], protoco
             f"{nb[('exp3', cell, T)]['mean_accuracy']:.2f}" if ("exp3", cell, T) in nb else "" for T in notebook["lengths"]) + " |")
     md += ["", f"![notebook sweep]({figures['notebook_sweep']})", "",
            "The notebook's gradient-flow cell plots ||d sum(h_t) / d params|| against t. That is how much the "
-           "parameters move h_t, not the gradient that flows from the loss back to step t: it grows with t "
-           "because h_t depends on the parameters through t steps, and it stays large even where the gradient "
-           "of the loss has vanished. The exact ||dL/dh_t|| on the same sequence is drawn beside it:", ""]
+           "parameters move h_t, not the gradient that flows from the loss back to step t. It is dominated by "
+           "the few steps just before t, which every t has, so it is flat in t whatever happens to gradients "
+           "travelling backwards; the exact ||dL/dh_t|| of the loss on the same sequence is drawn beside it:", ""]
     for cell, r in flows.items():
         nm, ex = np.asarray(r["notebook_flow"]), np.asarray(r["notebook_flow_exact"])
         md.append(f"- {cell.upper()}: notebook metric first/last step = {nm[0] / nm[-1]:.2e}; exact "
