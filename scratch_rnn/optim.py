@@ -112,12 +112,17 @@ class SGD:
             self.buf[k][...] = state[f"buf.{k}"]
 
 
+def global_norm(grads: dict) -> float:
+    """The L2 norm of all arrays together, accumulated in float64."""
+    return float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
+
+
 def clip_grad_norm(grads: dict, max_norm: float) -> float:
     """Scale every array in place so that their global L2 norm is at most max_norm, like
     ``torch.nn.utils.clip_grad_norm_``: coef = min(1, max_norm / (norm + 1e-6)).
     Returns the norm before clipping (inf or nan pass through unchanged, as in torch)."""
     _positive("max_norm", max_norm)
-    total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads.values())))
+    total = global_norm(grads)
     coef = max_norm / (total + 1e-6)
     if coef < 1.0:
         for g in grads.values():
