@@ -173,7 +173,7 @@ def environment() -> dict:
     """Threads, BLAS libraries and CPU, recorded with every result."""
     from threadpoolctl import threadpool_info
 
-    info = {"blas": [{k: v for k, v in d.items() if k in ("internal_api", "version", "architecture", "filepath")}
+    info = {"blas": [{k: v for k, v in d.items() if k in ("internal_api", "prefix", "version", "architecture")}
                      for d in threadpool_info()]}
     try:
         import torch
