@@ -58,7 +58,7 @@ def _cmd_bench(args) -> int:
     cases = bench.make_cases(sizes, cells=args.cells, dtypes=args.dtypes, ops=args.ops)
     rows = bench.add_ratios(bench.measure(cases, backends, budget_s=args.budget)) if "torch" in backends \
         else bench.measure(cases, backends, budget_s=args.budget)
-    meta = {"environment": bench.environment(), **provenance(), "command": " ".join(sys.argv)}
+    meta = {"environment": bench.environment(), **provenance(), "command": "scratch-rnn " + " ".join(sys.argv[1:])}
     paths = write_results(rows, Path(args.out), meta)
     print(paths[2].read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
