@@ -21,6 +21,11 @@ from .models import LSTMModel, VanillaRNN
 from .transfer import params_from_torch, params_to_torch
 
 
+# torch parameter name -> scratch_rnn name, for error messages
+_SCRATCH_NAMES = {"rnn.weight_ih_l0": "weight_ih", "rnn.weight_hh_l0": "weight_hh", "rnn.bias_ih_l0": "bias_ih",
+                  "rnn.bias_hh_l0": "bias_hh", "fc.weight": "head_weight", "fc.bias": "head_bias"}
+
+
 def _torch_dtype(np_dtype):
     return torch.from_numpy(np.zeros(0, np_dtype)).dtype
 
@@ -88,11 +93,9 @@ class TorchEngine:
         if not torch.isfinite(loss):
             raise TrainingDiverged(update, "loss")
         loss.backward()
-        names = {"rnn.weight_ih_l0": "weight_ih", "rnn.weight_hh_l0": "weight_hh", "rnn.bias_ih_l0": "bias_ih",
-                 "rnn.bias_hh_l0": "bias_hh", "fc.weight": "head_weight", "fc.bias": "head_bias"}
         for name, p in self.model.named_parameters():
             if not torch.isfinite(p.grad).all():
-                key = names.get(name.replace("lstm.", "rnn."), name)
+                key = _SCRATCH_NAMES.get(name.replace("lstm.", "rnn."), name)
                 raise TrainingDiverged(update, f"gradient of {key}")
         params = list(self.model.parameters())
         if self.clip:

@@ -140,11 +140,10 @@ def _run_one(spec: RunSpec) -> dict:
     if spec.flow:
         rec["flow_final"] = _flow(spec, engine, task, sampler)
     if spec.notebook_flow:
-        x_one, _ = sampler(spec.T, 1, _rng(spec, "notebook_flow"), dtype=np.float64)
+        x_one, y_one = sampler(spec.T, 1, _rng(spec, "notebook_flow"), dtype=np.float64)
         p64 = {k: np.asarray(v, dtype=np.float64) for k, v in engine.numpy_params().items()}
         rec["notebook_flow"] = gf.notebook_metric(p64, x_one, backend=spec.scratch_backend).tolist()
-        rec["notebook_flow_exact"] = gf.exact_profile(p64, task, x_one, np.zeros(1, np.int64) if task.loss != "mse"
-                                                      else np.zeros((1, 1)), backend=spec.scratch_backend)["h"].tolist()
+        rec["notebook_flow_exact"] = gf.exact_profile(p64, task, x_one, y_one, backend=spec.scratch_backend)["h"].tolist()
     rec["seconds"] = time.perf_counter() - t0
     return rec
 

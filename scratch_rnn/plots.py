@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .stats import group_runs, model_label, wilson
+from .tasks import get_task
 
 
 def _plt():
@@ -111,7 +112,7 @@ def success_vs_length(runs: list[dict], path: Path, task: str) -> Path:
     ax.set_ylabel("success rate (accuracy >= 0.99), Wilson 95% CI")
     ax.set_title(f"{task}: success rate")
     ax.axhline(0, color="r", ls="--", lw=1, label="chance-level model")
-    ax2.axhline(0.5, color="r", ls="--", label="chance accuracy")
+    ax2.axhline(get_task(task)[1].chance, color="r", ls="--", label="chance accuracy")
     ax2.set_ylim(0.3, 1.02)
     ax2.set_xlabel("sequence length T")
     ax2.set_ylabel("final test accuracy (mean; dots: seeds)")
