@@ -3,7 +3,7 @@
     python benchmarks/targets.py [--out benchmarks/results]
 
 Every ratio compares medians measured in the same run with interleaved calls (see
-`scratch_rnn.bench.measure`), one thread for every backend. Prints a table of target, measured
+`scratch_rnn.bench.measure.measure`), one thread for every variant. Prints a table of target, measured
 value and verdict, and writes targets.json and targets.md. Exits 0 whatever the verdicts: a
 missed target is a finding to report, not a crash.
 """
@@ -16,13 +16,13 @@ import sys
 from pathlib import Path
 
 from scratch_rnn._provenance import provenance
-from scratch_rnn.bench import Case, add_ratios, environment, measure
+from scratch_rnn.bench.measure import Case, add_ratios, environment, measure
 
 STUDY = (100, 32, 64, 1)
 
 
 def speed_targets():
-    """(name, case, backend compared, kind, threshold); kind 'speedup' = torch time / numba time."""
+    """(name, case, threshold): numba must be at least threshold times faster than torch (torch time / numba time)."""
     T = []
     for dt in ("float32", "float64"):
         T.append((f"LSTM {dt} study size: numba vs torch", Case("fwd_bwd", "lstm", dt, *STUDY), 3.0 if dt == "float64" else 1.0))
@@ -84,7 +84,7 @@ def main(argv=None):
     results = []
     speed = speed_targets()
     rows = add_ratios(measure([c for _, c, _ in speed], ["numba", "torch"]))
-    by = {(r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"], r["backend"]): r for r in rows}
+    by = {(r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"], r["variant"]): r for r in rows}
     for name, c, thr in speed:
         r = by[(c.op, c.cell, c.dtype, c.T, c.B, c.H, c.D, "numba")]
         results.append({"target": name, "want": f">= {thr:g}x", "measured": f"{r['speedup_vs_torch']:.2f}x",

@@ -1,33 +1,42 @@
-"""The same training steps in PyTorch, for the study's ``--backend torch`` and for trajectory
+"""The same training steps in PyTorch, for the study's ``--engine torch`` and for trajectory
 parity with scratch_rnn.
 
 `TorchEngine` wraps the study's `VanillaRNN` / `LSTMModel` (batch-first, as the notebook uses
-them) with ``torch.optim.Adam`` and ``torch.nn.utils.clip_grad_norm_``, and has the interface of
-`scratch_rnn.train.ScratchEngine`, so `scratch_rnn.train.train` drives either. Parameters start
-from a scratch_rnn flat dict (`scratch_rnn.model.init_model`), so both backends can start from
-the same weights.
+them) with ``torch.optim.Adam`` (or SGD) and ``torch.nn.utils.clip_grad_norm_``, and implements
+`scratch_rnn.Engine`, so `scratch_rnn.train` drives it like the scratch engine. Parameters start
+from a scratch_rnn flat dict (`scratch_rnn.init_model`), so both engines can start from the same
+weights, and its `state` uses the scratch engine's names, so checkpoints cross between engines.
 """
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scratch_rnn.model import cell_of, layer_params
-from scratch_rnn.train import StepResult, TrainingDiverged
+from scratch_rnn.training.engine import StepResult, TrainingDiverged
+from scratch_rnn.training.model import cell_of, layer_params
 
 from .autograd import autograd_grads
 from .models import LSTMModel, VanillaRNN
 from .transfer import params_from_torch, params_to_torch
 
 
-# torch parameter name -> scratch_rnn name, for error messages
-_SCRATCH_NAMES = {"rnn.weight_ih_l0": "weight_ih", "rnn.weight_hh_l0": "weight_hh", "rnn.bias_ih_l0": "bias_ih",
-                  "rnn.bias_hh_l0": "bias_hh", "fc.weight": "head_weight", "fc.bias": "head_bias"}
+def _scratch_name(torch_name: str) -> str:
+    """The scratch_rnn flat-dict name of a parameter of the study's torch model."""
+    layer, _, name = torch_name.partition(".")
+    if layer == "fc":
+        return f"head_{name}"
+    return name.removesuffix("_l0")
 
 
 def _torch_dtype(np_dtype):
     return torch.from_numpy(np.zeros(0, np_dtype)).dtype
+
+
+def _numpy_dtype(tensor) -> np.dtype:
+    return torch.empty(0, dtype=tensor.dtype).numpy().dtype
 
 
 def check_device(device: str) -> str:
@@ -79,6 +88,8 @@ class TorchEngine:
         self.model = build_model(params, device)
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt(self.model.parameters(), lr=lr)
+        self._names = [_scratch_name(n) for n, _ in self.model.named_parameters()]
+        self._sgd_steps = 0                                          # torch's SGD keeps no step count
 
     def _tensor(self, x):
         return torch.from_numpy(np.ascontiguousarray(x)).to(self.device)
@@ -93,16 +104,30 @@ class TorchEngine:
         if not torch.isfinite(loss):
             raise TrainingDiverged(update, "loss")
         loss.backward()
-        for name, p in self.model.named_parameters():
-            if not torch.isfinite(p.grad).all():
-                key = _SCRATCH_NAMES.get(name.replace("lstm.", "rnn."), name)
-                raise TrainingDiverged(update, f"gradient of {key}")
         params = list(self.model.parameters())
+        for key, p in zip(self._names, params):
+            if not torch.isfinite(p.grad).all():
+                raise TrainingDiverged(update, f"gradient of {key}")
         if self.clip:
             norm = float(torch.nn.utils.clip_grad_norm_(params, self.clip))
         else:
             norm = float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in params)))
-        self.optimizer.step()
+        before = [p.detach().clone() for p in params], copy.deepcopy(self.optimizer.state_dict())
+        try:
+            self.optimizer.step()
+            bad = next((f"parameter {key} after the update" for key, p in zip(self._names, params)
+                        if not torch.isfinite(p).all()), None)
+        except RuntimeError as err:              # torch refuses a step size beyond the dtype's range
+            if "overflow" not in str(err):
+                raise
+            bad = f"the optimiser's step ({err})"
+        if bad:                                                      # restore the last good state
+            with torch.no_grad():
+                for q, old in zip(params, before[0]):
+                    q.copy_(old)
+            self.optimizer.load_state_dict(before[1])
+            raise TrainingDiverged(update, bad)
+        self._sgd_steps += 1
         acc = float("nan") if self.task.loss == "mse" else float((out.argmax(1) == yt).double().mean())
         return StepResult(float(loss.detach()), acc, norm, profile)
 
@@ -137,3 +162,44 @@ class TorchEngine:
 
     def params(self) -> dict:
         return params_of_model(self.model)
+
+    def state(self) -> tuple[dict, dict]:
+        """(parameters, optimiser state) as NumPy copies, with the names of `scratch_rnn.Adam.state`
+        ("steps", "m.<name>", "v.<name>") or `scratch_rnn.SGD.state` ("steps", "buf.<name>")."""
+        opt: dict = {"steps": 0}
+        adam = isinstance(self.optimizer, torch.optim.Adam)
+        for key, p in zip(self._names, self.model.parameters()):
+            st = self.optimizer.state.get(p, {})
+            zeros = np.zeros(tuple(p.shape), dtype=_numpy_dtype(p))
+            if adam:
+                opt["steps"] = int(st["step"]) if "step" in st else opt["steps"]
+                opt[f"m.{key}"] = st["exp_avg"].detach().cpu().numpy().copy() if "exp_avg" in st else zeros
+                opt[f"v.{key}"] = st["exp_avg_sq"].detach().cpu().numpy().copy() if "exp_avg_sq" in st else zeros.copy()
+            else:
+                buf = st.get("momentum_buffer")
+                opt[f"buf.{key}"] = buf.detach().cpu().numpy().copy() if buf is not None else zeros
+        if not adam:
+            opt["steps"] = self._sgd_steps
+        return self.params(), opt
+
+    def load_state(self, params: dict, opt_state: dict) -> None:
+        """Restore `state` (of either engine): parameters, then the optimiser's moments and step."""
+        fresh = build_model(params, self.device)
+        with torch.no_grad():
+            for p, q in zip(self.model.parameters(), fresh.parameters()):
+                p.copy_(q)
+        adam = isinstance(self.optimizer, torch.optim.Adam)
+        steps = int(opt_state["steps"])
+        for key, p in zip(self._names, self.model.parameters()):
+            st = self.optimizer.state[p]
+            if adam:
+                if steps == 0:
+                    st.clear()
+                    continue
+                st["step"] = torch.tensor(float(steps))
+                st["exp_avg"] = self._tensor(np.asarray(opt_state[f"m.{key}"])).clone()
+                st["exp_avg_sq"] = self._tensor(np.asarray(opt_state[f"v.{key}"])).clone()
+            else:
+                st["momentum_buffer"] = self._tensor(np.asarray(opt_state[f"buf.{key}"])).clone() if steps else None
+        if not adam:
+            self._sgd_steps = steps

@@ -2,17 +2,23 @@
 
 Arrays are time-major: x (T, B, D), hidden and cell states (T, B, H). Parameters are dicts with
 PyTorch's names, shapes and gate order. See the README for the equations and the glossary.
+
+Layers, each using only those before it: ``_numba`` (the compiled mirrors, a leaf) <- ``rnn``,
+``lstm`` (the NumPy reference and the public functions) <- ``training`` <- ``study`` <- ``cli``;
+``gradcheck`` and ``bench`` sit beside ``study``. Defaults: the functional core
+(`rnn_forward`, `lstm_backward`, ...) runs the NumPy reference; everything that trains runs Numba.
 """
-from .checkpoint import load_checkpoint, save_checkpoint
-from .init import (init_chrono, init_forget_bias, init_identity_recurrent, init_orthogonal_recurrent,
-                   init_pytorch_default)
-from .losses import linear_backward, linear_forward, mse_loss, softmax_cross_entropy
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
-from .model import init_model, model_backward, model_forward
-from .optim import SGD, Adam, clip_grad_norm
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
-from .tasks import adding, first_bit, get_task, temporal_xor
-from .train import History, ScratchEngine, TrainingDiverged, evaluate, train
+from .training.checkpoint import load_checkpoint, save_checkpoint
+from .training.engine import Engine, ScratchEngine, TrainingDiverged
+from .training.init import (init_chrono, init_forget_bias, init_identity_recurrent, init_orthogonal_recurrent,
+                            init_pytorch_default)
+from .training.losses import linear_backward, linear_forward, mse_loss, softmax_cross_entropy
+from .training.model import init_model, model_backward, model_forward
+from .training.optim import SGD, Adam, clip_grad_norm
+from .training.tasks import adding, first_bit, get_task, temporal_xor
+from .training.train import History, evaluate, train
 
 __version__ = "0.1.0"
 
@@ -25,7 +31,7 @@ __all__ = [
     "Adam", "SGD", "clip_grad_norm",
     "temporal_xor", "first_bit", "adding", "get_task",
     "init_model", "model_forward", "model_backward",
-    "ScratchEngine", "History", "TrainingDiverged", "train", "evaluate",
+    "Engine", "ScratchEngine", "History", "TrainingDiverged", "train", "evaluate",
     "save_checkpoint", "load_checkpoint",
     "__version__",
 ]

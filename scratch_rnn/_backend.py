@@ -1,7 +1,7 @@
 """Where a backend name turns into the loops that run.
 
 `numpy` loops live next to their public functions (`rnn.py`, `lstm.py`) and are the specification;
-`numba` loops (`_kernels_rnn.py`, `_kernels_lstm.py`) mirror them with the same names and argument
+`numba` loops (`_numba/rnn.py`, `_numba/lstm.py`) mirror them with the same names and argument
 order. Numba is imported only when that backend is first asked for, so `import scratch_rnn` stays fast.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ from ._validate import check_backend
 _MODULES = {
     ("rnn", "numpy"): "scratch_rnn.rnn",
     ("lstm", "numpy"): "scratch_rnn.lstm",
-    ("rnn", "numba"): "scratch_rnn._kernels_rnn",
-    ("lstm", "numba"): "scratch_rnn._kernels_lstm",
+    ("rnn", "numba"): "scratch_rnn._numba.rnn",
+    ("lstm", "numba"): "scratch_rnn._numba.lstm",
 }
 
 

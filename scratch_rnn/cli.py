@@ -3,8 +3,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+
+def _number(kind, lo, inclusive=True, name=None):
+    """An argparse type: `kind` (int or float), finite, >= lo (> lo when not inclusive)."""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not math.isfinite(v) or v < lo or (v == lo and not inclusive):
+            raise argparse.ArgumentTypeError(f"expected a finite {'integer' if kind is int else 'number'} "
+                                             f"{'>=' if inclusive else '>'} {lo}, got {text!r}")
+        return v
+    parse.__name__ = name or ("integer" if kind is int else "number")
+    return parse
+
+
+POS_INT = _number(int, 1)
+NONNEG_INT = _number(int, 0)
+POS_FLOAT = _number(float, 0, inclusive=False)
+NONNEG_FLOAT = _number(float, 0)
 
 
 def _cmd_gradcheck(args) -> int:
@@ -40,24 +62,26 @@ def _cmd_gradcheck(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from . import bench
-    from ._provenance import provenance
-    from .bench_report import write_results
+    from . import _provenance
+    from .bench import measure as bench
+    from .bench.report import write_results
+    provenance = _provenance.provenance
 
     sizes = bench.GRID if args.full else bench.SUBSET
     if args.sizes:
         sizes = [tuple(int(v) for v in s.split(",")) for s in args.sizes]
         for s in sizes:
             if len(s) != 4 or min(s) < 1:
-                raise SystemExit(f"--sizes: expected T,B,H,D with every value >= 1, got {s}")
-    available = bench.backends_available()
-    backends = available if args.backends is None else args.backends
-    unknown = [b for b in backends if b not in available]
+                args.parser.error(f"argument --sizes: expected T,B,H,D with every value >= 1, got {s}")
+    available = bench.variants_available()
+    variants = available if args.variants is None else args.variants
+    unknown = [b for b in variants if b not in available]
     if unknown:
-        raise SystemExit(f"--backends: {unknown} not available here; available: {available}")
+        args.parser.error(f"argument --variants: {unknown} not available here; available: {available}")
     cases = bench.make_cases(sizes, cells=args.cells, dtypes=args.dtypes, ops=args.ops)
-    rows = bench.add_ratios(bench.measure(cases, backends, budget_s=args.budget)) if "torch" in backends \
-        else bench.measure(cases, backends, budget_s=args.budget)
+    rows = bench.measure(cases, variants, budget_s=args.budget)
+    if "torch" in variants:
+        rows = bench.add_ratios(rows)
     meta = {"environment": bench.environment(), **provenance(), "command": "scratch-rnn " + " ".join(sys.argv[1:])}
     paths = write_results(rows, Path(args.out), meta)
     print(paths[2].read_text())
@@ -65,73 +89,80 @@ def _cmd_bench(args) -> int:
     return 0
 
 
-def _models(items):
-    out = []
-    for item in items:
-        cell, _, init = item.partition(":")
-        out.append((cell, init or "pytorch"))
-    from .model import INITS
-    for cell, init in out:
-        if cell not in INITS or init not in INITS[cell]:
-            raise SystemExit(f"--models: expected CELL:INIT with CELL:INIT in "
-                             f"{[f'{c}:{i}' for c in INITS for i in INITS[c]]}, got {cell}:{init}")
-    return out
+def _model(item):
+    """An argparse type for --models: CELL:INIT (INIT defaults to pytorch)."""
+    from .training.model import INITS
+    cell, _, init = item.partition(":")
+    init = init or "pytorch"
+    if cell not in INITS or init not in INITS[cell]:
+        raise argparse.ArgumentTypeError(f"expected CELL:INIT, one of {[f'{c}:{i}' for c in INITS for i in INITS[c]]}, "
+                                         f"got {item!r}")
+    return cell, init
+
+
+_model.__name__ = "model"
 
 
 def _print_summary(rows) -> None:
-    print(f"{'task':<10}{'model':<26}{'T':>5}  {'success':>8}  {'95% CI':>13}  {'median updates':>14}  {'mean acc':>8}")
-    from .stats import model_label
+    print(f"{'task':<10}{'model':<26}{'T':>5}  {'success':>8}  {'95% CI':>13}  {'median updates':>14}  "
+          f"{'acc/MSE':>8}")
+    from .study.stats import model_label
     for r in rows:
         med = "" if r["median_updates_to_success"] is None else f"{r['median_updates_to_success']:.0f}"
+        metric = r["mean_final_accuracy"] if r["mean_final_mse"] is None else r["mean_final_mse"]
         print(f"{r['task']:<10}{model_label(r['cell'], r['init']):<26}{r['T']:>5}  {r['successes']:>3}/{r['runs']:<4}"
-              f"  [{r['wilson_lo']:.2f}, {r['wilson_hi']:.2f}]  {med:>14}  {r['mean_final_accuracy']:>8.3f}")
+              f"  [{r['wilson_lo']:.2f}, {r['wilson_hi']:.2f}]  {med:>14}  {metric:>8.3f}")
 
 
 def _cmd_reproduce(args) -> int:
-    from .study import reproduce
-    res = reproduce(Path(args.out), backend=args.backend, device=args.device, quick=args.quick, seed=args.seed,
-                    workers=args.workers, seeds=args.seeds)
+    from .study.commands import reproduce
+    res = reproduce(Path(args.out), engine=args.engine, backend=args.backend, device=args.device, quick=args.quick,
+                    seed=args.seed, workers=args.workers, seeds=args.seeds, figures=args.figures)
     print("\nNotebook protocol (mean test accuracy over seeds):")
     for r in res["notebook"]:
         print(f"  {r['experiment']:<7}{r['cell'].upper():<5} T={r['T']:<4} {r['mean_accuracy']:.3f} ± {r['sd_accuracy']:.3f}")
     print("\nCalibrated study:")
     _print_summary(res["summary"])
-    print(f"\nwrote {args.out}/report.md, figures/, *.json, *.csv in {res['seconds'] / 60:.1f} min")
+    print(f"\nwrote {Path(args.out) / 'report.md'}, *.json, *.csv and figures in "
+          f"{Path(res['figures']['gates']).parent} in {res['seconds'] / 60:.1f} min")
     return 0
 
 
 def _cmd_sweep(args) -> int:
-    from .study import sweep
-    res = sweep(Path(args.out), args.tasks, _models(args.models), args.lengths, args.seeds, args.updates,
-                backend=args.backend, device=args.device, seed=args.seed, workers=args.workers, lr=args.lr,
-                clip=args.clip or None)
+    from .study.commands import sweep
+    res = sweep(Path(args.out), args.tasks, args.models, args.lengths, args.seeds, args.updates,
+                engine=args.engine, backend=args.backend, device=args.device, seed=args.seed, workers=args.workers,
+                lr=args.lr, clip=args.clip or None)
     _print_summary(res["summary"])
     print("wrote " + ", ".join(str(p) for p in res["figures"]))
     return 0
 
 
 def _cmd_gradflow(args) -> int:
-    from .study import gradflow
-    res = gradflow(Path(args.out), args.task, _models(args.models), args.T, args.updates, backend=args.backend,
-                   device=args.device, seed=args.seed, workers=args.workers)
+    import numpy as np
+
+    from .study.commands import gradflow
+    res = gradflow(Path(args.out), args.task, args.models, args.T, args.updates, engine=args.engine,
+                   backend=args.backend, device=args.device, seed=args.seed, workers=args.workers)
     for r in res["runs"]:
-        import numpy as np
-        s = r["spec"]
+        s = r.spec
         for when in ("flow_init", "flow_final"):
-            h = np.asarray(r[when]["h"])
-            print(f"{s['cell']}:{s['init']:<12} {when[5:]:<6} ||dL/dh_0||={h[0]:.2e}  ||dL/dh_T-1||={h[-1]:.2e}"
-                  f"  ratio={h[0] / h[-1]:.1e}  (accuracy after training {r['final_accuracy']:.3f})")
+            h = np.asarray(getattr(r, when)["h"])
+            print(f"{s.cell}:{s.init:<12} {when[5:]:<6} ||dL/dh_0||={h[0]:.2e}  ||dL/dh_T-1||={h[-1]:.2e}"
+                  f"  ratio={h[0] / h[-1]:.1e}  (accuracy after training {r.final_metric:.3f})")
     print("wrote " + ", ".join(str(p) for p in res["figures"]))
     return 0
 
 
 def _common(p, out_default):
     p.add_argument("--out", default=out_default, metavar="DIR", help=f"output folder (default: {out_default})")
-    p.add_argument("--backend", choices=("scratch", "torch"), default="scratch",
-                   help="scratch: this package's hand-written BPTT (Numba kernels); torch: the reference package")
-    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch backend only; cuda needs a GPU")
-    p.add_argument("--seed", type=int, default=0, help="first seed; run k uses seed + k (default 0)")
-    p.add_argument("--workers", type=int, default=None, help="parallel processes (default: one per CPU)")
+    p.add_argument("--engine", choices=("scratch", "torch"), default="scratch",
+                   help="who trains: scratch (this package's hand-written BPTT) or torch (the reference package)")
+    p.add_argument("--backend", choices=("numba", "numpy"), default="numba",
+                   help="the scratch engine's loops, and those of the gradient analysis (default: numba)")
+    p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch engine only; cuda needs a GPU")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed; seed k of a configuration is seed + k (default 0)")
+    p.add_argument("--workers", type=POS_INT, default=None, help="parallel processes (default: one per CPU)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,14 +181,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "error exceeds its tolerance.")
     p.add_argument("--backend", choices=("numpy", "numba", "all"), default="all",
                    help="which hand-written backend to check (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="seed of the random problems (default: 0)")
     p.add_argument("--no-torch", action="store_true", help="skip the comparison with torch autograd")
     p.add_argument("--out", default=None, metavar="DIR", help="also write DIR/gradcheck.json")
     p.set_defaults(func=_cmd_gradcheck)
 
     p = sub.add_parser("bench", help="time forward+BPTT and a training step: numpy, numba, torch",
                        description="Time forward+BPTT (the loss looking at h_{T-1}) and a full training step "
-                                   "(forward, cross-entropy, BPTT, clipping, Adam) for every backend on the same "
+                                   "(forward, cross-entropy, BPTT, clipping, Adam) for every variant on the same "
                                    "arrays. Calls are interleaved, warm-up excluded; medians and quartiles are "
                                    "written with the thread counts, BLAS libraries, CPU and library versions to "
                                    "DIR/bench.{csv,json,md,png}. scratch_rnn's BLAS runs on one thread; torch runs "
@@ -169,9 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cells", nargs="+", choices=("rnn", "lstm"), default=("rnn", "lstm"))
     p.add_argument("--dtypes", nargs="+", choices=("float32", "float64"), default=("float32", "float64"))
     p.add_argument("--ops", nargs="+", choices=("fwd_bwd", "train_step"), default=("fwd_bwd", "train_step"))
-    p.add_argument("--backends", nargs="+", default=None,
+    p.add_argument("--variants", nargs="+", default=None,
                    help="subset of numpy numba torch torch-ftz torch-threads torch-cuda (default: all available)")
-    p.add_argument("--budget", type=float, default=0.5, help="seconds of timing per backend and case (default 0.5)")
+    p.add_argument("--budget", type=POS_FLOAT, default=0.5, help="seconds of timing per variant and case (default 0.5)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("reproduce", help="the study: the notebook's protocol, then the calibrated study",
@@ -181,8 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "accuracy >= 0.99 on 1000 fresh sequences. Writes JSON/CSV results (with "
                                    "configuration, seeds and versions), PNG figures and report.md to --out.")
     _common(p, "results")
-    p.add_argument("--quick", action="store_true", help="a small version (about a minute) that writes the same files")
-    p.add_argument("--seeds", type=int, default=None, help="seeds per configuration (default 5; 2 with --quick)")
+    p.add_argument("--quick", action="store_true", help="a small version (under a minute on 2 cores) that writes "
+                   "the same files")
+    p.add_argument("--seeds", type=POS_INT, default=None, help="seeds per configuration (default 5; 2 with --quick)")
+    p.add_argument("--figures", default=None, metavar="DIR", help="where the figures go (default: OUT/figures)")
     p.set_defaults(func=_cmd_reproduce)
 
     p = sub.add_parser("sweep", help="success rate vs sequence length for chosen models, inits, tasks, seeds",
@@ -190,13 +223,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "rate (accuracy >= 0.99 on 1000 fresh sequences) with Wilson 95% intervals.")
     _common(p, "results/sweep")
     p.add_argument("--tasks", nargs="+", choices=("xor", "first_bit"), default=["xor"])
-    p.add_argument("--models", nargs="+", default=["rnn:pytorch", "lstm:pytorch", "lstm:forget_bias"],
-                   metavar="CELL:INIT", help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono")
-    p.add_argument("--lengths", nargs="+", type=int, default=[5, 10, 20, 30, 50, 75, 100, 150])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--updates", type=int, default=3000, help="update budget per run (default 3000)")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--clip", type=float, default=1.0, help="global-norm clipping; 0 turns it off")
+    p.add_argument("--models", nargs="+", type=_model, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
+                   ("lstm", "forget_bias")], metavar="CELL:INIT",
+                   help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono")
+    p.add_argument("--lengths", nargs="+", type=_number(int, 2), default=[5, 10, 20, 30, 50, 75, 100, 150])
+    p.add_argument("--seeds", type=POS_INT, default=5)
+    p.add_argument("--updates", type=POS_INT, default=3000, help="update budget per run (default 3000)")
+    p.add_argument("--lr", type=POS_FLOAT, default=1e-3)
+    p.add_argument("--clip", type=NONNEG_FLOAT, default=1.0, help="global-norm clipping; 0 turns it off")
     p.set_defaults(func=_cmd_sweep)
 
     p = sub.add_parser("gradflow", help="exact per-timestep gradient profiles, at init and after training",
@@ -205,15 +239,24 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the gate statistics (LSTM).")
     _common(p, "results/gradflow")
     p.add_argument("--task", choices=("xor", "first_bit"), default="xor")
-    p.add_argument("--models", nargs="+", default=["rnn:pytorch", "lstm:pytorch", "lstm:forget_bias"], metavar="CELL:INIT")
-    p.add_argument("--T", type=int, default=100, help="sequence length (default 100)")
-    p.add_argument("--updates", type=int, default=3000, help="training budget before the second profile")
+    p.add_argument("--models", nargs="+", type=_model, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
+                   ("lstm", "forget_bias")], metavar="CELL:INIT")
+    p.add_argument("--T", type=_number(int, 2), default=100, help="sequence length (default 100)")
+    p.add_argument("--updates", type=POS_INT, default=3000, help="training budget before the second profile")
     p.set_defaults(func=_cmd_gradflow)
     return parser
 
 
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The subcommand's parser, whose error() prints its usage and exits with argparse's code 2."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.parser = _subparser(parser, args.command)
     try:
         return args.func(args)
     except ValueError as err:          # bad options that only the run itself can detect (e.g. no GPU)

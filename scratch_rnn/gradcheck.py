@@ -153,8 +153,14 @@ def random_problem(cell: str, T: int, B: int, D: int, H: int, rng: np.random.Gen
 
 #: (T, B, D, H) of the sizes `scratch-rnn gradcheck` checks by default
 DEFAULT_SIZES = ((1, 1, 1, 1), (1, 1, 3, 1), (4, 3, 2, 5), (12, 2, 3, 4))
+# Tolerances: the one place the tests and the `gradcheck` command take them from. Each is a bound
+# on `max_rel_error`, the error relative to the gradient's largest magnitude.
 FD_TOL = 1e-7        # central differences, eps = 1e-6, float64
-TORCH_TOL = 1e-10    # autograd, float64, relative to the gradient's largest magnitude
+TORCH_TOL = 1e-10    # autograd, float64
+#: Numba against the NumPy reference, per dtype
+NUMBA_TOL = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-5}
+#: float32 against float64, the same computation
+FLOAT32_TOL = 1e-4
 
 
 def check_rows(sizes=DEFAULT_SIZES, backends=("numpy",), seed: int = 0, with_torch: bool = True,

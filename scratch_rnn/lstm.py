@@ -163,4 +163,5 @@ def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh):
         dx[t] = dz @ w_ih                                        # (B, D)
         dh_next = dz @ w_hh                                      # (B, H) dL/dh_{t-1} through z_t
         dc_next = dc_total[t] * f                                # (B, H) dL/dc_{t-1} through c_t
-    return dx, dh_next, dc_next, dh_total, dc_total, dw_ih, dw_hh, db
+    dh0, dc0 = dh_next, dc_next                                  # (B, H) past step 0: dL/dh0, dL/dc0
+    return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db

@@ -113,4 +113,5 @@ def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh):
         db += da.sum(axis=0)                                     # (H,)
         dx[t] = da @ w_ih                                        # (B, D)
         dh_next = da @ w_hh                                      # (B, H) dL/dh_{t-1} through h_t
-    return dx, dh_next, dh_total, dw_ih, dw_hh, db
+    dh0 = dh_next                                                # (B, H) past step 0: dL/dh0
+    return dx, dh0, dh_total, dw_ih, dw_hh, db

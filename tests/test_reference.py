@@ -42,10 +42,33 @@ def test_transfer_errors():
         params_to_torch(p, nn.GRU(3, 7))
 
 
-def test_unrolled_keeps_every_state_gradient(rng):
+@pytest.mark.parametrize("t", [0, 3, 5])
+def test_unrolled_state_gradients_are_the_totals(t, rng):
+    """layer.h[t].grad and layer.c[t].grad are the total dL/dh_t and dL/dc_t: checked against an
+    independent computation that restarts the layer at step t from leaf tensors (h_t, c_t) and
+    differentiates the loss terms from t on with torch.autograd.grad."""
+    torch.manual_seed(0)
     layer = UnrolledLSTM(2, 3).double()
     x = torch.from_numpy(rng.standard_normal((6, 2, 2)))
+    w = torch.from_numpy(rng.standard_normal((6, 2, 3)))       # L = sum_t w_t . h_t
     h, c = layer(x)
-    h[-1].sum().backward()
-    assert len(layer.h) == len(layer.c) == 6
-    assert all(t.grad is not None for t in layer.h + layer.c)
+    (h * w).sum().backward()
+    h_val, c_val = layer.h[t].detach(), layer.c[t].detach()    # the states at t (a rerun replaces layer.h)
+    h_prev = layer.h[t - 1].detach() if t else torch.zeros(2, 3, dtype=torch.float64)
+    cell = layer.cell
+    z = x[t] @ cell.weight_ih.detach().T + cell.bias_ih.detach() + h_prev @ cell.weight_hh.detach().T \
+        + cell.bias_hh.detach()
+    o_t = torch.sigmoid(z[:, 9:12])                             # the output gate at t (gate order i, f, g, o)
+
+    def loss_from(h_t, c_t):                                    # the loss terms from step t on
+        rest = layer(x[t + 1:], h_t, c_t)[0] if t < 5 else x.new_zeros(0, 2, 3)
+        return (h_t * w[t]).sum() + (rest * w[t + 1:]).sum()
+
+    h_t = h_val.clone().requires_grad_()                        # dL/dh_t: c_t held fixed
+    dh, = torch.autograd.grad(loss_from(h_t, c_val), h_t)
+    c_t = c_val.clone().requires_grad_()                        # dL/dc_t: h_t = o_t tanh(c_t) follows c_t
+    dc, = torch.autograd.grad(loss_from(o_t * torch.tanh(c_t), c_t), c_t)
+    h, c = layer(x)                                             # rerun: the restart replaced layer.h
+    (h * w).sum().backward()
+    np.testing.assert_allclose(layer.h[t].grad.numpy(), dh.numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(layer.c[t].grad.numpy(), dc.numpy(), rtol=1e-12, atol=1e-15)

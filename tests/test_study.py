@@ -1,4 +1,4 @@
-"""The study's building blocks: statistics, gradient-flow analysis, backend parity, the CLI."""
+"""The study's building blocks: statistics, gradient-flow analysis, specs and records, engine parity, the CLI."""
 import json
 import subprocess
 import sys
@@ -8,10 +8,14 @@ import pytest
 import torch
 
 import scratch_rnn as sr
-from scratch_rnn import gradflow as gf
 from scratch_rnn.cli import main
-from scratch_rnn.experiments import RunSpec, run_one
-from scratch_rnn.stats import wilson
+from scratch_rnn.study import gradflow as gf
+from scratch_rnn.study import plots
+from scratch_rnn.study.records import RunRecord
+from scratch_rnn.study.runner import run_one
+from scratch_rnn.study.specs import RunSpec, notebook_specs, study_specs
+from scratch_rnn.study.stats import wilson
+from scratch_rnn.training.model import exact_profile
 
 
 def test_wilson_interval_known_values():
@@ -23,6 +27,13 @@ def test_wilson_interval_known_values():
     assert abs(lo - 0.1078) < 1e-3 and abs(hi - 0.6032) < 1e-3
 
 
+@pytest.mark.parametrize("n", range(1, 60))
+def test_wilson_interval_contains_the_estimate_at_the_ends(n):
+    for k in (0, n):
+        lo, hi = wilson(k, n)
+        assert 0 <= lo <= k / n <= hi <= 1
+    assert wilson(n, n)[1] == 1.0 and wilson(0, n)[0] == 0.0
+
 @pytest.fixture
 def xor_batch():
     sampler, task = sr.get_task("xor")
@@ -33,7 +44,7 @@ def xor_batch():
 def test_rnn_jacobian_bound_bounds_the_exact_profile(xor_batch):
     task, x, y = xor_batch
     p = sr.init_model("rnn", 1, 16, 2, np.random.default_rng(1), dtype=np.float64)
-    exact = gf.exact_profile(p, task, x, y)["h"]
+    exact = exact_profile(p, task, x, y)["h"]
     bound = gf.jacobian_bound(p, task, x, y)
     assert bound[-1] == pytest.approx(exact[-1], rel=1e-12)      # equal where nothing is multiplied
     assert (bound >= exact * (1 - 1e-12)).all()
@@ -42,7 +53,7 @@ def test_rnn_jacobian_bound_bounds_the_exact_profile(xor_batch):
 def test_lstm_cell_path_and_gates(xor_batch):
     task, x, y = xor_batch
     p = sr.init_model("lstm", 1, 16, 2, np.random.default_rng(1), init="forget_bias", dtype=np.float64)
-    exact = gf.exact_profile(p, task, x, y)
+    exact = exact_profile(p, task, x, y)
     path = gf.cell_path(p, task, x, y)
     assert path[-1] == pytest.approx(exact["c"][-1], rel=1e-12)  # at T-1 the cell path is all of dL/dc
     assert (np.diff(path) >= 0).all()                             # forget gates < 1: it only shrinks backwards
@@ -65,17 +76,76 @@ def test_notebook_metric_matches_the_notebooks_torch_loop():
     np.testing.assert_allclose(gf.notebook_metric(p, x), expected, rtol=1e-12)
 
 
+BASE = dict(experiment="study", task="first_bit", init="pytorch", T=8, seed=0, updates=60, lr=1e-2, batch=16,
+            clip=1.0, hidden=8, dtype="float64", eval_every=20, screen_n=64, eval_n=200)
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
-def test_study_runs_agree_across_backends(cell):
-    """A study run in float64: scratch and torch give the same history and accuracies."""
-    base = dict(task="first_bit", cell=cell, init="pytorch", T=8, seed=0, updates=60, lr=1e-2, batch=16,
-                clip=1.0, hidden=8, dtype="float64", eval_every=20, screen_n=64, eval_n=200, flow=True)
-    a = run_one(RunSpec(**base, backend="scratch"))
-    b = run_one(RunSpec(**base, backend="torch"))
-    assert np.max(np.abs(np.array(a["history"]["loss"]) - np.array(b["history"]["loss"]))) <= 1e-9
-    assert a["final_accuracy"] == b["final_accuracy"] and a["evals"] == b["evals"]
+def test_study_runs_agree_across_engines(cell):
+    """A study run in float64: the scratch and torch engines give the same history and accuracies."""
+    a = run_one(RunSpec(**BASE, cell=cell, flow=True, engine="scratch"))
+    b = run_one(RunSpec(**BASE, cell=cell, flow=True, engine="torch"))
+    assert np.max(np.abs(np.array(a.history["loss"]) - np.array(b.history["loss"]))) <= 1e-9
+    assert a.final_accuracy == b.final_accuracy and a.evals == b.evals
     for when in ("flow_init", "flow_final"):
-        np.testing.assert_allclose(a[when]["h"], b[when]["h"], rtol=1e-9)
+        np.testing.assert_allclose(getattr(a, when)["h"], getattr(b, when)["h"], rtol=1e-9)
+
+
+def test_record_round_trips_through_json():
+    rec = run_one(RunSpec(**{**BASE, "updates": 20}, cell="lstm", flow=True))
+    back = RunRecord.from_dict(json.loads(json.dumps(rec.to_dict())))
+    assert back == rec and isinstance(back.spec, RunSpec)
+    with pytest.raises(ValueError, match=r"run record: unexpected keys \['extra'\]"):
+        RunRecord.from_dict({**rec.to_dict(), "extra": 1})
+
+
+def test_regression_run_records_mse_and_succeeds_by_its_threshold():
+    spec = dict(BASE, task="adding", eval_every=0, updates=30)
+    easy = run_one(RunSpec(**spec, cell="rnn", success_mse=10.0))
+    hard = run_one(RunSpec(**spec, cell="rnn", success_mse=1e-9))
+    for r in (easy, hard):
+        assert r.final_accuracy is None and 0 < r.final_mse < 10 and r.final_metric == r.final_mse
+    assert easy.succeeded and not hard.succeeded
+    assert easy.final_mse == hard.final_mse                      # same run; only the threshold differs
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("T", -5, r"RunSpec.T: expected an integer >= 2, got -5"),
+    ("experiment", "exp9", r"RunSpec.experiment: expected one of"),
+    ("init", "chrono", r"RunSpec.init: expected one of .* for cell 'rnn', got 'chrono'"),
+    ("lr", float("nan"), r"RunSpec.lr: expected a finite number > 0"),
+    ("device", "cuda", r"RunSpec.device: expected 'cpu' for the scratch engine"),
+])
+def test_run_spec_checks_every_field(field, value, message):
+    with pytest.raises(ValueError, match=message):
+        RunSpec(**{**BASE, "cell": "rnn", field: value})
+
+
+@pytest.mark.parametrize("first_seed", [0, 1, 1000])
+def test_a_runs_role_does_not_depend_on_its_seed(first_seed):
+    """Which experiment a run belongs to, and what it records, is data: the same for any --seed."""
+    nb = notebook_specs("scratch", 2, first_seed=first_seed)
+    st = study_specs("scratch", first_seed=first_seed)
+    assert {s.seed for s in nb + st} == {first_seed, first_seed + 1} | ({first_seed + k for k in range(5)})
+    assert sum(s.experiment == "notebook" for s in nb) == 2 * 2 * 2
+    assert sum(s.experiment == "notebook_sweep" for s in nb) == 2 * 2 * 8
+    assert [(s.cell, s.T) for s in nb if s.notebook_flow] == [("rnn", 100), ("lstm", 100)]
+    assert len([s for s in st if s.flow]) == 2 * 5 and all(s.seed == first_seed for s in st if s.flow)
+
+
+@pytest.mark.parametrize("k", [0, 3])
+def test_success_plot_at_none_and_all_successes(k, tmp_path):
+    """0/n and n/n for small n: the Wilson error bars stay non-negative and the figure is written."""
+    recs = []
+    for T in (5, 10):
+        for seed in range(3):
+            spec = RunSpec(**{**BASE, "T": T, "seed": seed}, cell="rnn")
+            ok = seed < k
+            recs.append(RunRecord(spec=spec, updates=60, evals=[], final_accuracy=1.0 if ok else 0.5, final_mse=None,
+                                  succeeded=ok, updates_to_success=60 if ok else None, diverged=None, history=None,
+                                  seconds=0.0))
+    path = plots.success_vs_length(recs, tmp_path / "s.png", "first_bit")
+    assert path.stat().st_size > 0
 
 
 def test_cli_help_for_every_subcommand(capsys):
@@ -89,15 +159,31 @@ def test_cli_help_for_every_subcommand(capsys):
 def test_cli_rejects_cuda_without_gpu(tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("a GPU is present: asking for cuda is valid here")
-    code = main(["sweep", "--backend", "torch", "--device", "cuda", "--lengths", "5", "--seeds", "1",
+    code = main(["sweep", "--engine", "torch", "--device", "cuda", "--lengths", "5", "--seeds", "1",
                  "--out", str(tmp_path)])
     assert code == 2
     assert "device: 'cuda' was asked for, but torch sees no CUDA device" in capsys.readouterr().err
 
 
-def test_cli_rejects_unknown_model(tmp_path):
-    with pytest.raises(SystemExit, match="--models: expected CELL:INIT"):
-        main(["sweep", "--models", "gru:pytorch", "--out", str(tmp_path)])
+@pytest.mark.parametrize("argv,message", [
+    (["sweep", "--models", "gru:pytorch"], "argument --models: expected CELL:INIT"),
+    (["sweep", "--updates", "0"], "argument --updates: expected a finite integer >= 1, got '0'"),
+    (["sweep", "--updates", "-3"], "argument --updates: expected a finite integer >= 1, got '-3'"),
+    (["sweep", "--lengths", "20", "10", "-5"], "argument --lengths: expected a finite integer >= 2, got '-5'"),
+    (["sweep", "--seeds", "0"], "argument --seeds: expected a finite integer >= 1, got '0'"),
+    (["sweep", "--lr", "nan"], "argument --lr: expected a finite number > 0, got 'nan'"),
+    (["reproduce", "--seed", "-1"], "argument --seed: expected a finite integer >= 0, got '-1'"),
+    (["reproduce", "--workers", "-1"], "argument --workers: expected a finite integer >= 1, got '-1'"),
+    (["bench", "--budget", "0"], "argument --budget: expected a finite number > 0, got '0'"),
+    (["bench", "--budget", "-1"], "argument --budget: expected a finite number > 0, got '-1'"),
+    (["gradflow", "--T", "1"], "argument --T: expected a finite integer >= 2, got '1'"),
+])
+def test_cli_checks_every_numeric_option_when_parsing(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main([*argv, "--out", str(tmp_path)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "error: " + message in err and "usage: scratch-rnn" in err
 
 
 def test_gradcheck_command_passes(capsys):
@@ -107,10 +193,11 @@ def test_gradcheck_command_passes(capsys):
 
 
 def test_reproduce_quick_writes_everything(tmp_path):
-    """The main job's quick form, end to end, as a user runs it."""
+    """The main job's quick form, end to end, as a user runs it, with a seed whose value once
+    decided a run's role (1000): it writes every file that --seed 0 writes."""
     out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "scratch_rnn.cli", "reproduce", "--quick", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "scratch_rnn.cli", "reproduce", "--quick", "--seed", "1000",
+                           "--out", str(out)], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     for name in ("report.md", "notebook_runs.json", "notebook_summary.csv", "study_runs.json", "study_summary.csv",
                  "figures/notebook_panel.png", "figures/notebook_sweep.png", "figures/notebook_gradflow.png",
@@ -119,7 +206,10 @@ def test_reproduce_quick_writes_everything(tmp_path):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     runs = json.loads((out / "study_runs.json").read_text())
     assert runs["meta"]["versions"]["numpy"] and runs["meta"]["study_protocol"]["updates"] == 200
-    assert all(0 <= r["final_accuracy"] <= 1 for r in runs["runs"])
+    records = [RunRecord.from_dict(r) for r in runs["runs"]]
+    assert all(0 <= r.final_accuracy <= 1 and r.spec.seed in (1000, 1001) for r in records)
+    nb = [RunRecord.from_dict(r) for r in json.loads((out / "notebook_runs.json").read_text())["runs"]]
+    assert sorted(r.spec.cell for r in nb if r.notebook_flow) == ["lstm", "rnn"]
     report = (out / "report.md").read_text()
     assert "## 2. The calibrated study" in report and "figures/success_xor.png" in report
     assert "Calibrated study:" in proc.stdout
@@ -136,12 +226,13 @@ def test_torch_engine_on_cuda_matches_cpu():
     np.testing.assert_allclose(hs[0].loss, hs[1].loss, rtol=1e-9)
 
 
-@pytest.mark.parametrize("backend", ["scratch", "torch"])
-def test_sweep_command_on_each_backend(backend, tmp_path, capsys):
-    code = main(["sweep", "--backend", backend, "--tasks", "first_bit", "--models", "rnn:orthogonal", "lstm:chrono",
+@pytest.mark.parametrize("engine", ["scratch", "torch"])
+def test_sweep_command_on_each_engine(engine, tmp_path, capsys):
+    code = main(["sweep", "--engine", engine, "--tasks", "first_bit", "--models", "rnn:orthogonal", "lstm:chrono",
                  "--lengths", "5", "--seeds", "1", "--updates", "40", "--workers", "1", "--out", str(tmp_path)])
     assert code == 0
     runs = json.loads((tmp_path / "sweep_runs.json").read_text())
-    assert runs["meta"]["backend"] == backend and len(runs["runs"]) == 2
+    assert runs["meta"]["engine"] == engine and len(runs["runs"]) == 2
+    assert {RunRecord.from_dict(r).spec.engine for r in runs["runs"]} == {engine}
     assert (tmp_path / "sweep_first_bit.png").stat().st_size > 0
     assert "LSTM (chrono init)" in capsys.readouterr().out

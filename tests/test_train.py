@@ -284,3 +284,64 @@ def test_checkpoint_errors(tmp_path):
     wrong = {**params, "weight_hh": np.zeros((3, 3))}
     with pytest.raises(ValueError, match=r"parameter 'weight_hh': expected shape \(3, 3\)"):
         sr.load_checkpoint(path, expected_params=wrong)
+
+
+# ---------------------------------------------------------------- the engine interface
+def test_both_engines_implement_the_engine_protocol():
+    _, scratch, torch_ = _engines("lstm")
+    for e in (scratch, torch_):
+        assert isinstance(e, sr.Engine), type(e).__name__
+    assert not isinstance(object(), sr.Engine)
+
+
+@pytest.mark.parametrize("first,second", [("scratch", "scratch"), ("torch", "torch"), ("scratch", "torch"),
+                                          ("torch", "scratch")])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_checkpoint_resumes_on_either_engine(first, second, optimizer, tmp_path):
+    """20 updates on one engine, a checkpoint, 20 more on another (float64): the same losses and
+    parameters as 40 updates straight through."""
+    sampler, task = sr.get_task("first_bit")
+    p0 = sr.init_model("lstm", 1, 6, 2, np.random.default_rng(1), dtype=np.float64)
+
+    def engine(kind):
+        p = {k: v.copy() for k, v in p0.items()}
+        if kind == "scratch":
+            e = sr.ScratchEngine(p, task, lr=1e-2, clip=1.0, optimizer=optimizer)
+            if optimizer == "sgd":
+                e.optimizer = sr.SGD(e.params, lr=1e-2, momentum=0.9)
+            return e
+        e = TorchEngine(p, task, lr=1e-2, clip=1.0, optimizer=optimizer)
+        if optimizer == "sgd":
+            e.optimizer = torch.optim.SGD(e.model.parameters(), lr=1e-2, momentum=0.9)
+        return e
+
+    straight = engine(first)
+    h_straight = sr.train(straight, sampler, 8, 4, 40, np.random.default_rng(9), dtype=np.float64)
+    a = engine(first)
+    rng = np.random.default_rng(9)
+    h = sr.train(a, sampler, 8, 4, 20, rng, dtype=np.float64)
+    path = sr.save_checkpoint(tmp_path / "ck", *a.state(), {"engine": first}, 20, rng)
+    ck = sr.load_checkpoint(path)
+    b = engine(second)
+    b.load_state(ck["params"], ck["optimizer"])
+    sr.train(b, sampler, 8, 4, 40, ck["rng"], dtype=np.float64, history=h, start=ck["update"])
+    assert np.max(np.abs(np.array(h.loss) - np.array(h_straight.loss))) <= 1e-12
+    pa, pb = straight.state()[0], b.state()[0]
+    assert max(np.max(np.abs(pa[k] - pb[k])) for k in pa) <= 1e-12
+
+
+@pytest.mark.parametrize("kind", ["scratch", "torch"])
+def test_an_overflowing_update_is_caught_and_undone(kind):
+    """Adam at lr 1e38 in float32 makes the parameters inf: the update is undone and named."""
+    sampler, task = sr.get_task("xor")
+    p0 = sr.init_model("rnn", 1, 4, 2, np.random.default_rng(1), dtype=np.float32)
+    e = (sr.ScratchEngine if kind == "scratch" else TorchEngine)({k: v.copy() for k, v in p0.items()}, task, lr=1e38)
+    before, opt_before = e.state()
+    before = {k: v.copy() for k, v in before.items()}
+    with pytest.raises(sr.TrainingDiverged, match=r"update 0: (parameter \w+ after the update|the optimiser's step)") as err:
+        sr.train(e, sampler, 5, 4, 3, np.random.default_rng(0))
+    assert err.value.update == 0
+    after, opt_after = e.state()
+    for k in before:
+        np.testing.assert_array_equal(after[k], before[k])
+    assert opt_after["steps"] == opt_before["steps"] == 0

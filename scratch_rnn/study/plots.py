@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .stats import group_runs, model_label, wilson
-from .tasks import get_task
+from ..training.tasks import get_task
+from .stats import group_runs, model_label, notebook_flow_runs, wilson
 
 
 def _plt():
@@ -23,16 +23,16 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def notebook_panel(runs: list[dict], path: Path, title: str) -> Path:
+def notebook_panel(runs: list, path: Path, title: str) -> Path:
     """The notebook's 2 x 3 panel (loss, accuracy, gradient norm per update at T = 10 and 100),
     every seed drawn thin and the mean over seeds thick."""
     plt = _plt()
     fig, axes = plt.subplots(2, 3, figsize=(16, 8.5))
     for row, T in enumerate((10, 100)):
         for cell, color in (("rnn", "C0"), ("lstm", "C1")):
-            sel = [r for r in runs if r["spec"]["T"] == T and r["spec"]["cell"] == cell and r["spec"]["seed"] < 1000]
+            sel = [r for r in runs if r.spec.experiment == "notebook" and r.spec.T == T and r.spec.cell == cell]
             for col, key in enumerate(("loss", "accuracy", "grad_norm")):
-                curves = np.array([r["history"][key] for r in sel])
+                curves = np.array([r.history[key] for r in sel])
                 ax = axes[row, col]
                 for c in curves:
                     ax.plot(c, color=color, lw=0.6, alpha=0.35)
@@ -50,14 +50,14 @@ def notebook_panel(runs: list[dict], path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
-def notebook_sweep(runs: list[dict], path: Path, title: str) -> Path:
+def notebook_sweep(runs: list, path: Path, title: str) -> Path:
     """Test accuracy vs sequence length under the notebook's sweep protocol, per seed and mean."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(9, 5))
     for cell, marker, color in (("rnn", "o", "C0"), ("lstm", "s", "C1")):
-        sel = [r for r in runs if r["spec"]["cell"] == cell and r["spec"]["seed"] >= 1000]
-        Ts = sorted({r["spec"]["T"] for r in sel})
-        accs = [[r["final_accuracy"] for r in sel if r["spec"]["T"] == T] for T in Ts]
+        sel = [r for r in runs if r.spec.experiment == "notebook_sweep" and r.spec.cell == cell]
+        Ts = sorted({r.spec.T for r in sel})
+        accs = [[r.final_accuracy for r in sel if r.spec.T == T] for T in Ts]
         for T, a in zip(Ts, accs):
             ax.scatter([T] * len(a), a, color=color, marker=marker, alpha=0.35, s=18)
         ax.plot(Ts, [np.mean(a) for a in accs], marker=marker, color=color, lw=2, label=f"{cell.upper()} (mean)")
@@ -71,52 +71,66 @@ def notebook_sweep(runs: list[dict], path: Path, title: str) -> Path:
     return _save(fig, path)
 
 
-def notebook_gradflow(runs: list[dict], path: Path) -> Path:
+def notebook_gradflow(runs: list, path: Path) -> Path:
     """The notebook's metric next to the exact ||dL/dh_t||, on the same sequence, after its training."""
     plt = _plt()
-    sel = {r["spec"]["cell"]: r for r in runs if r.get("notebook_flow") and r["spec"]["seed"] == 0}
+    sel = notebook_flow_runs(runs)
     fig, axes = plt.subplots(1, 2, figsize=(14, 5))
     for ax, cell in zip(axes, ("rnn", "lstm")):
-        r = sel[cell]
-        ax.plot(r["notebook_flow"], lw=2, label="notebook metric: ||d sum(h_t) / d params||")
-        ax.plot(r["notebook_flow_exact"], lw=2, label="exact ||dL/dh_t|| (loss at the last step)")
+        r = sel.get(cell)
+        if r is None:
+            ax.axis("off")
+            continue
+        ax.plot(r.notebook_flow, lw=2, label="notebook metric: ||d sum(h_t) / d params||")
+        ax.plot(r.notebook_flow_exact, lw=2, label="exact ||dL/dh_t|| (loss at the last step)")
         ax.set_yscale("log")
         ax.set_xlabel("time step t")
-        ax.set_title(f"{cell.upper()} after the notebook's training (T = {r['spec']['T']})")
+        ax.set_title(f"{cell.upper()} after the notebook's training (T = {r.spec.T})")
         ax.legend(fontsize=9)
         ax.grid(alpha=0.3)
     return _save(fig, path)
 
 
-def success_vs_length(runs: list[dict], path: Path, task: str) -> Path:
-    """Success rate (accuracy >= threshold) vs T with Wilson 95% intervals, and final accuracy."""
+def success_vs_length(runs: list, path: Path, task: str) -> Path:
+    """Success rate vs T with Wilson 95% intervals, and the final test metric (accuracy, or MSE
+    for a regression task) of every run."""
     plt = _plt()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 5.2))
-    groups = group_runs([r for r in runs if r["spec"]["task"] == task])
+    sel = [r for r in runs if r.spec.task == task]
+    groups = group_runs(sel)
+    regression = get_task(task)[1].loss == "mse"
+    Ts = []
     for i, (model, by_T) in enumerate(groups.items()):
         Ts = sorted(by_T)
-        k = np.array([sum(r["updates_to_success"] is not None for r in by_T[T]) for T in Ts])
+        k = np.array([sum(r.succeeded for r in by_T[T]) for T in Ts])
         n = np.array([len(by_T[T]) for T in Ts])
         lo, hi = np.array([wilson(a, b) for a, b in zip(k, n)]).T
         x = np.array(Ts) * (1 + 0.015 * (i - 2))
         ax.errorbar(x, k / n, yerr=[k / n - lo, hi - k / n], marker="o", capsize=3, label=model_label(*model))
-        acc = [np.mean([r["final_accuracy"] for r in by_T[T]]) for T in Ts]
-        ax2.plot(Ts, acc, marker="o", label=model_label(*model))
+        metric = [np.mean([r.final_metric for r in by_T[T]]) for T in Ts]
+        ax2.plot(Ts, metric, marker="o", label=model_label(*model))
         for T in Ts:
-            ax2.scatter([T * (1 + 0.015 * (i - 2))] * len(by_T[T]), [r["final_accuracy"] for r in by_T[T]],
+            ax2.scatter([T * (1 + 0.015 * (i - 2))] * len(by_T[T]), [r.final_metric for r in by_T[T]],
                         s=10, alpha=0.3, color=f"C{i}")
-    _length_axis(ax, Ts)
-    _length_axis(ax2, Ts)
+    if Ts:
+        _length_axis(ax, Ts)
+        _length_axis(ax2, Ts)
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("sequence length T")
-    ax.set_ylabel("success rate (accuracy >= 0.99), Wilson 95% CI")
+    threshold = (f"MSE <= {sel[0].spec.success_mse:g}" if regression else f"accuracy >= {sel[0].spec.success_accuracy:g}") \
+        if sel else "success"
+    ax.set_ylabel(f"success rate ({threshold}), Wilson 95% CI")
     ax.set_title(f"{task}: success rate")
     ax.axhline(0, color="r", ls="--", lw=1, label="chance-level model")
-    ax2.axhline(get_task(task)[1].chance, color="r", ls="--", label="chance accuracy")
-    ax2.set_ylim(0.3, 1.02)
+    name = "MSE" if regression else "accuracy"
+    ax2.axhline(get_task(task)[1].chance, color="r", ls="--", label=f"chance {name}")
+    if regression:
+        ax2.set_yscale("log")
+    else:
+        ax2.set_ylim(0.3, 1.02)
     ax2.set_xlabel("sequence length T")
-    ax2.set_ylabel("final test accuracy (mean; dots: seeds)")
-    ax2.set_title(f"{task}: accuracy after training")
+    ax2.set_ylabel(f"final test {name} (mean; dots: seeds)")
+    ax2.set_title(f"{task}: {name} after training")
     for a in (ax, ax2):
         a.grid(alpha=0.3, which="both")
         a.legend(fontsize=8)
@@ -132,19 +146,19 @@ def _length_axis(ax, Ts) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def gradient_flow(runs: list[dict], path: Path) -> Path:
+def gradient_flow(runs: list, path: Path) -> Path:
     """||dL/dh_t|| (and ||dL/dc_t||) at initialisation and after training, with the Jacobian bound
     (RNN) or the cell-path term (LSTM), one panel per (task, model)."""
     plt = _plt()
-    sel = [r for r in runs if r.get("flow_init")]
+    sel = [r for r in runs if r.flow_init]
     cols = 3
     rows = max(1, -(-len(sel) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(6 * cols, 4.2 * rows), squeeze=False)
     for ax, r in zip(axes.flat, sel):
-        s = r["spec"]
+        s = r.spec
         for when, ls in (("flow_init", "-"), ("flow_final", "--")):
-            f = r[when]
-            tag = "init" if when == "flow_init" else f"after {r['updates']} updates"
+            f = getattr(r, when)
+            tag = "init" if when == "flow_init" else f"after {r.updates} updates"
             ax.plot(f["h"], ls=ls, color="C0", label=f"||dL/dh_t|| {tag}")
             if "c" in f:
                 ax.plot(f["c"], ls=ls, color="C1", label=f"||dL/dc_t|| {tag}")
@@ -153,7 +167,8 @@ def gradient_flow(runs: list[dict], path: Path) -> Path:
                 ax.plot(f["bound"], ls=ls, color="C3", lw=1, label=f"Jacobian-norm bound {tag}")
         ax.set_yscale("log")
         ax.set_xlabel("time step t (loss at the last step)")
-        ax.set_title(f"{s['task']}, {model_label(s['cell'], s['init'])}, T={s['T']}, acc {r['final_accuracy']:.2f}",
+        ax.set_title(f"{s.task}, {model_label(s.cell, s.init)}, T={s.T}, {'MSE' if s.regression else 'acc'} "
+                     f"{r.final_metric:.2f}",
                      fontsize=10)
         ax.legend(fontsize=6)
         ax.grid(alpha=0.3)
@@ -162,19 +177,19 @@ def gradient_flow(runs: list[dict], path: Path) -> Path:
     return _save(fig, path)
 
 
-def gate_statistics(runs: list[dict], path: Path) -> Path:
+def gate_statistics(runs: list, path: Path) -> Path:
     """Mean forget and input gate per step, at initialisation and after training (LSTM runs)."""
     plt = _plt()
-    sel = [r for r in runs if r.get("flow_init") and "gates" in r["flow_init"]]
+    sel = [r for r in runs if r.flow_init and "gates" in r.flow_init]
     fig, axes = plt.subplots(1, max(1, len(sel)), figsize=(5.5 * max(1, len(sel)), 4), squeeze=False)
     for ax, r in zip(axes[0], sel):
         for when, ls in (("flow_init", "-"), ("flow_final", "--")):
-            g = r[when]["gates"]
+            g = getattr(r, when)["gates"]
             tag = "init" if when == "flow_init" else "trained"
             ax.plot(g["forget"], ls=ls, color="C2", label=f"forget {tag}")
             ax.plot(g["input"], ls=ls, color="C4", label=f"input {tag}")
-        s = r["spec"]
-        ax.set_title(f"{s['task']}, {model_label(s['cell'], s['init'])}, T={s['T']}", fontsize=10)
+        s = r.spec
+        ax.set_title(f"{s.task}, {model_label(s.cell, s.init)}, T={s.T}", fontsize=10)
         ax.set_ylim(0, 1)
         ax.set_xlabel("time step t")
         ax.legend(fontsize=7)

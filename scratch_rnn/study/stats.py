@@ -21,13 +21,25 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # exact at the ends (0 for k = 0, 1 for k = n), and never excluding p, whatever the rounding
+    lo = 0.0 if k == 0 else min(p, max(0.0, centre - half))
+    hi = 1.0 if k == n else max(p, min(1.0, centre + half))
+    return lo, hi
 
 
-def group_runs(runs: list[dict]) -> dict:
-    """{(cell, init): {T: [records]}} in first-seen order."""
+def group_runs(runs: list) -> dict:
+    """{(cell, init): {T: [records]}} of `RunRecord`s, in first-seen order."""
     out: dict = {}
     for r in runs:
-        s = r["spec"]
-        out.setdefault((s["cell"], s["init"]), {}).setdefault(s["T"], []).append(r)
+        s = r.spec
+        out.setdefault((s.cell, s.init), {}).setdefault(s.T, []).append(r)
+    return out
+
+
+def notebook_flow_runs(runs: list) -> dict:
+    """{cell: the first record carrying the notebook's gradient-flow metric}."""
+    out: dict = {}
+    for r in runs:
+        if r.notebook_flow is not None:
+            out.setdefault(r.spec.cell, r)
     return out

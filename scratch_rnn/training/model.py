@@ -11,13 +11,16 @@ comes from the recurrence, which is what makes this model the right probe of van
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from .._validate import GATES, PARAM_NAMES
+from ..lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
+from ..rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
 from . import init as _init
-from .losses import linear_backward, linear_forward
-from .lstm import lstm_backward, lstm_forward
-from .rnn import rnn_backward, rnn_forward
-from ._validate import GATES, PARAM_NAMES
+from .losses import linear_backward, linear_forward, task_loss
+from .tasks import Task
 
 HEAD_KEYS = ("head_weight", "head_bias")
 INITS = {
@@ -67,7 +70,18 @@ def layer_params(params: dict) -> dict:
     return {k: params[k] for k in PARAM_NAMES}
 
 
-def model_forward(params: dict, x, backend: str = "numba"):
+@dataclass(frozen=True)
+class ModelCache:
+    """What `model_backward` needs: the cell, the layer's cache, the head's cache and the backend
+    that ran the forward pass (the backward pass uses the same one)."""
+
+    cell: str
+    layer: RNNCache | LSTMCache
+    head: tuple
+    backend: str
+
+
+def model_forward(params: dict, x, backend: str = "numba") -> tuple[np.ndarray, ModelCache]:
     """out (B, C) from x (T, B, D); returns (out, cache)."""
     for k in HEAD_KEYS:
         if k not in params:
@@ -79,16 +93,39 @@ def model_forward(params: dict, x, backend: str = "numba"):
     else:
         h, _, layer_cache = lstm_forward(layer, x, backend=backend)
     out, head_cache = linear_forward(params["head_weight"], params["head_bias"], h[-1])
-    return out, (cell, layer_cache, head_cache, backend)
+    return out, ModelCache(cell, layer_cache, head_cache, backend)
 
 
-def model_backward(cache, dout):
+def model_backward(cache: ModelCache, dout) -> tuple[dict, RNNGrads | LSTMGrads]:
     """Returns (grads, layer_grads): grads has the keys of the parameter dict; layer_grads is the
     layer's `RNNGrads` / `LSTMGrads`, with the total dL/dh_t (and dL/dc_t) for every t."""
-    cell, layer_cache, head_cache, backend = cache
-    dw, db, dh_last = linear_backward(head_cache, dout)
-    dh = np.zeros_like(layer_cache.h)                            # the loss looks only at h_{T-1}
+    dw, db, dh_last = linear_backward(cache.head, dout)
+    dh = np.zeros_like(cache.layer.h)                            # the loss looks only at h_{T-1}
     dh[-1] = dh_last
-    backward = rnn_backward if cell == "rnn" else lstm_backward
-    g = backward(layer_cache, dh, backend=backend)
+    backward = rnn_backward if cache.cell == "rnn" else lstm_backward
+    g = backward(cache.layer, dh, backend=cache.backend)
     return {**g.params, "head_weight": dw, "head_bias": db}, g
+
+
+def model_loss(params: dict, task: Task, x, y, backend: str = "numba"):
+    """Forward pass and the task's loss: (loss, dout, accuracy, cache). Accuracy is nan for a
+    regression task. The one place where forward and loss are chained; `model_backward` of the
+    returned cache and dout gives the gradients."""
+    out, cache = model_forward(params, x, backend=backend)
+    loss, dout, acc = task_loss(task, out, y)
+    return loss, dout, acc, cache
+
+
+def gradient_profile(layer_grads) -> dict:
+    """||dL/dh_t|| (and ||dL/dc_t||) over batch and hidden units, for every t, in float64."""
+    prof = {"h": np.sqrt(np.sum(layer_grads.h.astype(np.float64) ** 2, axis=(1, 2)))}
+    if getattr(layer_grads, "c", None) is not None:
+        prof["c"] = np.sqrt(np.sum(layer_grads.c.astype(np.float64) ** 2, axis=(1, 2)))
+    return prof
+
+
+def exact_profile(params: dict, task: Task, x, y, backend: str = "numba") -> dict:
+    """The exact per-timestep gradient norms of the task's loss on a batch:
+    {"h": ||dL/dh_t|| (T,), "c": ||dL/dc_t|| (T,), LSTM only}."""
+    _, dout, _, cache = model_loss(params, task, x, y, backend=backend)
+    return gradient_profile(model_backward(cache, dout)[1])

@@ -1,10 +1,10 @@
 """Speed benchmarks: forward + BPTT, and a full training step, for NumPy, Numba and PyTorch.
 
-Every backend runs on the same arrays. Timings are interleaved (one call of each backend in turn,
+Every variant runs on the same arrays. Timings are interleaved (one call of each variant in turn,
 repeated), warm-up calls are excluded, and medians with their interquartile range are reported,
 so that a ratio compares two medians measured in the same run under the same machine load.
 
-Backends: ``numpy`` and ``numba`` (scratch_rnn; their BLAS pinned to one thread with
+Variants: ``numpy`` and ``numba`` (scratch_rnn's backends; their BLAS pinned to one thread with
 threadpoolctl), ``torch`` (one thread), ``torch-ftz`` (one thread, ``torch.set_flush_denormal(True)``),
 ``torch-threads`` (torch's default thread count) and ``torch-cuda`` (when a GPU is present).
 """
@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .model import init_model
+from ..training.model import init_model
+from ..training.tasks import TASKS
 
 SUBSET = [  # (T, B, H, D): the default grid; the study's size first
     (100, 32, 64, 1), (100, 1, 64, 1), (10, 32, 64, 1), (1000, 32, 64, 1),
@@ -45,7 +46,6 @@ def _runner_scratch(case: Case, backend: str):
     params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
     x = rng.random((case.T, case.B, case.D)).astype(dtype)
     if case.op == "train_step":
-        from .tasks import TASKS
         engine = sr.ScratchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, backend=backend)
         y = rng.integers(0, 2, case.B)
         return lambda: engine.step(x, y, 0)
@@ -66,7 +66,6 @@ def _runner_torch(case: Case, device: str):
     params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     if case.op == "train_step":
-        from .tasks import TASKS
         engine = TorchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, device=device)
         x = rng.random((case.T, case.B, case.D)).astype(dtype)
         y = rng.integers(0, 2, case.B)
@@ -89,7 +88,7 @@ def _runner_torch(case: Case, device: str):
     return run
 
 
-def backends_available() -> list[str]:
+def variants_available() -> list[str]:
     out = ["numpy", "numba"]
     try:
         import torch
@@ -101,15 +100,15 @@ def backends_available() -> list[str]:
     return out
 
 
-def measure(cases, backends, budget_s: float = 0.6, min_repeats: int = 3, max_repeats: int = 30,
+def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_repeats: int = 30,
             progress: bool = True) -> list[dict]:
-    """Interleaved timings; one row per (case, backend) with median, q25, q75 (seconds), repeats."""
+    """Interleaved timings; one row per (case, variant) with median, q25, q75 (seconds), repeats."""
     from threadpoolctl import threadpool_limits
 
-    from ._jit import load_blas
+    from .._numba.flags import load_blas
     load_blas()                      # threadpoolctl limits only the libraries already loaded
     torch = None
-    if any(b.startswith("torch") for b in backends):
+    if any(b.startswith("torch") for b in variants):
         import torch
         default_threads = torch.get_num_threads()
     rows = []
@@ -120,7 +119,7 @@ def measure(cases, backends, budget_s: float = 0.6, min_repeats: int = 3, max_re
         iterator = tqdm(cases, desc="bench", leave=False)
     for case in iterator:
         runners = {}
-        for b in backends:
+        for b in variants:
             runners[b] = _runner_torch(case, "cuda" if b == "torch-cuda" else "cpu") if b.startswith("torch") \
                 else _runner_scratch(case, b)
 
@@ -129,29 +128,29 @@ def measure(cases, backends, budget_s: float = 0.6, min_repeats: int = 3, max_re
                 torch.set_num_threads(default_threads if b == "torch-threads" else 1)
                 torch.set_flush_denormal(b == "torch-ftz")
 
-        times = {b: [] for b in backends}
+        times = {b: [] for b in variants}
         with threadpool_limits(limits=1):
-            for b in backends:                                   # warm-up (compilation, allocators)
+            for b in variants:                                   # warm-up (compilation, allocators)
                 setup(b)
                 runners[b]()
                 runners[b]()
             start = time.perf_counter()
             while True:
-                for b in backends:
+                for b in variants:
                     setup(b)
                     t0 = time.perf_counter()
                     runners[b]()
                     times[b].append(time.perf_counter() - t0)
-                n = len(times[backends[0]])
-                if n >= max_repeats or (n >= min_repeats and time.perf_counter() - start > budget_s * len(backends)):
+                n = len(times[variants[0]])
+                if n >= max_repeats or (n >= min_repeats and time.perf_counter() - start > budget_s * len(variants)):
                     break
         if torch is not None:
             torch.set_num_threads(default_threads)
             torch.set_flush_denormal(False)
-        for b in backends:
+        for b in variants:
             q25, med, q75 = np.percentile(times[b], [25, 50, 75])
             threads = (default_threads if b == "torch-threads" else 1) if b.startswith("torch") else 1
-            rows.append({**asdict(case), "backend": b, "threads": threads, "median_s": med, "q25_s": q25,
+            rows.append({**asdict(case), "variant": b, "threads": threads, "median_s": med, "q25_s": q25,
                          "q75_s": q75, "repeats": len(times[b])})
     return rows
 
@@ -159,7 +158,7 @@ def measure(cases, backends, budget_s: float = 0.6, min_repeats: int = 3, max_re
 def add_ratios(rows: list[dict], reference: str = "torch") -> list[dict]:
     """speedup = reference median / this median, within the same case."""
     key = lambda r: (r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"])  # noqa: E731
-    ref = {key(r): r["median_s"] for r in rows if r["backend"] == reference}
+    ref = {key(r): r["median_s"] for r in rows if r["variant"] == reference}
     for r in rows:
         r[f"speedup_vs_{reference}"] = ref[key(r)] / r["median_s"] if key(r) in ref else None
     return rows

@@ -7,36 +7,41 @@ from pathlib import Path
 
 import numpy as np
 
-from .stats import group_runs, model_label, wilson
+from .stats import group_runs, model_label, notebook_flow_runs, wilson
 
 
-def study_summary(runs: list[dict]) -> list[dict]:
-    """One row per (task, model, T): successes, Wilson interval, updates to success, accuracy."""
+def study_summary(runs: list) -> list[dict]:
+    """One row per (task, model, T): successes, Wilson interval, updates to success, and the mean
+    final test metric (accuracy, or MSE for a regression task; the other column is None)."""
     rows = []
-    for task in dict.fromkeys(r["spec"]["task"] for r in runs):
-        for (cell, init), by_T in group_runs([r for r in runs if r["spec"]["task"] == task]).items():
+    for task in dict.fromkeys(r.spec.task for r in runs):
+        for (cell, init), by_T in group_runs([r for r in runs if r.spec.task == task]).items():
             for T in sorted(by_T):
                 rs = by_T[T]
-                k = sum(r["updates_to_success"] is not None for r in rs)
+                k = sum(r.succeeded for r in rs)
                 lo, hi = wilson(k, len(rs))
-                ups = [r["updates_to_success"] for r in rs if r["updates_to_success"] is not None]
+                ups = [r.updates_to_success for r in rs if r.updates_to_success is not None]
+                mean = float(np.mean([r.final_metric for r in rs]))
+                regression = rs[0].spec.regression
                 rows.append({"task": task, "cell": cell, "init": init, "T": T, "runs": len(rs), "successes": k,
                              "success_rate": k / len(rs), "wilson_lo": lo, "wilson_hi": hi,
                              "median_updates_to_success": float(np.median(ups)) if ups else None,
-                             "mean_final_accuracy": float(np.mean([r["final_accuracy"] for r in rs])),
-                             "diverged": sum(r["diverged"] is not None for r in rs)})
+                             "mean_final_accuracy": None if regression else mean,
+                             "mean_final_mse": mean if regression else None,
+                             "diverged": sum(r.diverged is not None for r in rs)})
     return rows
 
 
-def notebook_summary(runs: list[dict]) -> list[dict]:
+def notebook_summary(runs: list) -> list[dict]:
+    """Mean, sd and best test accuracy per (experiment, cell, T) of the notebook protocol."""
     rows = []
-    for exp, pick in (("exp1-2", lambda s: s["seed"] < 1000), ("exp3", lambda s: s["seed"] >= 1000)):
-        sel = [r for r in runs if pick(r["spec"])]
+    for exp, name in (("notebook", "exp1-2"), ("notebook_sweep", "exp3")):
+        sel = [r for r in runs if r.spec.experiment == exp]
         for cell in ("rnn", "lstm"):
-            for T in sorted({r["spec"]["T"] for r in sel}):
-                acc = [r["final_accuracy"] for r in sel if r["spec"]["cell"] == cell and r["spec"]["T"] == T]
+            for T in sorted({r.spec.T for r in sel}):
+                acc = [r.final_accuracy for r in sel if r.spec.cell == cell and r.spec.T == T]
                 if acc:
-                    rows.append({"experiment": exp, "cell": cell, "T": T, "seeds": len(acc), "mean_accuracy": float(np.mean(acc)),
+                    rows.append({"experiment": name, "cell": cell, "T": T, "seeds": len(acc), "mean_accuracy": float(np.mean(acc)),
                                  "sd_accuracy": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
                                  "max_accuracy": float(np.max(acc))})
     return rows
@@ -69,32 +74,33 @@ def _table(summary: list[dict], task: str) -> str:
                 cells.append("")
                 continue
             med = r["median_updates_to_success"]
+            metric = (f" MSE {r['mean_final_mse']:.3g}" if r["mean_final_mse"] is not None
+                      else f" acc {r['mean_final_accuracy']:.2f}")
             cells.append(f"{r['successes']}/{r['runs']}" + (f" ({med:.0f})" if med is not None else "")
-                         + (f" acc {r['mean_final_accuracy']:.2f}" if r["successes"] < r["runs"] else ""))
+                         + (metric if r["successes"] < r["runs"] else ""))
         out.append(f"| {model_label(*m)} | " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
-def _flow_lines(runs: list[dict]) -> list[str]:
+def _flow_lines(runs: list) -> list[str]:
     lines = []
     for r in runs:
-        if not r.get("flow_init"):
+        if not r.flow_init:
             continue
-        s = r["spec"]
+        s = r.spec
         parts = []
         for when in ("flow_init", "flow_final"):
-            h = np.asarray(r[when]["h"])
+            f = getattr(r, when)
+            h = np.asarray(f["h"])
             ratio = h[0] / h[-1] if h[-1] > 0 else float("nan")
-            extra = ""
-            if "gates" in r[when]:
-                extra = f", mean forget gate {np.mean(r[when]['gates']['forget']):.3f}"
+            extra = f", mean forget gate {np.mean(f['gates']['forget']):.3f}" if "gates" in f else ""
             parts.append(f"{'init' if when == 'flow_init' else 'trained'}: ||dL/dh_0|| / ||dL/dh_T-1|| = {ratio:.1e}{extra}")
-        lines.append(f"- {s['task']}, {model_label(s['cell'], s['init'])}, T={s['T']} (final accuracy "
-                     f"{r['final_accuracy']:.3f}): " + "; ".join(parts))
+        lines.append(f"- {s.task}, {model_label(s.cell, s.init)}, T={s.T} (final {'MSE' if s.regression else 'accuracy'} "
+                     f"{r.final_metric:.3f}): " + "; ".join(parts))
     return lines
 
 
-def write_report(out: Path, nb_runs: list[dict], study_runs: list[dict], protocol: dict, notebook: dict,
+def write_report(out: Path, nb_runs: list, study_runs: list, protocol: dict, notebook: dict,
                  meta: dict, figures: dict) -> Path:
     """report.md: the tables, the figures and the facts computed from the runs."""
     nb = {(r["experiment"], r["cell"], r["T"]): r for r in notebook_summary(nb_runs)}
@@ -104,8 +110,8 @@ def write_report(out: Path, nb_runs: list[dict], study_runs: list[dict], protoco
         r = nb.get((exp, cell, T))
         return f"{r['mean_accuracy']:.3f} ± {r['sd_accuracy']:.3f} (best {r['max_accuracy']:.3f}, {r['seeds']} seeds)" if r else "n/a"
 
-    flows = {r["spec"]["cell"]: r for r in nb_runs if r.get("notebook_flow") and r["spec"]["seed"] == 0}
-    md = [f"# RNN vs LSTM on temporal XOR: reproduction report ({meta['backend']} backend)", "",
+    flows = notebook_flow_runs(nb_runs)
+    md = [f"# RNN vs LSTM on temporal XOR: reproduction report ({meta['engine']} engine)", "",
           f"Command: `{meta['command']}`  ", f"Wall time: {meta['seconds'] / 60:.1f} min on {meta['workers']} "
           f"worker process(es). Versions: {json.dumps(meta['versions'])}.", "",
           "## 1. The notebook's protocol, as written", "",
@@ -130,7 +136,7 @@ def write_report(out: Path, nb_runs: list[dict], study_runs: list[dict], protoco
            "the few steps just before t, which every t has, so it is flat in t whatever happens to gradients "
            "travelling backwards; the exact ||dL/dh_t|| of the loss on the same sequence is drawn beside it:", ""]
     for cell, r in flows.items():
-        nm, ex = np.asarray(r["notebook_flow"]), np.asarray(r["notebook_flow_exact"])
+        nm, ex = np.asarray(r.notebook_flow), np.asarray(r.notebook_flow_exact)
         md.append(f"- {cell.upper()}: notebook metric first/last step = {nm[0] / nm[-1]:.2e}; exact "
                   f"||dL/dh_0|| / ||dL/dh_T-1|| = {ex[0] / ex[-1]:.2e}")
     md += ["", f"![notebook gradient flow]({figures['notebook_gradflow']})", "",
@@ -138,8 +144,9 @@ def write_report(out: Path, nb_runs: list[dict], study_runs: list[dict], protoco
            f"Protocol: hidden {protocol['hidden']}, Adam lr {protocol['lr']} (the notebook's), batch "
            f"{protocol['batch']}, global-norm clipping at {protocol['clip']}, {protocol['dtype']}, at most "
            f"{protocol['updates']} updates, a screen on {protocol['screen_n']} fresh sequences every "
-           f"{protocol['eval_every']} updates that stops a run once it reaches {protocol['success']}. Success = "
-           f"accuracy >= {protocol['success']} on {protocol['eval_n']} further fresh sequences. {protocol['seeds']} "
+           f"{protocol['eval_every']} updates that stops a run once it meets the success threshold. Success = "
+           f"accuracy >= {protocol['success_accuracy']} (MSE <= {protocol['success_mse']} for a regression task) on "
+           f"{protocol['eval_n']} further fresh sequences. {protocol['seeds']} "
            "seeds per cell of the grid. Only the budget and clipping differ from the notebook: 100 updates "
            "cannot solve even T = 10, and clipping keeps the occasional exploding update of a recurrent net "
            "from ending a run. The chrono initialisation uses t_max = T.", "",

@@ -2,29 +2,28 @@
 math in the same order). The reference stays the specification; tests/test_numba.py holds the
 two together.
 
-Differences from the reference, all exact rearrangements of the same sums (as in
-`_kernels_rnn`):
-* forward: x_t W_ih^T is one matrix product per chunk of time steps (`_input_projection`), and
-  each gate is activated for the whole batch at once, in place in the gates array;
-* backward: dx_t and the weight-gradient products are done per chunk of time steps as single
-  matrix products (`_kernels_rnn._weight_grads`);
-* backward: gradients below the smallest normal number of the dtype are flushed to zero (see
-  `_kernels_rnn`).
+Differences from the reference, all exact rearrangements of the same sums (as in `rnn`):
+* forward: x_t W_ih^T is one matrix product per chunk of time steps (`common._input_projection`),
+  and each gate is activated for the whole batch at once, in place in the gates array;
+* backward: dx_t and the weight-gradient sums are single matrix products per chunk of time steps
+  (`common._weight_grads`);
+* backward: every quantity carried through the recurrence (dL/dh_t, dL/dc_t, the four dL/dz_t
+  and dL/dc_{t-1} through c_t) is flushed to zero below the smallest normal number, as in `rnn`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._jit import jit
-from ._kernels_rnn import _chunk_steps, _input_projection, _recurrent_weight_T, _weight_grads
-from ._numba_math import sigmoid_, tanh_
+from .activations import sigmoid_, tanh_
+from .common import _chunk_steps, _input_projection, _recurrent_weight_T, _weight_grads
+from .flags import jit
 
 
 def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     """The forward recurrence; returns (h, c, gates, tanh_c)."""
     T, B, H = *x.shape[:2], w_hh.shape[1]
-    h, c, tanh_c = (np.empty((T, B, H), dtype=x.dtype) for _ in range(3))  # NumPy allocates: see
-    gates = np.empty((T, 4, B, H), dtype=x.dtype)               # _kernels_rnn._alloc_note
+    h, c, tanh_c = (np.empty((T, B, H), dtype=x.dtype) for _ in range(3))  # NumPy allocates:
+    gates = np.empty((T, 4, B, H), dtype=x.dtype)               # see common
     _lstm_forward(x, h0, c0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, h, c, gates, tanh_c)
     return h, c, gates, tanh_c
 
@@ -104,14 +103,18 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, 
                     dct = dcn[j] + dht * o[j] * (one - tc[j] * tc[j])  # via c_{t+1} and h_t
                     dct = dct if abs(dct) >= tiny else zero      # flush subnormals
                     dct_[j] = dct
-                    di[j] = dct * g[j] * i[j] * (one - i[j])     # dL/dz_i
-                    df[j] = dct * cp[j] * f[j] * (one - f[j])    # dL/dz_f
-                    dg[j] = dct * i[j] * (one - g[j] * g[j])     # dL/dz_g
+                    v = dct * g[j] * i[j] * (one - i[j])         # dL/dz_i
+                    di[j] = v if abs(v) >= tiny else zero        # flush subnormals
+                    v = dct * cp[j] * f[j] * (one - f[j])        # dL/dz_f
+                    df[j] = v if abs(v) >= tiny else zero
+                    v = dct * i[j] * (one - g[j] * g[j])         # dL/dz_g
+                    dg[j] = v if abs(v) >= tiny else zero
                     v = dht * tc[j] * o[j] * (one - o[j])        # dL/dz_o
-                    do[j] = v if abs(v) >= tiny else zero        # flush subnormals
-                    dcn[j] = dct * f[j]                          # dL/dc_{t-1} through c_t
+                    do[j] = v if abs(v) >= tiny else zero
+                    v = dct * f[j]                               # dL/dc_{t-1} through c_t
+                    dcn[j] = v if abs(v) >= tiny else zero
             np.dot(dz[t - start], w_hh, dh_next)                 # dL/dh_{t-1} through z_t
         _weight_grads(x, h0, h, dz, start, end, w_ih, dx, dw_ih, dw_hh, db)
         end = start
-    return dh_next, dc_next, dw_ih, dw_hh, db
-
+    dh0, dc0 = dh_next, dc_next                                  # past step 0: dL/dh0, dL/dc0
+    return dh0, dc0, dw_ih, dw_hh, db

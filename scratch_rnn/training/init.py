@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import FLOAT_DTYPES, GATES, PARAM_NAMES
+from .._validate import FLOAT_DTYPES, GATES, PARAM_NAMES
 
 
 def _check_sizes(cell: str, input_size: int, hidden_size: int, rng, dtype) -> tuple[int, np.dtype]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape
+from .._validate import as_float_array, check_shape
 
 
 def linear_forward(weight, bias, h):
@@ -67,3 +67,13 @@ def mse_loss(pred, target):
     check_shape("target", target, pred.shape, "the shape of pred")
     diff = pred - target
     return pred.dtype.type(np.mean(diff * diff)), 2 * diff / diff.size
+
+
+def task_loss(task, out, y):
+    """(loss, dout, accuracy) of a task's loss (``task.loss``: "cross_entropy" or "mse") on the
+    model's output out (B, C); accuracy is nan for a regression task."""
+    if task.loss == "mse":
+        loss, dout = mse_loss(out, y)
+        return loss, dout, float("nan")
+    loss, dout = softmax_cross_entropy(out, y)
+    return loss, dout, float(np.mean(out.argmax(axis=1) == y))

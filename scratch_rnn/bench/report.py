@@ -20,16 +20,16 @@ def write_results(rows: list[dict], out: Path, meta: dict, name: str = "bench") 
 
 
 def markdown_table(rows: list[dict]) -> str:
-    """One line per case: median milliseconds of each backend and the speedups vs 1-thread torch."""
-    backends = list(dict.fromkeys(r["backend"] for r in rows))
+    """One line per case: median milliseconds of each variant and the speedups vs 1-thread torch."""
+    variants = list(dict.fromkeys(r["variant"] for r in rows))
     cases = list(dict.fromkeys((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in rows))
-    by = {((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["backend"]): r for r in rows}
-    head = "| op | cell | dtype | T | B | H | D | " + " | ".join(f"{b} ms" for b in backends)
-    speed = [b for b in ("numpy", "numba") if b in backends and "torch" in backends]
+    by = {((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in rows}
+    head = "| op | cell | dtype | T | B | H | D | " + " | ".join(f"{b} ms" for b in variants)
+    speed = [b for b in ("numpy", "numba") if b in variants and "torch" in variants]
     head += "".join(f" | {b} vs torch" for b in speed) + " |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for c in cases:
-        cells = [f"{by[c, b]['median_s'] * 1e3:.3g}" if (c, b) in by else "" for b in backends]
+        cells = [f"{by[c, b]['median_s'] * 1e3:.3g}" if (c, b) in by else "" for b in variants]
         ratios = [f"{by[c, b]['speedup_vs_torch']:.2f}x" if (c, b) in by and by[c, b].get("speedup_vs_torch") else ""
                   for b in speed]
         lines.append("| " + " | ".join(map(str, c)) + " | " + " | ".join(cells + ratios) + " |")
@@ -44,15 +44,15 @@ def plot(rows: list[dict], path: Path) -> None:
     import numpy as np
 
     ops = list(dict.fromkeys(r["op"] for r in rows))
-    backends = [b for b in dict.fromkeys(r["backend"] for r in rows) if b != "torch"]
-    fig, axes = plt.subplots(len(ops), 1, figsize=(max(8, 0.9 * len(rows) / len(ops) / max(1, len(backends)) * 3), 4.2 * len(ops)),
+    variants = [b for b in dict.fromkeys(r["variant"] for r in rows) if b != "torch"]
+    fig, axes = plt.subplots(len(ops), 1, figsize=(max(8, 0.9 * len(rows) / len(ops) / max(1, len(variants)) * 3), 4.2 * len(ops)),
                              squeeze=False)
     for ax, op in zip(axes[:, 0], ops):
         sub = [r for r in rows if r["op"] == op]
         cases = list(dict.fromkeys((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in sub))
-        by = {((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["backend"]): r for r in sub}
-        width = 0.8 / max(1, len(backends))
-        for i, b in enumerate(backends):
+        by = {((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in sub}
+        width = 0.8 / max(1, len(variants))
+        for i, b in enumerate(variants):
             vals = [by[c, b]["speedup_vs_torch"] if (c, b) in by and by[c, b].get("speedup_vs_torch") else np.nan
                     for c in cases]
             ax.bar(np.arange(len(cases)) + i * width, vals, width, label=b)
@@ -62,7 +62,7 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.set_xticklabels([f"{c[0]} {c[1][5:]}\nT{c[2]} B{c[3]}\nH{c[4]} D{c[5]}" for c in cases], fontsize=7)
         ax.set_ylabel("speedup over torch (1 thread)")
         ax.set_title(f"{op}: higher is faster; 1 = torch CPU, one thread")
-        ax.legend(fontsize=8, ncol=len(backends))
+        ax.legend(fontsize=8, ncol=len(variants))
         ax.grid(True, axis="y", alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

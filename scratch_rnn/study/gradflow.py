@@ -1,7 +1,6 @@
 r"""Per-timestep gradient analysis built on the exact BPTT quantities.
 
-* `exact_profile`: ||dL/dh_t|| and ||dL/dc_t|| for every t, from `model_backward` (norms over
-  batch and hidden units).
+* the exact ||dL/dh_t|| and ||dL/dc_t|| for every t are `scratch_rnn.training.model.exact_profile`;
 * `jacobian_bound` (RNN): dL/dh_s = dL/dh_{T-1} prod_{k=s+1..T-1} diag(1 - h_k^2) W_hh, so per
   sequence ||dL/dh_s|| <= ||dL/dh_{T-1}|| prod_k ||diag(1 - h_k^2) W_hh||_2 (exact spectral norms
   of the step Jacobians), combined over the batch as a root sum of squares (still an upper bound
@@ -19,22 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .lstm import lstm_backward, lstm_forward
-from .model import cell_of, layer_params, model_backward, model_forward
-from .rnn import rnn_backward, rnn_forward
-from .train import gradient_profile, loss_and_grad
-
-
-def exact_profile(params: dict, task, x, y, backend: str = "numba") -> dict:
-    out, cache = model_forward(params, x, backend=backend)
-    _, dout, _ = loss_and_grad(task, out, y)
-    return gradient_profile(model_backward(cache, dout)[1])
+from ..lstm import lstm_backward, lstm_forward
+from ..rnn import rnn_backward, rnn_forward
+from ..training.model import cell_of, layer_params, model_loss
 
 
 def _dh_last(params, task, x, y, backend):
-    out, cache = model_forward(params, x, backend=backend)
-    _, dout, _ = loss_and_grad(task, out, y)
-    return (dout @ params["head_weight"]).astype(np.float64), cache[1]
+    """dL/dh_{T-1} (B, H) in float64, which the head sends into the last state, and the layer's cache."""
+    _, dout, _, cache = model_loss(params, task, x, y, backend=backend)
+    return (dout @ params["head_weight"]).astype(np.float64), cache.layer
 
 
 def jacobian_bound(params: dict, task, x, y, backend: str = "numba") -> np.ndarray:

@@ -1,0 +1,6 @@
+"""Speed measurements (`measure`) and their tables and plots (`report`).
+
+The timing axis is the **variant**: ``numpy`` and ``numba`` (scratch_rnn's two backends) and
+``torch``, ``torch-ftz``, ``torch-threads``, ``torch-cuda`` (PyTorch on one thread, with denormals
+flushed, with its default threads, on a GPU).
+"""

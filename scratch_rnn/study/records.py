@@ -1,0 +1,44 @@
+"""The record of one finished run: the schema that results files, tables, figures and the report read.
+
+A record is written as JSON by `RunRecord.to_dict` and read back by `RunRecord.from_dict`; the
+keys are the fields below, ``spec`` holds the `RunSpec` fields.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from .specs import RunSpec
+
+
+@dataclass
+class RunRecord:
+    spec: RunSpec
+    updates: int                          # updates performed (fewer than the budget after early success)
+    evals: list                           # [[update, screen metric], ...]: accuracy, or MSE for regression
+    final_accuracy: float | None          # test accuracy on spec.eval_n fresh sequences (classification)
+    final_mse: float | None               # test MSE on spec.eval_n fresh sequences (regression)
+    succeeded: bool                       # the test metric meets the protocol's threshold (spec.passes)
+    updates_to_success: int | None        # the update at which the run stopped successfully (early stopping)
+    diverged: dict | None                 # {"update", "tensor"} when training stopped on a NaN or inf
+    history: dict | None                  # History.to_dict(): loss, accuracy, grad_norm per update
+    seconds: float
+    flow_init: dict | None = None         # exact profiles at initialisation (spec.flow)
+    flow_final: dict | None = None        # ... and after training
+    notebook_flow: list | None = None     # the notebook's metric per t (spec.notebook_flow)
+    notebook_flow_exact: list | None = None  # exact ||dL/dh_t|| on the same sequence
+
+    @property
+    def final_metric(self) -> float:
+        """The test metric that decides success: MSE for a regression task, else accuracy."""
+        return self.final_mse if self.spec.regression else self.final_accuracy
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunRecord":
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise ValueError(f"run record: unexpected keys {unknown}; expected a subset of {sorted(names)}")
+        return cls(**{**d, "spec": RunSpec(**d["spec"])})

@@ -1,0 +1,127 @@
+"""Running a study's runs: one `RunSpec` in, one `RunRecord` out, in parallel worker processes.
+
+`run_one` trains one model and measures what its spec asks for; `run_many` runs a list of specs
+in a local process pool (longest first) and returns the records in spec order.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from ..training.engine import ScratchEngine, TrainingDiverged
+from ..training.model import exact_profile, init_model
+from ..training.tasks import get_task
+from ..training.train import evaluate, train
+from . import gradflow as gf
+from .records import RunRecord
+from .specs import RunSpec, run_rng
+
+
+def make_engine(spec: RunSpec, params: dict):
+    """The engine that `spec.engine` names, holding `params`."""
+    _, task = get_task(spec.task)
+    if spec.engine == "torch":
+        from reference.train import TorchEngine
+        return TorchEngine(params, task, lr=spec.lr, clip=spec.clip, device=spec.device)
+    return ScratchEngine(params, task, lr=spec.lr, clip=spec.clip, backend=spec.backend)
+
+
+def _flow(spec: RunSpec, engine, task, sampler) -> dict:
+    """Exact profiles and their companions on a fixed batch, from the engine's current weights."""
+    params = {k: np.asarray(v, dtype=np.float64) for k, v in engine.numpy_params().items()}
+    x, y = sampler(spec.T, spec.batch, run_rng(spec, "flow"), dtype=np.float64)
+    rec = {k: v.tolist() for k, v in engine.profile(x.astype(spec.dtype), y).items()}
+    if spec.cell == "rnn":
+        rec["bound"] = gf.jacobian_bound(params, task, x, y, backend=spec.backend).tolist()
+    else:
+        rec["cell_path"] = gf.cell_path(params, task, x, y, backend=spec.backend).tolist()
+        rec["gates"] = {k: v.tolist() for k, v in gf.gate_statistics(params, x, backend=spec.backend).items()}
+    return rec
+
+
+def run_one(spec: RunSpec) -> RunRecord:
+    """Train one model; returns its record. BLAS and torch run on one thread: the study is
+    parallel over runs, one process per core, and a multithreaded BLAS in each of them would
+    fight for the same cores (measured: 20x slower)."""
+    from threadpoolctl import threadpool_limits
+
+    from .._numba.flags import load_blas
+    load_blas()                      # threadpoolctl limits only the libraries already loaded
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_one(spec)
+
+
+def _run_one(spec: RunSpec) -> RunRecord:
+    if spec.engine == "torch":
+        import torch
+        torch.set_num_threads(1)
+        torch.manual_seed(spec.seed)
+    t0 = time.perf_counter()
+    sampler, task = get_task(spec.task)
+    dtype = np.dtype(spec.dtype)
+    params = init_model(spec.cell, task.input_size, spec.hidden, task.outputs, run_rng(spec, "init"),
+                        init=spec.init, dtype=dtype, t_max=spec.T)
+    engine = make_engine(spec, params)
+    rng = run_rng(spec, "batches")
+    flow_init = _flow(spec, engine, task, sampler) if spec.flow else None
+    evals, diverged, stopped_at = [], None, None
+    every = spec.eval_every or spec.updates
+    history, done = None, 0
+    try:
+        while done < spec.updates:
+            stop = min(spec.updates, done + every)
+            history = train(engine, sampler, spec.T, spec.batch, stop, rng, history=history, start=done, dtype=dtype)
+            done = stop
+            if spec.eval_every:
+                screen = evaluate(engine, sampler, spec.T, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
+                evals.append([done, screen])
+                if spec.passes(screen):
+                    stopped_at = done
+                    break
+    except TrainingDiverged as err:
+        diverged = {"update": err.update, "tensor": err.tensor}
+        history = err.history
+    metric = evaluate(engine, sampler, spec.T, spec.eval_n, run_rng(spec, "test"), dtype=dtype)
+    succeeded = bool(spec.passes(metric))
+    rec = RunRecord(
+        spec=spec, updates=done, evals=evals,
+        final_accuracy=None if spec.regression else metric, final_mse=metric if spec.regression else None,
+        succeeded=succeeded, updates_to_success=stopped_at if succeeded else None, diverged=diverged,
+        history=history.to_dict() if history is not None else None, seconds=0.0, flow_init=flow_init)
+    if spec.flow:
+        rec.flow_final = _flow(spec, engine, task, sampler)
+    if spec.notebook_flow:
+        x_one, y_one = sampler(spec.T, 1, run_rng(spec, "notebook_flow"), dtype=np.float64)
+        p64 = {k: np.asarray(v, dtype=np.float64) for k, v in engine.numpy_params().items()}
+        rec.notebook_flow = gf.notebook_metric(p64, x_one, backend=spec.backend).tolist()
+        rec.notebook_flow_exact = exact_profile(p64, task, x_one, y_one, backend=spec.backend)["h"].tolist()
+    rec.seconds = time.perf_counter() - t0
+    return rec
+
+
+def run_many(specs: list[RunSpec], workers: int | None = None, progress: str | bool = "runs") -> list[RunRecord]:
+    """Run specs in `workers` processes (default: one per CPU), longest first; records in spec order."""
+    workers = workers or os.cpu_count() or 1
+    order = sorted(range(len(specs)), key=lambda i: -specs[i].cost())
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(specs), desc=progress if isinstance(progress, str) else "runs")
+    results: list = [None] * len(specs)
+    if workers == 1:
+        for i in order:
+            results[i] = run_one(specs[i])
+            bar and bar.update()
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
+            futures = {ex.submit(run_one, specs[i]): i for i in order}
+            for fut in as_completed(futures):
+                results[futures[fut]] = fut.result()
+                bar and bar.update()
+    if bar:
+        bar.close()
+    return results

@@ -1,0 +1,158 @@
+"""The study's protocols and the runs they consist of.
+
+* The **notebook protocol**: the notebook's experiments 1-2 (T = 10 and 100) and 3 (the sweep over
+  lengths) and its gradient-flow cell exactly as written (hidden 64, Adam lr 1e-3, batch 32, no
+  clipping, float32, PyTorch's default init; 100 updates at T = 10 and T = 100, 50 updates per
+  length in the sweep), repeated over seeds.
+* The **calibrated study**: the same models and task with a budget that can succeed (`STUDY`),
+  several initialisations, the temporal XOR and the first-bit control, a success criterion stated
+  in the protocol (accuracy >= `success_accuracy` on `eval_n` fresh sequences for a classification
+  task, MSE <= `success_mse` for a regression task), updates to success and exact gradient profiles.
+
+Every training run is one `RunSpec`: plain data that says what to train, under which protocol
+(`experiment`), and what to record (`flow`, `notebook_flow`). Its random numbers derive from
+(seed, experiment, task, model, T) alone (`run_rng`), so a run's numbers do not depend on which
+other runs share the sweep, and `--seed N` shifts every run's seed without changing its role.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..training.model import INITS
+from ..training.tasks import TASKS
+
+NOTEBOOK = {"hidden": 64, "lr": 1e-3, "batch": 32, "clip": None, "dtype": "float32",
+            "updates": 100, "sweep_updates": 50, "lengths": (5, 10, 20, 30, 50, 75, 100, 150), "eval_n": 1000}
+STUDY = {"hidden": 64, "lr": 1e-3, "batch": 32, "clip": 1.0, "dtype": "float32", "updates": 3000,
+         "eval_every": 100, "screen_n": 256, "eval_n": 1000, "success_accuracy": 0.99, "success_mse": 0.01,
+         "lengths": (5, 10, 20, 30, 50, 75, 100, 150), "seeds": 5, "tasks": ("xor", "first_bit"),
+         "models": (("rnn", "pytorch"), ("rnn", "orthogonal"), ("lstm", "pytorch"), ("lstm", "forget_bias"),
+                    ("lstm", "chrono")),
+         "flow_lengths": (100,)}
+QUICK = {**STUDY, "updates": 200, "lengths": (5, 10, 30), "seeds": 2,
+         "models": (("rnn", "pytorch"), ("lstm", "pytorch"), ("lstm", "forget_bias")), "flow_lengths": (30,)}
+QUICK_NOTEBOOK = {**NOTEBOOK, "lengths": (5, 10, 20), "updates": 60, "sweep_updates": 30}
+
+#: what a run belongs to: the notebook's experiments 1-2, its experiment 3, or the calibrated study
+#: (which `sweep` and `gradflow` run on chosen grids)
+EXPERIMENTS = ("notebook", "notebook_sweep", "study")
+ENGINES = ("scratch", "torch")
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run, as data. Validated on construction (`check`), so a bad spec fails in the
+    process that builds it, before any run starts."""
+
+    experiment: str
+    task: str
+    cell: str
+    init: str
+    T: int
+    seed: int
+    updates: int
+    lr: float
+    batch: int
+    clip: float | None
+    hidden: int = 64
+    dtype: str = "float32"
+    eval_every: int = 0            # 0: no early stopping, evaluate once at the end
+    screen_n: int = 256
+    eval_n: int = 1000
+    success_accuracy: float = 0.99  # classification: success = test accuracy >= this
+    success_mse: float = 0.01      # regression: success = test MSE <= this
+    flow: bool = False             # record exact gradient profiles, bounds and gate statistics
+    notebook_flow: bool = False    # record the notebook's gradient-flow metric after training
+    engine: str = "scratch"        # who trains: "scratch" (this package) or "torch" (reference/)
+    backend: str = "numba"         # the scratch engine's loops, and the analysis's: "numba" or "numpy"
+    device: str = "cpu"            # the torch engine's device
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise ValueError naming the first field whose value is out of range."""
+        def need(ok, field, expected):
+            if not ok:
+                raise ValueError(f"RunSpec.{field}: expected {expected}, got {getattr(self, field)!r}")
+        need(self.experiment in EXPERIMENTS, "experiment", f"one of {EXPERIMENTS}")
+        need(self.task in TASKS, "task", f"one of {tuple(TASKS)}")
+        need(self.cell in INITS, "cell", f"one of {tuple(INITS)}")
+        need(self.init in INITS.get(self.cell, ()), "init", f"one of {INITS.get(self.cell)} for cell {self.cell!r}")
+        for f, lo in (("T", 2), ("updates", 1), ("batch", 1), ("hidden", 1), ("screen_n", 1), ("eval_n", 1)):
+            v = getattr(self, f)
+            need(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo, f, f"an integer >= {lo}")
+        need(isinstance(self.seed, (int, np.integer)) and self.seed >= 0, "seed", "an integer >= 0")
+        need(isinstance(self.eval_every, (int, np.integer)) and self.eval_every >= 0, "eval_every", "an integer >= 0")
+        need(np.isfinite(self.lr) and self.lr > 0, "lr", "a finite number > 0")
+        need(self.clip is None or (np.isfinite(self.clip) and self.clip > 0), "clip", "None or a finite number > 0")
+        need(0 < self.success_accuracy <= 1, "success_accuracy", "a number in (0, 1]")
+        need(np.isfinite(self.success_mse) and self.success_mse > 0, "success_mse", "a finite number > 0")
+        need(self.dtype in ("float32", "float64"), "dtype", "'float32' or 'float64'")
+        need(self.engine in ENGINES, "engine", f"one of {ENGINES}")
+        need(self.backend in ("numpy", "numba"), "backend", "'numpy' or 'numba'")
+        need(self.device in DEVICES, "device", f"one of {DEVICES}")
+        need(self.engine == "torch" or self.device == "cpu", "device", "'cpu' for the scratch engine")
+
+    @property
+    def regression(self) -> bool:
+        return TASKS[self.task][1].loss == "mse"
+
+    def passes(self, metric: float) -> bool:
+        """Whether a test metric (accuracy, or MSE for a regression task) meets the success threshold."""
+        return metric <= self.success_mse if self.regression else metric >= self.success_accuracy
+
+    def cost(self) -> float:
+        """A relative estimate of the run's time, to start the longest runs first."""
+        return self.T * self.updates * (4 if self.cell == "lstm" else 1)
+
+
+def run_rng(spec: RunSpec, purpose: str) -> np.random.Generator:
+    """The generator for one purpose ("init", "batches", "test", ...) of one run."""
+    key = zlib.crc32(f"{spec.experiment}|{spec.task}|{spec.cell}|{spec.init}|{spec.T}|{purpose}".encode())
+    return np.random.default_rng([spec.seed, key])
+
+
+def _base(proto: dict, engine: str, backend: str, device: str) -> dict:
+    return {"lr": proto["lr"], "batch": proto["batch"], "clip": proto["clip"], "hidden": proto["hidden"],
+            "dtype": proto["dtype"], "eval_n": proto["eval_n"], "engine": engine, "backend": backend, "device": device}
+
+
+def notebook_specs(engine: str, seeds: int, proto: dict = NOTEBOOK, device: str = "cpu", first_seed: int = 0,
+                   backend: str = "numba") -> list[RunSpec]:
+    """Experiments 1-2 (T = 10, 100; `updates`) and 3 (every length; `sweep_updates`), both models.
+    The notebook's gradient-flow cell is recorded for the first seed's T = 100 runs."""
+    base = {"task": "xor", "init": "pytorch", **_base(proto, engine, backend, device)}
+    specs = []
+    for k in range(seeds):
+        seed = first_seed + k
+        for cell in ("rnn", "lstm"):
+            for T in (10, 100):
+                specs.append(RunSpec(experiment="notebook", cell=cell, T=T, seed=seed, updates=proto["updates"],
+                                     notebook_flow=T == 100 and k == 0, **base))
+            for T in proto["lengths"]:
+                specs.append(RunSpec(experiment="notebook_sweep", cell=cell, T=T, seed=seed,
+                                     updates=proto["sweep_updates"], **base))
+    return specs
+
+
+def study_specs(engine: str, proto: dict = STUDY, device: str = "cpu", tasks=None, models=None, lengths=None,
+                seeds=None, first_seed: int = 0, backend: str = "numba") -> list[RunSpec]:
+    """The calibrated study's grid (or the given part of it). Gradient profiles are recorded for
+    the first seed at the lengths in ``proto["flow_lengths"]``."""
+    specs = []
+    n = seeds if seeds is not None else proto["seeds"]
+    for task in tasks or proto["tasks"]:
+        for cell, init in models or proto["models"]:
+            for T in lengths or proto["lengths"]:
+                for k in range(n):
+                    specs.append(RunSpec(
+                        experiment="study", task=task, cell=cell, init=init, T=T, seed=first_seed + k,
+                        updates=proto["updates"], eval_every=proto["eval_every"], screen_n=proto["screen_n"],
+                        success_accuracy=proto["success_accuracy"], success_mse=proto["success_mse"],
+                        flow=T in proto["flow_lengths"] and k == 0, **_base(proto, engine, backend, device)))
+    return specs

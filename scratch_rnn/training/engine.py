@@ -1,0 +1,132 @@
+"""What a training engine provides, and the hand-written one.
+
+An engine owns a model's parameters and its optimiser and performs one update at a time; the
+training loop (`train.train`) draws the batches and keeps the history. Two engines implement
+`Engine`: `ScratchEngine` (here: the hand-written forward pass, loss, BPTT, clipping and
+optimiser) and ``reference.TorchEngine`` (the same steps in PyTorch). Fed the same batches from
+the same initial weights, the two produce the same trajectory (tests/test_train.py), and the
+state of either loads into the other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from .model import exact_profile, gradient_profile, model_backward, model_forward, model_loss
+from .optim import SGD, Adam, clip_grad_norm, global_norm
+from .tasks import Task
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss, a gradient or a parameter after the update became NaN or inf. `update` and
+    `tensor` name where; the engine keeps the last good parameters and optimiser state (those
+    before the failing update); `history` holds the updates before it."""
+
+    def __init__(self, update: int, tensor: str, history=None):
+        super().__init__(f"update {update}: {tensor} is not finite (NaN or inf); training stopped, "
+                         f"the parameters are those before update {update}")
+        self.update, self.tensor, self.history = update, tensor, history
+
+
+@dataclass
+class StepResult:
+    loss: float
+    accuracy: float          # nan for regression tasks
+    grad_norm: float         # global L2 norm of all parameter gradients, before clipping
+    profile: dict | None     # {"h": ||dL/dh_t|| (T,), "c": ||dL/dc_t|| (T,)} when asked for
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """The interface the training loop, the study and checkpoints use.
+
+    Parameters cross this interface as a flat dict of NumPy arrays with scratch_rnn's names
+    (`model.init_model`); optimiser state as a flat dict with the names of `optim.Adam.state`
+    / `optim.SGD.state`, so a checkpoint written by one engine loads into the other.
+    """
+
+    name: str
+    task: Task
+
+    def step(self, x: np.ndarray, y: np.ndarray, update: int, want_profile: bool = False) -> StepResult:
+        """One update on the batch x (T, B, D), y; raises `TrainingDiverged` (state unchanged)."""
+
+    def profile(self, x: np.ndarray, y: np.ndarray) -> dict:
+        """The exact ||dL/dh_t|| (and ||dL/dc_t||) on a batch, without updating anything."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """The model's output (B, C) as a NumPy array."""
+
+    def numpy_params(self) -> dict:
+        """The current parameters as NumPy arrays (copies or read-only views)."""
+
+    def state(self) -> tuple[dict, dict]:
+        """(parameters, optimiser state): everything a checkpoint needs to resume exactly."""
+
+    def load_state(self, params: dict, opt_state: dict) -> None:
+        """Restore what `state` returned (shapes and dtypes must match)."""
+
+
+def first_nonfinite(arrays: dict, what: str) -> str | None:
+    """The name of the first array with a NaN or inf, as '{what} {key}', or None."""
+    for k, a in arrays.items():
+        if not np.isfinite(a).all():
+            return f"{what} {k}"
+    return None
+
+
+class ScratchEngine:
+    """One update = forward, loss, BPTT, optional global-norm clipping, optimiser step, all
+    hand-written. `params` (a model's flat dict) is updated in place."""
+
+    name = "scratch"
+
+    def __init__(self, params: dict, task: Task, lr: float = 1e-3, clip: float | None = None,
+                 optimizer: str = "adam", backend: str = "numba"):
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
+        self.params, self.task, self.clip, self.backend = params, task, clip, backend
+        self.optimizer = Adam(params, lr=lr) if optimizer == "adam" else SGD(params, lr=lr)
+
+    def step(self, x, y, update: int, want_profile: bool = False) -> StepResult:
+        with np.errstate(over="ignore", invalid="ignore"):       # a non-finite loss is handled below
+            loss, dout, acc, cache = model_loss(self.params, self.task, x, y, backend=self.backend)
+        if not np.isfinite(loss):
+            raise TrainingDiverged(update, "loss")
+        grads, layer_grads = model_backward(cache, dout)
+        bad = first_nonfinite(grads, "gradient of")
+        if bad:
+            raise TrainingDiverged(update, bad)
+        norm = clip_grad_norm(grads, self.clip) if self.clip else global_norm(grads)
+        before = self.state(copy=True)
+        with np.errstate(over="ignore", invalid="ignore"):       # an overflowing update is handled below
+            self.optimizer.step(grads)
+        bad = first_nonfinite(self.params, "parameter")
+        if bad:
+            self.load_state(*before)
+            raise TrainingDiverged(update, bad + " after the update")
+        return StepResult(loss, acc, norm, gradient_profile(layer_grads) if want_profile else None)
+
+    def profile(self, x, y) -> dict:
+        return exact_profile(self.params, self.task, x, y, backend=self.backend)
+
+    def predict(self, x):
+        return model_forward(self.params, x, backend=self.backend)[0]
+
+    def numpy_params(self) -> dict:
+        return self.params
+
+    def state(self, copy: bool = False) -> tuple[dict, dict]:
+        """(parameters, optimiser state) as NumPy arrays and numbers; copies when `copy`."""
+        params, opt = self.params, self.optimizer.state()
+        if copy:
+            params = {k: v.copy() for k, v in params.items()}
+            opt = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in opt.items()}
+        return params, opt
+
+    def load_state(self, params: dict, opt_state: dict) -> None:
+        for k in self.params:
+            self.params[k][...] = params[k]
+        self.optimizer.load_state(opt_state)
