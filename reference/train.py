@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from scratch_rnn._validate import check_arrays
 from scratch_rnn.training.engine import StepResult, TrainingDiverged
 from scratch_rnn.training.model import cell_of, layer_params
 
@@ -183,7 +184,12 @@ class TorchEngine:
         return self.params(), opt
 
     def load_state(self, params: dict, opt_state: dict) -> None:
-        """Restore `state` (of either engine): parameters, then the optimiser's moments and step."""
+        """Restore `state` (of either engine): parameters, then the optimiser's moments and step.
+        Refuses missing, extra, reshaped or re-typed arrays, like the scratch engine."""
+        current, opt = self.state()
+        check_arrays("params: parameter", params, current)
+        check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},
+                     {k: v for k, v in opt.items() if k != "steps"})
         fresh = build_model(params, self.device)
         with torch.no_grad():
             for p, q in zip(self.model.parameters(), fresh.parameters()):

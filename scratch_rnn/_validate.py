@@ -90,3 +90,49 @@ def check_state(name: str, value, B: int, H: int, dtype: np.dtype) -> np.ndarray
     arr = as_float_array(name, value, dtype)
     check_shape(name, arr, (B, H), "(B, H)")
     return arr
+
+
+def check_range(x: np.ndarray, p: dict, h0: np.ndarray) -> None:
+    """Refuse inputs whose pre-activations x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh could
+    overflow x's dtype, where the backends would disagree (NumPy: inf - inf = NaN states; Numba's
+    tanh: 1.0). The bound, in float64, is max|x| ||W_ih||_inf + max|b_ih| + max(1, max|h0|)
+    ||W_hh||_inf + max|b_hh| (|h_t| <= 1 after the first step); a ValueError names it."""
+    def amax(a):
+        return float(np.abs(a).max(initial=0.0))
+
+    def row_sum(w):                                                # the infinity norm, in float64
+        return float(np.abs(w).astype(np.float64).sum(axis=1).max(initial=0.0))
+
+    bound = (amax(x) * row_sum(p["weight_ih"]) + amax(p["bias_ih"])
+             + max(1.0, amax(h0)) * row_sum(p["weight_hh"]) + amax(p["bias_hh"]))
+    limit = float(np.finfo(x.dtype).max)
+    if not bound < limit:
+        raise ValueError(f"x, params, h0: the pre-activations x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh can reach "
+                         f"{bound:.3g}, beyond the largest {x.dtype} ({limit:.3g}); scale the inputs or the "
+                         f"parameters down, or use float64")
+
+
+def read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of `a`: returned states share memory with the cache, and an in-place
+    change would silently change the gradients."""
+    v = a.view()
+    v.flags.writeable = False
+    return v
+
+
+def frozen_copy(p: dict) -> dict:
+    """Copies of the parameter arrays, for a cache that must not change under the caller's edits."""
+    return {k: v.copy() for k, v in p.items()}
+
+
+def check_arrays(what: str, given: dict, expected: dict) -> None:
+    """Raise ValueError unless `given` has exactly the keys of `expected`, each with its shape and dtype."""
+    missing, extra = sorted(set(expected) - set(given)), sorted(set(given) - set(expected))
+    if missing or extra:
+        raise ValueError(f"{what}s: expected keys {sorted(expected)}, got {sorted(given)} "
+                         f"(missing: {missing}, unexpected: {extra})")
+    for k, v in expected.items():
+        g = np.asarray(given[k])
+        if g.shape != np.shape(v) or g.dtype != np.asarray(v).dtype:
+            raise ValueError(f"{what} {k!r}: expected shape {np.shape(v)} and dtype {np.asarray(v).dtype}, "
+                             f"got {g.shape} and {g.dtype}")

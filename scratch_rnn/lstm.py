@@ -38,7 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _backend
-from ._validate import as_float_array, check_params, check_shape, check_state, check_x
+from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
+                        read_only)
 
 
 @dataclass(frozen=True)
@@ -72,17 +73,23 @@ class LSTMGrads:
 def lstm_forward(params: dict, x, h0=None, c0=None, backend: str = "numpy"):
     """Run the LSTM over x (T, B, D) from h0, c0 (B, H; zeros if None).
 
-    Returns ``(h, c, cache)``: h and c (T, B, H) hold every hidden and cell state; cache feeds
-    `lstm_backward`. dtype follows x (float32 or float64); params, h0, c0 must share it.
+    Returns ``(h, c, cache)``: h and c (T, B, H) hold every hidden and cell state (read-only views
+    of the cache's arrays: copy them to change them); cache feeds `lstm_backward` and holds copies
+    of x, params, h0 and c0. dtype follows x (float32 or float64); params, h0, c0 must share it.
+    Inputs whose pre-activations could overflow the dtype are refused (`_validate.check_range`).
     """
     x = check_x(x)
     T, B, D = x.shape
     p, H = check_params(params, "lstm", D, x.dtype)
     h0 = check_state("h0", h0, B, H, x.dtype)
     c0 = check_state("c0", c0, B, H, x.dtype)
+    check_range(x, p, h0)
     loop = _backend.loops("lstm", backend).lstm_forward_loop
     h, c, gates, tanh_c = loop(x, h0, c0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-    return h, c, LSTMCache(params=p, x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, tanh_c=tanh_c)
+    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
+    cache = LSTMCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), c0=c0.copy(), h=h, c=c, gates=gates,
+                      tanh_c=tanh_c)
+    return read_only(h), read_only(c), cache
 
 
 def lstm_backward(cache: LSTMCache, dh, dc_last=None, backend: str = "numpy") -> LSTMGrads:

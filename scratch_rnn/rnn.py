@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _backend
-from ._validate import as_float_array, check_params, check_shape, check_state, check_x
+from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
+                        read_only)
 
 
 @dataclass(frozen=True)
@@ -55,16 +56,21 @@ class RNNGrads:
 def rnn_forward(params: dict, x, h0=None, backend: str = "numpy"):
     """Run the RNN over x (T, B, D) from h0 (B, H; zeros if None).
 
-    Returns ``(h, cache)``: h (T, B, H) holds every hidden state; cache feeds `rnn_backward`.
-    dtype follows x (float32 or float64); params and h0 must have the same dtype.
+    Returns ``(h, cache)``: h (T, B, H) holds every hidden state (a read-only view of the cache's
+    array: copy it to change it); cache feeds `rnn_backward` and holds copies of x, params and h0.
+    dtype follows x (float32 or float64); params and h0 must have the same dtype. Inputs whose
+    pre-activations could overflow the dtype are refused (`_validate.check_range`).
     """
     x = check_x(x)
     T, B, D = x.shape
     p, H = check_params(params, "rnn", D, x.dtype)
     h0 = check_state("h0", h0, B, H, x.dtype)
+    check_range(x, p, h0)
     loop = _backend.loops("rnn", backend).rnn_forward_loop
     h = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-    return h, RNNCache(params=p, x=x, h0=h0, h=h)
+    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
+    cache = RNNCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h)
+    return read_only(h), cache
 
 
 def rnn_backward(cache: RNNCache, dh, backend: str = "numpy") -> RNNGrads:

@@ -1,4 +1,5 @@
 """Training stack: losses, optimisers, clipping, inits, tasks, the loop, checkpoints, parity with torch."""
+import json
 import warnings
 
 import numpy as np
@@ -276,7 +277,7 @@ def test_checkpoint_errors(tmp_path):
     path = sr.save_checkpoint(tmp_path / "c.npz", params, opt, {}, 0, np.random.default_rng(0))
     z = dict(np.load(path))
     np.savez(tmp_path / "v.npz", **{**z, "format_version": np.asarray(99)})
-    with pytest.raises(ValueError, match="expected format_version 1, got 99"):
+    with pytest.raises(ValueError, match=r"expected format_version in \(1, 2\), got 99"):
         sr.load_checkpoint(tmp_path / "v.npz")
     np.savez(tmp_path / "m.npz", **{k: v for k, v in z.items() if k != "update"})
     with pytest.raises(ValueError, match="expected key 'update', missing"):
@@ -345,3 +346,95 @@ def test_an_overflowing_update_is_caught_and_undone(kind):
     for k in before:
         np.testing.assert_array_equal(after[k], before[k])
     assert opt_after["steps"] == opt_before["steps"] == 0
+
+
+def test_checkpoint_save_is_atomic(tmp_path, monkeypatch):
+    """A crash in the middle of a save leaves the previous checkpoint whole and no stray file."""
+    _, scratch, _ = _engines("rnn")
+    params, opt = scratch.state()
+    path = sr.save_checkpoint(tmp_path / "c.npz", params, opt, {"n": 1}, 5, np.random.default_rng(0))
+    good = path.read_bytes()
+
+    def crash(f, **arrays):
+        f.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        sr.save_checkpoint(path, params, opt, {"n": 2}, 6, np.random.default_rng(0))
+    assert path.read_bytes() == good and sorted(p.name for p in tmp_path.iterdir()) == ["c.npz"]
+    monkeypatch.undo()
+    assert sr.load_checkpoint(path)["update"] == 5
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("missing", "no such file"), ("directory", "expected a file, got a directory"),
+    ("empty", "not a readable .npz archive"), ("text", "not a readable .npz archive"),
+    ("truncated", "not a readable .npz archive"), ("npy", "expected an .npz archive, got a single .npy array"),
+])
+def test_checkpoint_load_errors_name_the_path(kind, message, tmp_path):
+    _, scratch, _ = _engines("rnn")
+    good = sr.save_checkpoint(tmp_path / "good.npz", *scratch.state(), {}, 0, np.random.default_rng(0))
+    path = tmp_path / f"{kind}.npz"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "text":
+        path.write_text("not a checkpoint\n")
+    elif kind == "truncated":
+        path.write_bytes(good.read_bytes()[:300])
+    elif kind == "npy":
+        with open(path, "wb") as f:
+            np.save(f, np.zeros(3))
+    with pytest.raises(ValueError, match=f"checkpoint {path}: {message}"):
+        sr.load_checkpoint(path)
+
+
+@pytest.mark.parametrize("bitgen", ["PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"])
+def test_checkpoint_keeps_every_standard_bit_generator_and_numpy_scalars(bitgen, tmp_path):
+    _, scratch, _ = _engines("rnn")
+    rng = np.random.Generator(getattr(np.random, bitgen)(7))
+    rng.random(5)
+    config = {"T": np.int64(8), "lr": np.float32(0.5), "ok": np.bool_(True), "sizes": [np.int32(3)]}
+    ck = sr.load_checkpoint(sr.save_checkpoint(tmp_path / "c", *scratch.state(), config, 3, rng))
+    assert ck["config"] == {"T": 8, "lr": 0.5, "ok": True, "sizes": [3]}
+    assert type(ck["rng"].bit_generator).__name__ == bitgen
+    np.testing.assert_array_equal(ck["rng"].random(10), rng.random(10))
+
+
+def test_checkpoint_refuses_a_foreign_bit_generator(tmp_path):
+    _, scratch, _ = _engines("rnn")
+    path = sr.save_checkpoint(tmp_path / "c.npz", *scratch.state(), {}, 0, np.random.default_rng(0))
+    z = dict(np.load(path))
+    for name in ("seed", "RandomState", "__class__"):
+        np.savez(tmp_path / "bad.npz", **{**z, "rng_json": np.asarray(json.dumps({"bit_generator": name}))})
+        with pytest.raises(ValueError, match=rf"rng_json: expected a bit generator in .*, got '{name}'"):
+            sr.load_checkpoint(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("kind", ["scratch", "torch"])
+def test_load_state_refuses_a_cast_or_a_broadcast(kind):
+    _, scratch, torch_ = _engines("rnn")
+    e = scratch if kind == "scratch" else torch_
+    params, opt = e.state()
+    params = {k: v.copy() for k, v in params.items()}
+    with pytest.raises(ValueError, match=r"parameter 'weight_hh': expected shape \(16, 16\) and dtype float64, "
+                                         r"got \(16, 16\) and float32"):
+        e.load_state({**params, "weight_hh": params["weight_hh"].astype(np.float32)}, opt)
+    with pytest.raises(ValueError, match=r"parameter 'head_bias': expected shape \(2,\) .* got \(\)"):
+        e.load_state({**params, "head_bias": np.float64(0.5)}, opt)
+    with pytest.raises(ValueError, match=r"missing: \['bias_hh'\]"):
+        e.load_state({k: v for k, v in params.items() if k != "bias_hh"}, opt)
+
+
+def test_checkpoint_carries_the_history(tmp_path):
+    sampler, scratch, _ = _engines("rnn")
+    rng = np.random.default_rng(2)
+    h = sr.train(scratch, sampler, 6, 4, 7, rng, dtype=np.float64, profile_at=[3])
+    ck = sr.load_checkpoint(sr.save_checkpoint(tmp_path / "c", *scratch.state(), {}, 7, rng, history=h))
+    assert ck["history"].to_dict() == h.to_dict()
+
+
+def test_runaway_loss_is_flagged():
+    h = sr.History(loss=[0.7, 0.6, 5.0, 8.0, 0.1], accuracy=[0.5] * 5, grad_norm=[1.0] * 5)
+    assert h.runaway_at(10.0) == 3 and h.runaway_at(20.0) is None

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
+from scratch_rnn.gradcheck import max_rel_error
 
 
 def make(cell="lstm", T=4, B=2, D=3, H=5, dtype=np.float64):
@@ -190,3 +191,53 @@ class TestInit:
         for a in p.values():
             assert a.dtype == np.float32
             assert np.abs(a).max() <= 0.25 and np.abs(a).max() > 0.2  # U(-1/sqrt(16), 1/sqrt(16))
+
+
+# ---------------------------------------------------------------- the cache does not alias the caller's arrays
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_editing_inputs_between_forward_and_backward_changes_nothing(cell, backend):
+    p, x = make(cell)
+    h0 = np.full((2, 5), 0.3)
+    kw = {"h0": h0} | ({"c0": np.full((2, 5), -0.2)} if cell == "lstm" else {})
+    bwd = sr.rnn_backward if cell == "rnn" else sr.lstm_backward
+    out = forward(cell, p, x, backend=backend, **kw)
+    dh = np.ones_like(out[0])
+    expected = bwd(out[-1], dh, backend=backend)
+    out = forward(cell, p, x, backend=backend, **kw)
+    x *= 3.0                                                     # the caller edits every input in place
+    for v in p.values():
+        v *= -2.0
+    for v in kw.values():
+        v += 1.0
+    got = bwd(out[-1], dh, backend=backend)
+    for k in expected.params:
+        np.testing.assert_array_equal(got.params[k], expected.params[k])
+    np.testing.assert_array_equal(got.x, expected.x)
+    np.testing.assert_array_equal(got.h, expected.h)
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_returned_states_are_read_only_views(cell):
+    p, x = make(cell)
+    out = forward(cell, p, x)
+    for state in out[:-1]:
+        with pytest.raises(ValueError, match="read-only"):
+            state[0, 0, 0] = 1.0
+    assert out[0].base is out[-1].h or np.shares_memory(out[0], out[-1].h)
+
+
+# ---------------------------------------------------------------- pre-activations beyond the dtype's range
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_overflowing_preactivations_are_refused_by_both_backends(cell, backend):
+    p, x = make(cell, dtype=np.float32)
+    x[1, 0, :] = 3e38                                            # finite, but x W_ih^T overflows float32
+    p["weight_ih"][:] = 1.0
+    with pytest.raises(ValueError, match=r"x, params, h0: the pre-activations .* can reach .*beyond the largest "
+                                         r"float32 \(3.4e\+38\)"):
+        forward(cell, p, x, backend=backend)
+    x[1, 0, :] = 1e30                                            # large but representable: both agree
+    a = forward(cell, p, x, backend="numpy")[0]
+    b = forward(cell, p, x, backend="numba")[0]
+    assert np.isfinite(a).all() and max_rel_error(b, a) <= 1e-5

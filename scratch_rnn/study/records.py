@@ -22,6 +22,7 @@ class RunRecord:
     diverged: dict | None                 # {"update", "tensor"} when training stopped on a NaN or inf
     history: dict | None                  # History.to_dict(): loss, accuracy, grad_norm per update
     seconds: float
+    runaway_at: int | None = None         # first update whose loss exceeded RUNAWAY_FACTOR x the first loss
     flow_init: dict | None = None         # exact profiles at initialisation (spec.flow)
     flow_final: dict | None = None        # ... and after training
     notebook_flow: list | None = None     # the notebook's metric per t (spec.notebook_flow)

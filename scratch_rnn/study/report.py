@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .specs import RUNAWAY_FACTOR
 from .stats import group_runs, model_label, notebook_flow_runs, wilson
 
 
@@ -28,7 +29,8 @@ def study_summary(runs: list) -> list[dict]:
                              "median_updates_to_success": float(np.median(ups)) if ups else None,
                              "mean_final_accuracy": None if regression else mean,
                              "mean_final_mse": mean if regression else None,
-                             "diverged": sum(r.diverged is not None for r in rs)})
+                             "diverged": sum(r.diverged is not None for r in rs),
+                             "runaway": sum(r.runaway_at is not None for r in rs)})
     return rows
 
 
@@ -151,7 +153,9 @@ def write_report(out: Path, nb_runs: list, study_runs: list, protocol: dict, not
            "cannot solve even T = 10, and clipping keeps the occasional exploding update of a recurrent net "
            "from ending a run. The chrono initialisation uses t_max = T.", "",
            "Cells: successes/runs (median updates to success among successes); where not every run succeeded, "
-           "the mean final accuracy of all runs.", ""]
+           "the mean final accuracy of all runs. Runs stopped by a NaN or inf: "
+           f"{sum(r['diverged'] for r in summary)}; runs whose training loss climbed above {RUNAWAY_FACTOR:g} times "
+           f"its first value (flagged, not stopped): {sum(r['runaway'] for r in summary)}.", ""]
     for task in dict.fromkeys(r["task"] for r in summary):
         md += [f"### Task: {task}", "", _table(summary, task), "", f"![success {task}]({figures['success_' + task]})", ""]
     md += ["## 3. Gradient flow, exactly", "",

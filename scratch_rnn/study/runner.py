@@ -16,7 +16,7 @@ from ..training.tasks import get_task
 from ..training.train import evaluate, train
 from . import gradflow as gf
 from .records import RunRecord
-from .specs import RunSpec, run_rng
+from .specs import RUNAWAY_FACTOR, RunSpec, run_rng
 
 
 def make_engine(spec: RunSpec, params: dict):
@@ -89,7 +89,8 @@ def _run_one(spec: RunSpec) -> RunRecord:
         spec=spec, updates=done, evals=evals,
         final_accuracy=None if spec.regression else metric, final_mse=metric if spec.regression else None,
         succeeded=succeeded, updates_to_success=stopped_at if succeeded else None, diverged=diverged,
-        history=history.to_dict() if history is not None else None, seconds=0.0, flow_init=flow_init)
+        history=history.to_dict() if history is not None else None, seconds=0.0, flow_init=flow_init,
+        runaway_at=history.runaway_at(RUNAWAY_FACTOR) if history is not None else None)
     if spec.flow:
         rec.flow_final = _flow(spec, engine, task, sampler)
     if spec.notebook_flow:

@@ -36,6 +36,8 @@ QUICK = {**STUDY, "updates": 200, "lengths": (5, 10, 30), "seeds": 2,
          "models": (("rnn", "pytorch"), ("lstm", "pytorch"), ("lstm", "forget_bias")), "flow_lengths": (30,)}
 QUICK_NOTEBOOK = {**NOTEBOOK, "lengths": (5, 10, 20), "updates": 60, "sweep_updates": 30}
 
+#: a run whose training loss climbs above this multiple of its first loss is flagged (not stopped)
+RUNAWAY_FACTOR = 10.0
 #: what a run belongs to: the notebook's experiments 1-2, its experiment 3, or the calibrated study
 #: (which `sweep` and `gradflow` run on chosen grids)
 EXPERIMENTS = ("notebook", "notebook_sweep", "study")

@@ -1,64 +1,129 @@
-"""Checkpoints: parameters, optimiser state, configuration, the update count and the batch
-generator's state in one ``.npz``, read back with ``allow_pickle=False``.
+"""Checkpoints: parameters, optimiser state, configuration, the update count, the batch
+generator's state and the training history in one ``.npz``, read back with ``allow_pickle=False``.
 
-Layout (format version 1): ``param.<name>`` and ``optim.<name>`` arrays, and the scalars
-``format_version``, ``update``, ``config_json`` and ``rng_json`` (JSON strings as 0-d unicode arrays).
-A round trip is bit-exact, so a run resumed from a checkpoint continues with the same numbers as
-one that never stopped.
+Layout (format version 2): ``param.<name>`` and ``optim.<name>`` arrays, and the scalars
+``format_version``, ``update``, ``config_json``, ``rng_json`` and ``history_json`` (JSON strings
+as 0-d unicode arrays; version 1 files, without the history, are read too). A round trip is
+bit-exact, so a run resumed from a checkpoint continues with the same numbers as one that never
+stopped. A save writes a temporary file in the same folder and renames it over the old one, so a
+crash during a save leaves the previous checkpoint intact.
 """
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from .._validate import check_arrays
+
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+#: the bit generators whose state a checkpoint may hold (and the only names it will instantiate)
+BIT_GENERATORS = {g.__name__: g for g in (np.random.PCG64, np.random.PCG64DXSM, np.random.MT19937,
+                                          np.random.Philox, np.random.SFC64)}
+
+
+def _encode(obj):
+    """json.dumps default: NumPy scalars as Python numbers, arrays as tagged lists."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return {"__ndarray__": obj.tolist(), "dtype": str(obj.dtype)}
+    raise TypeError(f"config: expected JSON-able values (numbers, strings, lists, dicts, NumPy scalars), "
+                    f"got {type(obj).__name__}")
+
+
+def _decode(d: dict):
+    return np.asarray(d["__ndarray__"], dtype=d["dtype"]) if "__ndarray__" in d else d
 
 
 def save_checkpoint(path, params: dict, optimizer_state: dict, config: dict, update: int,
-                    rng: np.random.Generator) -> Path:
-    """Write the checkpoint to `path` (``.npz`` is appended by NumPy if missing); returns the path."""
+                    rng: np.random.Generator, history=None) -> Path:
+    """Write the checkpoint to `path` (``.npz`` is appended if missing) atomically; returns the path.
+    `history` (a `train.History`) is saved with it when given."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    name = type(rng.bit_generator).__name__
+    if name not in BIT_GENERATORS:
+        raise ValueError(f"rng: expected a Generator over one of {sorted(BIT_GENERATORS)}, got {name}")
     arrays = {f"param.{k}": np.asarray(v) for k, v in params.items()}
     for k, v in optimizer_state.items():
         arrays[f"optim.{k}"] = np.asarray(v)
     arrays["format_version"] = np.asarray(FORMAT_VERSION)
-    arrays["update"] = np.asarray(update)
-    arrays["config_json"] = np.asarray(json.dumps(config, sort_keys=True))
-    arrays["rng_json"] = np.asarray(json.dumps(rng.bit_generator.state))
+    arrays["update"] = np.asarray(int(update))
+    arrays["config_json"] = np.asarray(json.dumps(config, sort_keys=True, default=_encode))
+    arrays["rng_json"] = np.asarray(json.dumps(rng.bit_generator.state, default=_encode))
+    arrays["history_json"] = np.asarray(json.dumps(history.to_dict() if history is not None else None))
     path = Path(path)
-    np.savez(path, **arrays)
-    return path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    path = path if path.suffix == ".npz" else path.with_name(path.name + ".npz")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)                                    # atomic on POSIX and Windows
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _read(path: Path) -> dict:
+    """Every array of the archive, or a ValueError that names the path and what is wrong."""
+    if not path.exists():
+        raise ValueError(f"checkpoint {path}: no such file")
+    if path.is_dir():
+        raise ValueError(f"checkpoint {path}: expected a file, got a directory")
+    try:
+        z = np.load(path, allow_pickle=False)
+        if isinstance(z, np.ndarray):
+            raise TypeError("a single .npy array")
+        with z:
+            return {k: z[k] for k in z.files}
+    except TypeError:
+        raise ValueError(f"checkpoint {path}: expected an .npz archive, got a single .npy array") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as err:
+        raise ValueError(f"checkpoint {path}: not a readable .npz archive ({type(err).__name__}: {err})") from None
 
 
 def load_checkpoint(path, expected_params: dict | None = None) -> dict:
-    """Read a checkpoint: {"params", "optimizer", "config", "update", "rng"} (rng: a Generator in
-    the saved state). With `expected_params`, every parameter must be present with its shape and
-    dtype. Raises ValueError naming what is wrong."""
-    with np.load(Path(path), allow_pickle=False) as z:
-        files = set(z.files)
-        for key in ("format_version", "update", "config_json", "rng_json"):
-            if key not in files:
-                raise ValueError(f"checkpoint {path}: expected key {key!r}, missing (keys: {sorted(files)})")
-        version = int(z["format_version"])
-        if version != FORMAT_VERSION:
-            raise ValueError(f"checkpoint {path}: expected format_version {FORMAT_VERSION}, got {version}")
-        params = {k[6:]: z[k] for k in files if k.startswith("param.")}
-        optim = {k[6:]: (z[k] if z[k].ndim else z[k].item()) for k in files if k.startswith("optim.")}
-        out = {"params": params, "optimizer": optim, "config": json.loads(str(z["config_json"])),
-               "update": int(z["update"])}
-        state = json.loads(str(z["rng_json"]))
-    bitgen = getattr(np.random, state["bit_generator"])()
-    bitgen.state = state
-    out["rng"] = np.random.Generator(bitgen)
+    """Read a checkpoint: {"params", "optimizer", "config", "update", "rng", "history"} (rng: a
+    Generator in the saved state; history: a `train.History` or None). With `expected_params`,
+    every parameter must be present with its shape and dtype. Raises ValueError naming the path
+    and what is wrong."""
+    from .train import History
+
+    path = Path(path)
+    z = _read(path)
+    for key in ("format_version", "update", "config_json", "rng_json"):
+        if key not in z:
+            raise ValueError(f"checkpoint {path}: expected key {key!r}, missing (keys: {sorted(z)})")
+    version = int(z["format_version"])
+    if version not in READABLE_VERSIONS:
+        raise ValueError(f"checkpoint {path}: expected format_version in {READABLE_VERSIONS}, got {version}")
+    params = {k[6:]: v for k, v in z.items() if k.startswith("param.")}
+    optim = {k[6:]: (v if v.ndim else v.item()) for k, v in z.items() if k.startswith("optim.")}
+    try:
+        config = json.loads(str(z["config_json"]), object_hook=_decode)
+        state = json.loads(str(z["rng_json"]), object_hook=_decode)
+        hist = json.loads(str(z["history_json"])) if "history_json" in z else None
+    except json.JSONDecodeError as err:
+        raise ValueError(f"checkpoint {path}: a JSON field is corrupt ({err})") from None
+    name = state.get("bit_generator") if isinstance(state, dict) else None
+    if name not in BIT_GENERATORS:
+        raise ValueError(f"checkpoint {path}: rng_json: expected a bit generator in {sorted(BIT_GENERATORS)}, "
+                         f"got {name!r}")
+    bitgen = BIT_GENERATORS[name]()
+    try:
+        bitgen.state = state
+    except (TypeError, ValueError, KeyError) as err:
+        raise ValueError(f"checkpoint {path}: rng_json: not a valid {name} state ({err})") from None
     if expected_params is not None:
-        for k, v in expected_params.items():
-            if k not in params:
-                raise ValueError(f"checkpoint {path}: expected parameter {k!r}, missing")
-            if params[k].shape != v.shape or params[k].dtype != v.dtype:
-                raise ValueError(f"checkpoint {path}: parameter {k!r}: expected shape {v.shape} and dtype "
-                                 f"{v.dtype}, got {params[k].shape} and {params[k].dtype}")
-        extra = sorted(set(params) - set(expected_params))
-        if extra:
-            raise ValueError(f"checkpoint {path}: unexpected parameters {extra}")
-    return out
+        check_arrays(f"checkpoint {path}: parameter", params, expected_params)
+    return {"params": params, "optimizer": optim, "config": config, "update": int(z["update"]),
+            "rng": np.random.Generator(bitgen), "history": History.from_dict(hist) if hist is not None else None}

@@ -14,6 +14,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .._validate import check_arrays
 from .model import exact_profile, gradient_profile, model_backward, model_forward, model_loss
 from .optim import SGD, Adam, clip_grad_norm, global_norm
 from .tasks import Task
@@ -127,6 +128,12 @@ class ScratchEngine:
         return params, opt
 
     def load_state(self, params: dict, opt_state: dict) -> None:
+        """Restore `state`; refuses missing, extra, reshaped or re-typed arrays (nothing is cast
+        or broadcast)."""
+        current, opt = self.state()
+        check_arrays("params: parameter", params, current)
+        check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},
+                     {k: v for k, v in opt.items() if k != "steps"})
         for k in self.params:
             self.params[k][...] = params[k]
         self.optimizer.load_state(opt_state)

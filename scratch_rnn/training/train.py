@@ -33,6 +33,20 @@ class History:
         return {"loss": self.loss, "accuracy": self.accuracy, "grad_norm": self.grad_norm,
                 "profiles": {str(k): {n: v.tolist() for n, v in p.items()} for k, p in self.profiles.items()}}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "History":
+        return cls(loss=list(d["loss"]), accuracy=list(d["accuracy"]), grad_norm=list(d["grad_norm"]),
+                   profiles={int(k): {n: np.asarray(v, dtype=np.float64) for n, v in p.items()}
+                             for k, p in d["profiles"].items()})
+
+    def runaway_at(self, factor: float = 10.0) -> int | None:
+        """The first update whose loss exceeded `factor` times the first update's loss (a run
+        that is running away although every number is finite), or None."""
+        if not self.loss:
+            return None
+        limit = factor * self.loss[0]
+        return next((k for k, v in enumerate(self.loss) if v > limit), None)
+
 
 def train(engine: Engine, sampler, T: int, batch_size: int, updates: int, rng: np.random.Generator,
           profile_at=(), progress: bool | str = False, history: History | None = None,
