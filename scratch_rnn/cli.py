@@ -3,30 +3,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
-
-def _number(kind, lo, inclusive=True, name=None):
-    """An argparse type: `kind` (int or float), finite, >= lo (> lo when not inclusive)."""
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
-        if not math.isfinite(v) or v < lo or (v == lo and not inclusive):
-            raise argparse.ArgumentTypeError(f"expected a finite {'integer' if kind is int else 'number'} "
-                                             f"{'>=' if inclusive else '>'} {lo}, got {text!r}")
-        return v
-    parse.__name__ = name or ("integer" if kind is int else "number")
-    return parse
-
-
-POS_INT = _number(int, 1)
-NONNEG_INT = _number(int, 0)
-POS_FLOAT = _number(float, 0, inclusive=False)
-NONNEG_FLOAT = _number(float, 0)
+from ._options import NONNEG_FLOAT, NONNEG_INT, POS_FLOAT, POS_INT, model_option, number, print_failures, print_summary
 
 
 def _cmd_gradcheck(args) -> int:
@@ -42,6 +22,9 @@ def _cmd_gradcheck(args) -> int:
                   "(install torch, or pass --no-torch to silence this)", file=sys.stderr)
             with_torch = False
     backends = ("numpy", "numba") if args.backend == "all" else (args.backend,)
+    if args.out is not None:
+        from .study.store import check_writable
+        check_writable(args.out)
     rows = gradcheck.check_rows(backends=backends, seed=args.seed, with_torch=with_torch)
     print(gradcheck.format_rows(rows))
     ok = gradcheck.rows_pass(rows)
@@ -67,6 +50,8 @@ def _cmd_bench(args) -> int:
     from .bench.report import write_results
     provenance = _provenance.provenance
 
+    from .study.store import check_writable
+    check_writable(args.out)
     sizes = bench.GRID if args.full else bench.SUBSET
     if args.sizes:
         sizes = [tuple(int(v) for v in s.split(",")) for s in args.sizes]
@@ -89,51 +74,44 @@ def _cmd_bench(args) -> int:
     return 0
 
 
-def _model(item):
-    """An argparse type for --models: CELL:INIT (INIT defaults to pytorch)."""
-    from .training.model import INITS
-    cell, _, init = item.partition(":")
-    init = init or "pytorch"
-    if cell not in INITS or init not in INITS[cell]:
-        raise argparse.ArgumentTypeError(f"expected CELL:INIT, one of {[f'{c}:{i}' for c in INITS for i in INITS[c]]}, "
-                                         f"got {item!r}")
-    return cell, init
+def _run_options(args) -> dict:
+    return {"workers": args.workers, "fresh": args.fresh, "retry_failed": args.retry_failed,
+            "scheduler": args.scheduler, "scheduler_file": args.scheduler_file}
 
 
-_model.__name__ = "model"
-
-
-def _print_summary(rows) -> None:
-    print(f"{'task':<10}{'model':<26}{'T':>5}  {'success':>8}  {'95% CI':>13}  {'median updates':>14}  "
-          f"{'acc/MSE':>8}")
-    from .study.stats import model_label
-    for r in rows:
-        med = "" if r["median_updates_to_success"] is None else f"{r['median_updates_to_success']:.0f}"
-        metric = r["mean_final_accuracy"] if r["mean_final_mse"] is None else r["mean_final_mse"]
-        print(f"{r['task']:<10}{model_label(r['cell'], r['init']):<26}{r['T']:>5}  {r['successes']:>3}/{r['runs']:<4}"
-              f"  [{r['wilson_lo']:.2f}, {r['wilson_hi']:.2f}]  {med:>14}  {metric:>8.3f}")
+def _cmd_report(args) -> int:
+    from .study.commands import report
+    res = report(Path(args.dir), figures=args.figures)
+    if "summary" in res:
+        print_summary(res["summary"])
+    print_failures(res["failures"])
+    print(f"rebuilt the tables, figures and report in {args.dir} from its run store")
+    return 0
 
 
 def _cmd_reproduce(args) -> int:
     from .study.commands import reproduce
     res = reproduce(Path(args.out), engine=args.engine, backend=args.backend, device=args.device, quick=args.quick,
-                    seed=args.seed, workers=args.workers, seeds=args.seeds, figures=args.figures)
+                    seed=args.seed, seeds=args.seeds, figures=args.figures, **_run_options(args))
     print("\nNotebook protocol (mean test accuracy over seeds):")
     for r in res["notebook"]:
         print(f"  {r['experiment']:<7}{r['cell'].upper():<5} T={r['T']:<4} {r['mean_accuracy']:.3f} ± {r['sd_accuracy']:.3f}")
     print("\nCalibrated study:")
-    _print_summary(res["summary"])
+    print_summary(res["summary"])
+    print_failures(res["failures"])
     print(f"\nwrote {Path(args.out) / 'report.md'}, *.json, *.csv and figures in "
-          f"{Path(res['figures']['gates']).parent} in {res['seconds'] / 60:.1f} min")
+          f"{Path(res['figures']['gates']).parent} in {res['seconds'] / 60:.1f} min "
+          f"({res['outcome'].ran} runs trained now, {res['outcome'].skipped} already in the store)")
     return 0
 
 
 def _cmd_sweep(args) -> int:
     from .study.commands import sweep
     res = sweep(Path(args.out), args.tasks, args.models, args.lengths, args.seeds, args.updates,
-                engine=args.engine, backend=args.backend, device=args.device, seed=args.seed, workers=args.workers,
-                lr=args.lr, clip=args.clip or None)
-    _print_summary(res["summary"])
+                engine=args.engine, backend=args.backend, device=args.device, seed=args.seed,
+                lr=args.lr, clip=args.clip or None, **_run_options(args))
+    print_summary(res["summary"])
+    print_failures(res["failures"])
     print("wrote " + ", ".join(str(p) for p in res["figures"]))
     return 0
 
@@ -143,7 +121,8 @@ def _cmd_gradflow(args) -> int:
 
     from .study.commands import gradflow
     res = gradflow(Path(args.out), args.task, args.models, args.T, args.updates, engine=args.engine,
-                   backend=args.backend, device=args.device, seed=args.seed, workers=args.workers)
+                   backend=args.backend, device=args.device, seed=args.seed, **_run_options(args))
+    print_failures(res["failures"])
     for r in res["runs"]:
         s = r.spec
         for when in ("flow_init", "flow_final"):
@@ -163,6 +142,13 @@ def _common(p, out_default):
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch engine only; cuda needs a GPU")
     p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed; seed k of a configuration is seed + k (default 0)")
     p.add_argument("--workers", type=POS_INT, default=None, help="parallel processes (default: one per CPU)")
+    p.add_argument("--fresh", action="store_true", help="start over: move the runs already in --out aside "
+                   "(into --out/previous-TIME/, never deleted) instead of resuming")
+    p.add_argument("--retry-failed", action="store_true", help="run again the runs stored as failed")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="run on a dask.distributed cluster at ADDRESS (e.g. tcp://host:8786) instead of local processes")
+    p.add_argument("--scheduler-file", metavar="FILE", default=None,
+                   help="run on the dask.distributed cluster described by FILE (dask scheduler --scheduler-file)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,10 +209,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "rate (accuracy >= 0.99 on 1000 fresh sequences) with Wilson 95% intervals.")
     _common(p, "results/sweep")
     p.add_argument("--tasks", nargs="+", choices=("xor", "first_bit"), default=["xor"])
-    p.add_argument("--models", nargs="+", type=_model, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
+    p.add_argument("--models", nargs="+", type=model_option, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
                    ("lstm", "forget_bias")], metavar="CELL:INIT",
                    help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono")
-    p.add_argument("--lengths", nargs="+", type=_number(int, 2), default=[5, 10, 20, 30, 50, 75, 100, 150])
+    p.add_argument("--lengths", nargs="+", type=number(int, 2), default=[5, 10, 20, 30, 50, 75, 100, 150])
     p.add_argument("--seeds", type=POS_INT, default=5)
     p.add_argument("--updates", type=POS_INT, default=3000, help="update budget per run (default 3000)")
     p.add_argument("--lr", type=POS_FLOAT, default=1e-3)
@@ -239,11 +225,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the gate statistics (LSTM).")
     _common(p, "results/gradflow")
     p.add_argument("--task", choices=("xor", "first_bit"), default="xor")
-    p.add_argument("--models", nargs="+", type=_model, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
+    p.add_argument("--models", nargs="+", type=model_option, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
                    ("lstm", "forget_bias")], metavar="CELL:INIT")
-    p.add_argument("--T", type=_number(int, 2), default=100, help="sequence length (default 100)")
+    p.add_argument("--T", type=number(int, 2), default=100, help="sequence length (default 100)")
     p.add_argument("--updates", type=POS_INT, default=3000, help="training budget before the second profile")
     p.set_defaults(func=_cmd_gradflow)
+
+    p = sub.add_parser("report", help="rebuild tables, figures and report from a folder's run store, no training",
+                       description="Read DIR/runs.jsonl (written by reproduce, sweep or gradflow) and write its "
+                                   "tables, figures and report again, without training anything.")
+    p.add_argument("dir", metavar="DIR", help="a folder written by reproduce, sweep or gradflow")
+    p.add_argument("--figures", default=None, metavar="DIR", help="where reproduce's figures go (default: DIR/figures)")
+    p.set_defaults(func=_cmd_report)
     return parser
 
 
@@ -257,11 +250,15 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.parser = _subparser(parser, args.command)
+    from .study.executors import Interrupted
     try:
         return args.func(args)
-    except ValueError as err:          # bad options that only the run itself can detect (e.g. no GPU)
+    except ValueError as err:          # bad options found before any work (no GPU, an unwritable --out, ...)
         print(f"scratch-rnn {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as err:
+        print(f"\nscratch-rnn {args.command}: {err}", file=sys.stderr)
+        return 128 + err.signum
 
 
 if __name__ == "__main__":

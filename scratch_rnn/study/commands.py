@@ -1,6 +1,13 @@
-"""The three study commands end to end: check, run, save, plot, report. The CLI parses; this runs."""
+"""The study's commands end to end: check, run into the store, then tables, figures and the
+report, always rebuilt from the store. The CLI parses; this runs.
+
+Every command checks its options and its output folders before any run starts, skips the runs
+its store already holds (so the same command resumes where it stopped), and stores a failing run
+as a result; `report` rebuilds everything from a store without training.
+"""
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -9,8 +16,9 @@ from pathlib import Path
 from .._provenance import provenance
 from . import plots
 from . import specs as sp
+from . import executors
 from .report import notebook_summary, study_summary, write_csv, write_json, write_report
-from .runner import run_many
+from .store import META, RunStore, check_writable
 
 
 def check_engine(engine: str, device: str, backend: str = "numba") -> None:
@@ -28,32 +36,47 @@ def check_engine(engine: str, device: str, backend: str = "numba") -> None:
         check_device(device)
 
 
-def _meta(engine, backend, device, seed, workers, seconds, **extra) -> dict:
-    return {"engine": engine, "backend": backend, "device": device, "seed": seed, "seconds": seconds,
-            "workers": workers or os.cpu_count(), "command": "scratch-rnn " + " ".join(sys.argv[1:]),
-            **provenance(), **extra}
+def _meta(store_meta: dict, seconds, run: dict) -> dict:
+    return {**store_meta, **run, "seconds": seconds, "command_line": "scratch-rnn " + " ".join(sys.argv[1:]),
+            **provenance()}
+
+
+def _run(specs, out: Path, store_meta: dict, run: dict):
+    """Store, execute, and return (store, outcome, seconds)."""
+    t0 = time.perf_counter()
+    store = RunStore(out, store_meta, fresh=run.get("fresh", False))
+    outcome = executors.execute(specs, store, workers=run.get("workers"), scheduler=run.get("scheduler"),
+                      scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
+                      progress=run.get("progress", "runs"))
+    return store, outcome, time.perf_counter() - t0
 
 
 def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bool = False, seed: int = 0,
-              workers: int | None = None, seeds: int | None = None, backend: str = "numba",
-              figures: Path | None = None) -> dict:
+              seeds: int | None = None, backend: str = "numba", figures: Path | None = None, **run) -> dict:
     """The notebook protocol, then the calibrated study; results and report.md in `out`, figures
-    in `figures` (default out/figures)."""
+    in `figures` (default out/figures). `run`: workers, scheduler, scheduler_file, fresh, retry_failed."""
     check_engine(engine, device, backend)
-    t0 = time.perf_counter()
-    out = Path(out)
-    fig = Path(figures) if figures is not None else out / "figures"
-    fig.mkdir(parents=True, exist_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable(out)
+    fig = check_writable(figures if figures is not None else out / "figures", "--figures")
     nb_proto = sp.QUICK_NOTEBOOK if quick else sp.NOTEBOOK
     proto = dict(sp.QUICK if quick else sp.STUDY)
     if seeds is not None:
         proto["seeds"] = seeds
     nb_specs = sp.notebook_specs(engine, proto["seeds"], nb_proto, device, first_seed=seed, backend=backend)
     st_specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend)
-    nb_runs = run_many(nb_specs, workers, progress="notebook protocol")
-    st_runs = run_many(st_specs, workers, progress="calibrated study")
-    figures_written = {
+    store_meta = {"command": "reproduce", "notebook_protocol": nb_proto, "study_protocol": proto}
+    store, outcome, seconds = _run(nb_specs + st_specs, out, store_meta, run)
+    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
+                                       "workers": run.get("workers") or os.cpu_count(), "quick": quick})
+    res = build_reproduce(out, fig, store.records(nb_specs), store.records(st_specs),
+                          store.failures(nb_specs + st_specs), meta)
+    return {**res, "seconds": seconds, "outcome": outcome}
+
+
+def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict) -> dict:
+    """Tables, figures and report.md of `reproduce` from its records."""
+    nb_proto, proto, engine = meta["notebook_protocol"], meta["study_protocol"], meta.get("engine", "scratch")
+    written = {
         "notebook_panel": plots.notebook_panel(nb_runs, fig / "notebook_panel.png",
                                                f"Notebook protocol ({engine} engine): {nb_proto['updates']} updates"),
         "notebook_sweep": plots.notebook_sweep(nb_runs, fig / "notebook_sweep.png",
@@ -64,55 +87,82 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
         "gates": plots.gate_statistics(st_runs, fig / "gate_statistics.png"),
     }
     for task in proto["tasks"]:
-        figures_written[f"success_{task}"] = plots.success_vs_length(st_runs, fig / f"success_{task}.png", task)
-    seconds = time.perf_counter() - t0
-    meta = _meta(engine, backend, device, seed, workers, seconds, quick=quick, notebook_protocol=nb_proto,
-                 study_protocol=proto)
-    summary = study_summary(st_runs)
+        written[f"success_{task}"] = plots.success_vs_length(st_runs, fig / f"success_{task}.png", task)
+    summary = study_summary(st_runs, [f for f in failures if f[0].experiment == "study"])
     files = {
         "notebook_runs": write_json({"meta": meta, "runs": [r.to_dict() for r in nb_runs]}, out / "notebook_runs.json"),
         "notebook_summary": write_csv(notebook_summary(nb_runs), out / "notebook_summary.csv"),
         "study_runs": write_json({"meta": meta, "runs": [r.to_dict() for r in st_runs]}, out / "study_runs.json"),
         "study_summary": write_csv(summary, out / "study_summary.csv"),
     }
-    rel = {k: os.path.relpath(v, out) for k, v in figures_written.items()}
-    files["report"] = write_report(out, nb_runs, st_runs, proto, nb_proto, meta, rel)
-    return {"files": files, "figures": figures_written, "summary": summary, "notebook": notebook_summary(nb_runs),
-            "seconds": seconds}
+    rel = {k: os.path.relpath(v, out) for k, v in written.items()}
+    files["report"] = write_report(out, nb_runs, st_runs, proto, nb_proto, meta, rel, failures)
+    return {"files": files, "figures": written, "summary": summary, "notebook": notebook_summary(nb_runs),
+            "failures": failures}
 
 
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",
-          device: str = "cpu", seed: int = 0, workers: int | None = None, lr: float = 1e-3,
-          clip: float | None = 1.0, backend: str = "numba") -> dict:
+          device: str = "cpu", seed: int = 0, lr: float = 1e-3, clip: float | None = 1.0, backend: str = "numba",
+          **run) -> dict:
     """Success rate vs length for chosen tasks, models (cell, init) and seeds, under the study's protocol."""
     check_engine(engine, device, backend)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable(out)
     proto = {**sp.STUDY, "updates": updates, "lr": lr, "clip": clip, "flow_lengths": ()}
     specs = sp.study_specs(engine, proto, device, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
                            first_seed=seed, backend=backend)
-    runs = run_many(specs, workers, progress="sweep")
-    summary = study_summary(runs)
-    meta = _meta(engine, backend, device, seed, workers, None, protocol=proto)
+    store, outcome, seconds = _run(specs, out, {"command": "sweep", "protocol": proto}, run)
+    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
+    res = build_sweep(out, store.records(specs), store.failures(specs), meta)
+    return {**res, "outcome": outcome}
+
+
+def build_sweep(out: Path, runs, failures, meta: dict) -> dict:
+    summary = study_summary(runs, failures)
     write_json({"meta": meta, "runs": [r.to_dict() for r in runs]}, out / "sweep_runs.json")
-    write_csv(summary, out / "sweep_summary.csv")
+    if summary:
+        write_csv(summary, out / "sweep_summary.csv")
+    tasks = list(dict.fromkeys(r.spec.task for r in runs))
     figures = [plots.success_vs_length(runs, out / f"sweep_{task}.png", task) for task in tasks]
-    return {"summary": summary, "figures": figures}
+    return {"summary": summary, "figures": figures, "failures": failures}
 
 
 def gradflow(out: Path, task: str, models, T: int, updates: int, engine: str = "scratch", device: str = "cpu",
-             seed: int = 0, workers: int | None = None, backend: str = "numba") -> dict:
+             seed: int = 0, backend: str = "numba", **run) -> dict:
     """Exact per-timestep gradient profiles at initialisation and after `updates` updates."""
     check_engine(engine, device, backend)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = check_writable(out)
     proto = {**sp.STUDY, "updates": updates, "flow_lengths": (T,)}
     specs = sp.study_specs(engine, proto, device, tasks=[task], models=models, lengths=[T], seeds=1,
                            first_seed=seed, backend=backend)
-    runs = run_many(specs, workers, progress="gradflow")
-    meta = _meta(engine, backend, device, seed, workers, None, protocol=proto)
+    store, outcome, seconds = _run(specs, out, {"command": "gradflow", "protocol": proto}, run)
+    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
+    res = build_gradflow(out, store.records(specs), store.failures(specs), meta)
+    return {**res, "outcome": outcome}
+
+
+def build_gradflow(out: Path, runs, failures, meta: dict) -> dict:
     write_json({"meta": meta, "runs": [r.to_dict() for r in runs]}, out / "gradflow_runs.json")
     figs = [plots.gradient_flow(runs, out / "gradient_flow.png")]
-    if any(m[0] == "lstm" for m in models):
+    if any(r.spec.cell == "lstm" for r in runs):
         figs.append(plots.gate_statistics(runs, out / "gate_statistics.png"))
-    return {"runs": runs, "figures": figs}
+    return {"runs": runs, "figures": figs, "failures": failures}
+
+
+def report(folder: Path, figures: Path | None = None) -> dict:
+    """Rebuild the tables, figures and report of a store in `folder` without training."""
+    folder = Path(folder)
+    if not (folder / META).is_file():
+        raise ValueError(f"DIR {folder}: expected a folder written by reproduce, sweep or gradflow (with {META}), "
+                         "found none")
+    stored = json.loads((folder / META).read_text())
+    store = RunStore(folder, {k: v for k, v in stored.items() if k != "scratch_rnn"})
+    runs, failures = store.records(), store.failures()
+    meta = _meta(store.meta, None, {"engine": runs[0].spec.engine if runs else "scratch"})
+    check_writable(folder)
+    if stored["command"] == "reproduce":
+        fig = check_writable(figures if figures is not None else folder / "figures", "--figures")
+        nb = [r for r in runs if r.spec.experiment != "study"]
+        return build_reproduce(folder, fig, nb, [r for r in runs if r.spec.experiment == "study"], failures, meta)
+    if stored["command"] == "sweep":
+        return build_sweep(folder, runs, failures, meta)
+    return build_gradflow(folder, runs, failures, meta)

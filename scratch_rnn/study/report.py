@@ -11,9 +11,15 @@ from .specs import RUNAWAY_FACTOR
 from .stats import group_runs, model_label, notebook_flow_runs, wilson
 
 
-def study_summary(runs: list) -> list[dict]:
+def study_summary(runs: list, failures=()) -> list[dict]:
     """One row per (task, model, T): successes, Wilson interval, updates to success, and the mean
-    final test metric (accuracy, or MSE for a regression task; the other column is None)."""
+    final test metric (accuracy, or MSE for a regression task; the other column is None) of the
+    runs that trained; `failed` counts the runs of that cell that raised (`failures`: (spec, failure)
+    pairs from the store), which are in no other column."""
+    failed: dict = {}
+    for spec, _ in failures:
+        key = (spec.task, spec.cell, spec.init, spec.T)
+        failed[key] = failed.get(key, 0) + 1
     rows = []
     for task in dict.fromkeys(r.spec.task for r in runs):
         for (cell, init), by_T in group_runs([r for r in runs if r.spec.task == task]).items():
@@ -30,7 +36,8 @@ def study_summary(runs: list) -> list[dict]:
                              "mean_final_accuracy": None if regression else mean,
                              "mean_final_mse": mean if regression else None,
                              "diverged": sum(r.diverged is not None for r in rs),
-                             "runaway": sum(r.runaway_at is not None for r in rs)})
+                             "runaway": sum(r.runaway_at is not None for r in rs),
+                             "failed": failed.get((task, cell, init, T), 0)})
     return rows
 
 
@@ -103,10 +110,10 @@ def _flow_lines(runs: list) -> list[str]:
 
 
 def write_report(out: Path, nb_runs: list, study_runs: list, protocol: dict, notebook: dict,
-                 meta: dict, figures: dict) -> Path:
+                 meta: dict, figures: dict, failures=()) -> Path:
     """report.md: the tables, the figures and the facts computed from the runs."""
     nb = {(r["experiment"], r["cell"], r["T"]): r for r in notebook_summary(nb_runs)}
-    summary = study_summary(study_runs)
+    summary = study_summary(study_runs, [f for f in failures if f[0].experiment == "study"])
 
     def acc(exp, cell, T):
         r = nb.get((exp, cell, T))
@@ -114,8 +121,15 @@ def write_report(out: Path, nb_runs: list, study_runs: list, protocol: dict, not
 
     flows = notebook_flow_runs(nb_runs)
     md = [f"# RNN vs LSTM on temporal XOR: reproduction report ({meta['engine']} engine)", "",
-          f"Command: `{meta['command']}`  ", f"Wall time: {meta['seconds'] / 60:.1f} min on {meta['workers']} "
-          f"worker process(es). Versions: {json.dumps(meta['versions'])}.", "",
+          f"Command: `{meta['command_line']}`  ",
+          (f"Wall time of this invocation: {meta['seconds'] / 60:.1f} min on {meta['workers']} worker process(es). "
+           if meta.get("seconds") is not None else "Rebuilt from the run store. ")
+          + f"Versions: {json.dumps(meta['versions'])}.", ""]
+    if failures:
+        md += [f"**{len(failures)} runs failed** and are in no table below (`--retry-failed` reruns them):", ""]
+        md += [f"- {s.experiment} {s.task} {model_label(s.cell, s.init)} T={s.T} seed {s.seed}: {f['type']}: "
+               f"{f['message']}" for s, f in failures] + [""]
+    md += [
           "## 1. The notebook's protocol, as written", "",
           f"Hidden {notebook['hidden']}, Adam lr {notebook['lr']}, batch {notebook['batch']}, no clipping, "
           f"{notebook['dtype']}, PyTorch's default initialisation; {notebook['updates']} updates at T = 10 and "

@@ -1,12 +1,12 @@
-"""Running a study's runs: one `RunSpec` in, one `RunRecord` out, in parallel worker processes.
+"""Running one of a study's runs: one `RunSpec` in, one `RunRecord` out.
 
-`run_one` trains one model and measures what its spec asks for; `run_many` runs a list of specs
-in a local process pool (longest first) and returns the records in spec order.
+`run_one` trains one model and measures what its spec asks for; `run_one_safe` returns a failure
+as data instead of raising, for the executors (`executors.execute`).
 """
 from __future__ import annotations
 
-import os
 import time
+import traceback
 
 import numpy as np
 
@@ -102,27 +102,10 @@ def _run_one(spec: RunSpec) -> RunRecord:
     return rec
 
 
-def run_many(specs: list[RunSpec], workers: int | None = None, progress: str | bool = "runs") -> list[RunRecord]:
-    """Run specs in `workers` processes (default: one per CPU), longest first; records in spec order."""
-    workers = workers or os.cpu_count() or 1
-    order = sorted(range(len(specs)), key=lambda i: -specs[i].cost())
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(specs), desc=progress if isinstance(progress, str) else "runs")
-    results: list = [None] * len(specs)
-    if workers == 1:
-        for i in order:
-            results[i] = run_one(specs[i])
-            bar and bar.update()
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as ex:
-            futures = {ex.submit(run_one, specs[i]): i for i in order}
-            for fut in as_completed(futures):
-                results[futures[fut]] = fut.result()
-                bar and bar.update()
-    if bar:
-        bar.close()
-    return results
+def run_one_safe(spec: RunSpec) -> dict:
+    """`run_one`, with any exception turned into a result: {"record": dict} or {"failure": {"type",
+    "message", "traceback"}}. Plain dicts, so any executor can carry them back."""
+    try:
+        return {"record": run_one(spec).to_dict()}
+    except Exception as err:
+        return {"failure": {"type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()}}

@@ -1,0 +1,178 @@
+"""Running a list of specs into a run store: a local process pool by default, a Dask cluster on
+request; interruptible, resumable, and a failing run is a result, not the end of the sweep.
+
+`execute` submits only the runs the store lacks, at most one per free worker slot, longest
+first, and appends every outcome to the store the moment it arrives. SIGINT or SIGTERM cancels
+what is pending, ends the local workers, and raises `Interrupted` (the CLI exits 130 or 143 with a
+message that says how to resume).
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from concurrent.futures import FIRST_COMPLETED, wait
+from dataclasses import dataclass
+
+from .records import RunRecord
+from .runner import run_one_safe
+from .specs import RunSpec
+from .store import RunStore
+
+MAX_ATTEMPTS = 2        # a run whose worker process died is tried this many times, then stored as failed
+
+
+class Interrupted(Exception):
+    """SIGINT or SIGTERM arrived; the finished runs are in the store."""
+
+    def __init__(self, signum: int, stored: int, pending: int, folder):
+        name = signal.Signals(signum).name
+        super().__init__(f"interrupted by {name}: {stored} finished runs are stored in {folder}, {pending} were not "
+                         "run; run the same command again to resume where it stopped")
+        self.signum = signum
+
+
+@dataclass
+class Outcome:
+    ran: int = 0            # runs finished in this call (stored)
+    failed: int = 0         # of which failed
+    skipped: int = 0        # already in the store
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: the driving process alone decides what a Ctrl-C means."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Local:
+    """A spawn-context process pool that can be ended at once."""
+
+    def __init__(self, workers: int):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        self.slots = workers
+        self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+
+    def submit(self, spec):
+        return self.pool.submit(run_one_safe, spec)
+
+    def close(self, now: bool = False) -> None:
+        if now:
+            procs = list(getattr(self.pool, "_processes", {}).values())   # ended by PID, each one ours
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for p in procs:
+                p.terminate()
+            for p in procs:
+                p.join(timeout=5)
+        else:
+            self.pool.shutdown(wait=True)
+
+
+class _Dask:
+    """A dask.distributed cluster through its concurrent.futures executor."""
+
+    def __init__(self, scheduler: str | None, scheduler_file: str | None):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ValueError("--scheduler: needs dask.distributed, which is not installed; "
+                             "pip install 'scratch-rnn[cluster]'") from None
+        self.client = Client(scheduler_file=scheduler_file) if scheduler_file else Client(scheduler)
+        self.executor = self.client.get_executor(pure=False)
+        self.slots = max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, spec):
+        return self.executor.submit(run_one_safe, spec)
+
+    def close(self, now: bool = False) -> None:
+        self.executor.shutdown(wait=not now)
+        self.client.close()
+
+
+def _failure_of(err: BaseException) -> dict:
+    return {"type": type(err).__name__, "message": str(err), "traceback": None}
+
+
+def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, scheduler: str | None = None,
+            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs") -> Outcome:
+    """Run every spec the store lacks (and, with `retry_failed`, every stored failure) and store each outcome."""
+    todo = sorted((s for s in specs if not store.done(s, retry_failed)), key=lambda s: -s.cost())
+    out = Outcome(skipped=len(specs) - len(todo))
+    if not todo:
+        return out
+    workers = workers or os.cpu_count() or 1
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=len(todo), desc=progress if isinstance(progress, str) else "runs")
+
+    def on_signal(signum, frame):
+        raise Interrupted(signum, len(store.lines), len(todo) - out.ran, store.folder)
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    runner = None
+    try:
+        if scheduler or scheduler_file:
+            runner = _Dask(scheduler, scheduler_file)
+        elif workers > 1:
+            runner = _Local(workers)
+        queue, attempts, running = list(todo), {}, {}
+        spent = {"seconds": 0.0, "cost": 0.0}
+
+        def store_outcome(spec, result):
+            if "record" in result:
+                rec = RunRecord.from_dict(result["record"])
+                store.add_record(rec)
+                spent["seconds"] += rec.seconds
+                spent["cost"] += spec.cost()
+            else:
+                store.add_failure(spec, result["failure"])
+                out.failed += 1
+            out.ran += 1
+            if bar is not None:
+                left = sum(s.cost() for s in queue) + sum(s.cost() for s in running.values())
+                eta = left * spent["seconds"] / spent["cost"] / (runner.slots if runner else 1) if spent["cost"] else None
+                bar.set_postfix_str(f"failed {out.failed}" + (f", ~{eta / 60:.1f} min left" if eta is not None else ""))
+                bar.update()
+
+        if runner is None:                                       # one worker: in this process
+            while queue:
+                spec = queue.pop(0)
+                store_outcome(spec, run_one_safe(spec))
+            return out
+        while queue or running:
+            while queue and len(running) < runner.slots:
+                spec = queue.pop(0)
+                running[runner.submit(spec)] = spec
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                spec = running.pop(fut)
+                try:
+                    result = fut.result()
+                except Exception as err:                         # the worker died, or the cluster lost the task
+                    from concurrent.futures.process import BrokenProcessPool
+                    if isinstance(err, BrokenProcessPool):
+                        attempts[spec] = attempts.get(spec, 0) + 1
+                        for other in running.values():          # the whole pool went down with it
+                            queue.insert(0, other)
+                        running.clear()
+                        runner.close(now=True)
+                        runner = _Local(workers)
+                        if attempts[spec] < MAX_ATTEMPTS:
+                            queue.insert(0, spec)
+                            continue
+                    result = {"failure": _failure_of(err)}
+                store_outcome(spec, result)
+        return out
+    except Interrupted:
+        if runner is not None:
+            runner.close(now=True)
+            runner = None
+        raise
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if runner is not None:
+            runner.close()
+        if bar is not None:
+            bar.close()

@@ -1,0 +1,171 @@
+"""The run store, resume, interruption, failures as results, and the same numbers on every executor."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from scratch_rnn.cli import main
+from scratch_rnn.study import executors, runner
+from scratch_rnn.study.specs import RunSpec
+from scratch_rnn.study.store import RUNS, RunStore, run_key
+
+SWEEP = ["sweep", "--tasks", "xor", "--models", "rnn:pytorch", "lstm:pytorch", "--lengths", "6", "12",
+         "--seeds", "2", "--updates", "200"]                      # 8 runs of about a second each
+
+
+def _records(folder: Path) -> dict:
+    """{key: record without its timing}, the part of a stored run that must not depend on how it ran."""
+    out = {}
+    for line in (folder / RUNS).read_text().splitlines():
+        d = json.loads(line)
+        rec = dict(d["record"])
+        rec.pop("seconds")
+        out[d["key"]] = rec
+    return out
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The reference: the sweep run once, uninterrupted, in this process."""
+    out = tmp_path_factory.mktemp("straight")
+    assert main([*SWEEP, "--workers", "1", "--out", str(out)]) == 0
+    return _records(out)
+
+
+def _leftover_processes(marker: str) -> list[int]:
+    """PIDs of live processes started with our marker in their environment (workers included)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit() and int(d.name) != os.getpid():
+            try:
+                if marker.encode() in (d / "environ").read_bytes():
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_sweep_resumes_to_the_same_records(sig, straight, tmp_path):
+    out = tmp_path / "sweep"
+    marker = f"SCRATCH_RNN_TEST_{uuid.uuid4().hex}"
+    env = {**os.environ, marker: "1"}
+    cmd = [sys.executable, "-m", "scratch_rnn.cli", *SWEEP, "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not ((out / RUNS).exists() and (out / RUNS).read_text().count("\n") >= 1):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    t0 = time.time()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert time.time() - t0 < 10, "the command must stop within seconds"
+    assert proc.returncode == 128 + sig, err[-2000:]
+    assert "run the same command again to resume" in err
+    time.sleep(0.5)
+    assert _leftover_processes(marker) == []
+    stored = (out / RUNS).read_text().count("\n")
+    assert 1 <= stored < len(straight)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _records(out) == straight
+    assert _leftover_processes(marker) == []
+
+
+def test_two_workers_give_the_same_records(straight, tmp_path):
+    assert main([*SWEEP, "--workers", "2", "--out", str(tmp_path)]) == 0
+    assert _records(tmp_path) == straight
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_gives_the_same_records(straight, tmp_path):
+    distributed = pytest.importorskip("distributed", reason="the cluster extra: pip install '.[cluster]'")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        assert main([*SWEEP, "--scheduler", cl.scheduler_address, "--out", str(tmp_path)]) == 0
+    assert _records(tmp_path) == straight
+
+
+def test_a_torn_last_line_is_dropped_and_that_run_redone(straight, tmp_path):
+    assert main([*SWEEP, "--workers", "1", "--out", str(tmp_path)]) == 0
+    path = tmp_path / RUNS
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]) + lines[-1][:len(lines[-1]) // 2])   # died while writing the last line
+    assert main([*SWEEP, "--workers", "1", "--out", str(tmp_path)]) == 0
+    assert path.read_text().count("\n") == len(straight) and _records(tmp_path) == straight
+
+
+def test_another_protocol_is_refused_and_fresh_moves_the_old_runs_aside(tmp_path, capsys):
+    small = ["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "1",
+             "--workers", "1", "--out", str(tmp_path)]
+    assert main([*small, "--updates", "20"]) == 0
+    assert main([*small, "--updates", "30"]) == 2
+    assert "protocol.updates: 20 in the store, 30 now" in capsys.readouterr().err
+    assert main([*small, "--updates", "30", "--fresh"]) == 0
+    aside = [p for p in tmp_path.iterdir() if p.name.startswith("previous-")]
+    assert len(aside) == 1 and (aside[0] / RUNS).read_text().count("\n") == 1
+    assert json.loads((tmp_path / "store.json").read_text())["protocol"]["updates"] == 30
+
+
+def test_a_failing_run_is_stored_and_retried(tmp_path, monkeypatch, capsys):
+    real = runner.run_one
+
+    def flaky(spec):
+        if spec.seed == 1:
+            raise RuntimeError("boom")
+        return real(spec)
+    monkeypatch.setattr(runner, "run_one", flaky)
+    args = ["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "2",
+            "--updates", "20", "--workers", "1", "--out", str(tmp_path)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 runs failed" in out and "RuntimeError: boom" in out
+    lines = [json.loads(x) for x in (tmp_path / RUNS).read_text().splitlines()]
+    failed = [x for x in lines if "failure" in x]
+    assert len(lines) == 2 and len(failed) == 1 and "boom" in failed[0]["failure"]["traceback"]
+    summary = (tmp_path / "sweep_summary.csv").read_text().splitlines()
+    assert summary[0].split(",")[-1] == "failed" and summary[1].split(",")[-1] == "1"
+    assert main(args) == 0                                        # resuming does not rerun a failure...
+    assert len((tmp_path / RUNS).read_text().splitlines()) == 2
+    monkeypatch.setattr(runner, "run_one", real)
+    assert main([*args, "--retry-failed"]) == 0                  # ...--retry-failed does
+    store = RunStore(tmp_path, json.loads((tmp_path / "store.json").read_text()))
+    assert len(store.records()) == 2 and store.failures() == []
+
+
+@pytest.mark.parametrize("argv", [
+    ["sweep", "--lengths", "5", "--seeds", "1"], ["gradcheck"], ["bench", "--sizes", "2,1,2,1"],
+    ["reproduce", "--quick"],
+])
+def test_an_unwritable_out_fails_before_any_work(argv, tmp_path, capsys, monkeypatch):
+    blocker = tmp_path / "file"
+    blocker.write_text("")                                       # no folder can be made under a file, even by root
+    from scratch_rnn import gradcheck
+    from scratch_rnn.bench import measure
+    for module, name in ((executors, "execute"), (gradcheck, "check_rows"), (measure, "measure")):
+        monkeypatch.setattr(module, name, lambda *a, **k: pytest.fail("work started"))
+    assert main([*argv, "--out", str(blocker / "out")]) == 2
+    assert f"--out {blocker / 'out'}: expected a folder this process can write" in capsys.readouterr().err
+
+
+def test_every_spec_is_checked_before_any_run(tmp_path, monkeypatch):
+    ran = []
+    monkeypatch.setattr(runner, "run_one", lambda spec: ran.append(spec))
+    from scratch_rnn.study import specs as sp
+    with pytest.raises(ValueError, match="RunSpec.T: expected an integer >= 2, got -5"):
+        sp.study_specs("scratch", lengths=[20, 10, -5], seeds=1)
+    assert ran == []
+
+
+def test_run_key_depends_on_every_field():
+    base = RunSpec(experiment="study", task="xor", cell="rnn", init="pytorch", T=5, seed=0, updates=10, lr=1e-3,
+                   batch=4, clip=1.0)
+    assert run_key(base) == run_key(RunSpec(**{**base.__dict__}))
+    assert run_key(base) != run_key(RunSpec(**{**base.__dict__, "lr": 2e-3}))
