@@ -19,6 +19,13 @@ from .transfer import params_to_torch
 from .unrolled import UnrolledLSTM, UnrolledRNN
 
 
+def _grad(t: torch.Tensor) -> torch.Tensor:
+    """t.grad, which backward() has set on every retained state."""
+    if t.grad is None:
+        raise RuntimeError("a retained state received no gradient")
+    return t.grad
+
+
 def _t(a, device):
     return None if a is None else torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
@@ -69,9 +76,9 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         hs, cs = unrolled(xt, h0t, c0t)
         loss = (hs * dh_t).sum() + (cs[-1] * dc_t).sum()
     loss.backward()
-    grads["h"] = torch.stack([h.grad for h in unrolled.h])
-    if cell == "lstm":
-        grads["c"] = torch.stack([c.grad for c in unrolled.c])
+    grads["h"] = torch.stack([_grad(h) for h in unrolled.h])
+    if isinstance(unrolled, UnrolledLSTM):
+        grads["c"] = torch.stack([_grad(c) for c in unrolled.c])
     for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
         grads[f"unrolled_{k}"] = getattr(unrolled.cell, k).grad
     return {k: v.detach().cpu().numpy() for k, v in grads.items()}

@@ -58,7 +58,7 @@ def build_model(params: dict, device: str = "cpu"):
     C = params["head_weight"].shape[0]
     model = (VanillaRNN if cell == "rnn" else LSTMModel)(input_size=D, hidden_size=H, output_size=C)
     model = model.to(_torch_dtype(params["weight_hh"].dtype))
-    params_to_torch(layer_params(params), model.rnn if cell == "rnn" else model.lstm)
+    params_to_torch(layer_params(params), model.rnn if isinstance(model, VanillaRNN) else model.lstm)
     with torch.no_grad():
         model.fc.weight.copy_(torch.from_numpy(params["head_weight"]))
         model.fc.bias.copy_(torch.from_numpy(params["head_bias"]))

@@ -20,7 +20,8 @@ def _names(module: nn.Module) -> dict:
     if not isinstance(module, _LAYERS):
         raise TypeError(f"module: expected one of {[c.__name__ for c in _LAYERS]}, got {type(module).__name__}")
     if isinstance(module, (nn.RNN, nn.LSTM)):
-        if module.num_layers != 1 or module.bidirectional or getattr(module, "proj_size", 0):
+        proj = getattr(module, "proj_size", None)
+        if module.num_layers != 1 or module.bidirectional or proj:
             raise ValueError("module: expected one unidirectional layer without projection, got "
                              f"num_layers={module.num_layers}, bidirectional={module.bidirectional}")
         if not module.bias:

@@ -8,6 +8,8 @@ Layers, each using only those before it: ``_numba`` (the compiled mirrors, a lea
 ``gradcheck`` and ``bench`` sit beside ``study``. Defaults: the functional core
 (`rnn_forward`, `lstm_backward`, ...) runs the NumPy reference; everything that trains runs Numba.
 """
+from importlib import metadata as _metadata
+
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
 from .training.checkpoint import load_checkpoint, save_checkpoint
@@ -20,7 +22,10 @@ from .training.optim import SGD, Adam, clip_grad_norm
 from .training.tasks import adding, first_bit, get_task, temporal_xor
 from .training.train import History, evaluate, train
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("scratch-rnn")     # pyproject.toml is the one place it is written
+except _metadata.PackageNotFoundError:                  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",

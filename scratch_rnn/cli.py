@@ -52,7 +52,7 @@ def _cmd_bench(args) -> int:
 
     from .study.store import check_writable
     check_writable(args.out)
-    sizes = bench.GRID if args.full else bench.SUBSET
+    sizes: list[tuple[int, ...]] = list(bench.GRID if args.full else bench.SUBSET)
     if args.sizes:
         sizes = [tuple(int(v) for v in s.split(",")) for s in args.sizes]
         for s in sizes:

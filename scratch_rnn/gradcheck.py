@@ -12,7 +12,7 @@ total gradient.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -63,11 +63,11 @@ def analytic_grads(cell: str, params: dict, x, h0, c0, dh, dc_last, backend: str
     """The hand-written gradients of L, as a dict keyed by QUANTITIES."""
     if cell == "rnn":
         _, cache = rnn_forward(params, x, h0, backend=backend)
-        g = rnn_backward(cache, dh, backend=backend)
-        return {**g.params, "x": g.x, "h0": g.h0, "h": g.h}
-    _, _, cache = lstm_forward(params, x, h0, c0, backend=backend)
-    g = lstm_backward(cache, dh, dc_last, backend=backend)
-    return {**g.params, "x": g.x, "h0": g.h0, "c0": g.c0, "h": g.h, "c": g.c}
+        gr = rnn_backward(cache, dh, backend=backend)
+        return {**gr.params, "x": gr.x, "h0": gr.h0, "h": gr.h}
+    _, _, lcache = lstm_forward(params, x, h0, c0, backend=backend)
+    gl = lstm_backward(lcache, dh, dc_last, backend=backend)
+    return {**gl.params, "x": gl.x, "h0": gl.h0, "c0": gl.c0, "h": gl.h, "c": gl.c}
 
 
 def finite_difference_grads(cell: str, params: dict, x, h0, c0, dh, dc_last, eps: float = 1e-6) -> dict:
@@ -111,14 +111,14 @@ def _per_timestep_fd(cell, params, x, h0, c0, dh, dc_last, eps) -> dict:
                 return float(np.sum(dc_last * c_start))
             return layer_loss("lstm", params, x[t + 1:], h_start, c_start, dh[t + 1:], dc_last)
 
-        def loss_from_h(t=t, h_t=h_t, c_t=c_t):  # L as a function of h_t, c_t held fixed
+        def loss_from_hc(t=t, h_t=h_t, c_t=c_t):  # L as a function of h_t, c_t held fixed
             return float(np.sum(dh[t] * h_t)) + suffix(h_t, c_t)
 
         def loss_from_c(t=t, c_t=c_t, o_t=o_t):  # L as a function of c_t; h_t = o_t tanh(c_t) follows
             h_of_c = o_t * np.tanh(c_t)
             return float(np.sum(dh[t] * h_of_c)) + suffix(h_of_c, c_t)
 
-        dh_fd[t] = numerical_gradient(loss_from_h, h_t, eps)
+        dh_fd[t] = numerical_gradient(loss_from_hc, h_t, eps)
         dc_fd[t] = numerical_gradient(loss_from_c, c_t, eps)
     return {"h": dh_fd, "c": dc_fd}
 
@@ -142,7 +142,7 @@ def random_problem(cell: str, T: int, B: int, D: int, H: int, rng: np.random.Gen
         dh[:-1] = 0.0
     elif inject != "all":
         raise ValueError(f"inject: expected 'all' or 'last', got {inject!r}")
-    prob = {
+    prob: dict[str, Any] = {
         "params": params, "x": rng.standard_normal((T, B, D)), "h0": state(),
         "c0": state() if cell == "lstm" else None, "dh": dh,
         "dc_last": rng.standard_normal((B, H)) if cell == "lstm" else None,

@@ -36,6 +36,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _backend
 from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
@@ -70,7 +71,8 @@ class LSTMGrads:
     c: np.ndarray
 
 
-def lstm_forward(params: dict, x, h0=None, c0=None, backend: str = "numpy"):
+def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                 backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, LSTMCache]:
     """Run the LSTM over x (T, B, D) from h0, c0 (B, H; zeros if None).
 
     Returns ``(h, c, cache)``: h and c (T, B, H) hold every hidden and cell state (read-only views
@@ -92,7 +94,8 @@ def lstm_forward(params: dict, x, h0=None, c0=None, backend: str = "numpy"):
     return read_only(h), read_only(c), cache
 
 
-def lstm_backward(cache: LSTMCache, dh, dc_last=None, backend: str = "numpy") -> LSTMGrads:
+def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = None,
+                  backend: str = "numpy") -> LSTMGrads:
     """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
     h_t; dc_last (B, H; zeros if None) the one it sends directly into the last cell state c_{T-1}.
     Returns `LSTMGrads`."""

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _backend
 from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
@@ -53,7 +54,8 @@ class RNNGrads:
     h: np.ndarray
 
 
-def rnn_forward(params: dict, x, h0=None, backend: str = "numpy"):
+def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
+                backend: str = "numpy") -> tuple[np.ndarray, RNNCache]:
     """Run the RNN over x (T, B, D) from h0 (B, H; zeros if None).
 
     Returns ``(h, cache)``: h (T, B, H) holds every hidden state (a read-only view of the cache's
@@ -73,7 +75,7 @@ def rnn_forward(params: dict, x, h0=None, backend: str = "numpy"):
     return read_only(h), cache
 
 
-def rnn_backward(cache: RNNCache, dh, backend: str = "numpy") -> RNNGrads:
+def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str = "numpy") -> RNNGrads:
     """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
     h_t (zeros where the loss does not look at h_t). Returns `RNNGrads`."""
     if not isinstance(cache, RNNCache):

@@ -75,7 +75,7 @@ def _expm1_exp_neg_f64(y):
     q = u * (1.0 + u * (0.5 + u * (C3 + u * (C4 + u * (C5 + u * (C6 + u * (C7 + u * (
         C8 + u * (C9 + u * (C10 + u * (C11 + u * (C12 + u * (C13 + u * C14)))))))))))))  # expm1(u)
     half = k >> 1
-    s = _pow2_f64(-half) * _pow2_f64(half - k)          # 2^-k as two normal factors (k <= 1076)
+    s = _pow2_f64(-half) * _pow2_f64(half - k)  # type: ignore[call-arg,var-annotated]  # 2^-k as two normal factors (k <= 1076)
     return s * q + (s - 1.0), s * q + s
 
 
@@ -88,7 +88,7 @@ def _expm1_exp_neg_f32(y):
     u = (kf * _LN2_HI_F - y) + kf * _LN2_LO_F           # -r, |u| <= ln2 / 2
     q = u * (F1 + u * (F2 + u * (F3 + u * (F4 + u * (F5 + u * (F6 + u * (F7 + u * F8)))))))  # expm1(u)
     half = k >> 1
-    s = _pow2_f32(-half) * _pow2_f32(half - k)          # 2^-k as two normal factors (k <= 151)
+    s = _pow2_f32(-half) * _pow2_f32(half - k)  # type: ignore[call-arg,var-annotated]  # 2^-k as two normal factors (k <= 151)
     return s * q + (s - _ONE_F), s * q + s
 
 
@@ -100,7 +100,7 @@ def sigmoid_(z):
     """z[:] = sigmoid(z) in place, for a 1-D float32 or float64 array (Numba only)."""
 
 
-@overload(tanh_, jit_options=FLAGS)
+@overload(tanh_, jit_options=FLAGS)  # type: ignore[arg-type]  # numba types its options as a TypedDict
 def _tanh_impl(z):
     expm1_exp_neg = _expm1_exp_neg_f32 if z.dtype == types.float32 else _expm1_exp_neg_f64
 
@@ -113,7 +113,7 @@ def _tanh_impl(z):
     return impl
 
 
-@overload(sigmoid_, jit_options=FLAGS)
+@overload(sigmoid_, jit_options=FLAGS)  # type: ignore[arg-type]
 def _sigmoid_impl(z):
     expm1_exp_neg = _expm1_exp_neg_f32 if z.dtype == types.float32 else _expm1_exp_neg_f64
 

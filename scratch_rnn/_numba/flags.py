@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numba
 
@@ -33,7 +34,7 @@ def _can_cache() -> bool:
     return True
 
 
-FLAGS = {"cache": _can_cache(), "error_model": "numpy", "fastmath": False, "nogil": True}
+FLAGS: dict[str, Any] = {"cache": _can_cache(), "error_model": "numpy", "fastmath": False, "nogil": True}
 
 
 def jit(func=None, **extra):

@@ -21,7 +21,7 @@ from .flags import jit
 
 def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
     """The forward recurrence; returns (h, c, gates, tanh_c)."""
-    T, B, H = *x.shape[:2], w_hh.shape[1]
+    T, B, H = x.shape[0], x.shape[1], w_hh.shape[1]
     h, c, tanh_c = (np.empty((T, B, H), dtype=x.dtype) for _ in range(3))  # NumPy allocates:
     gates = np.empty((T, 4, B, H), dtype=x.dtype)               # see common
     _lstm_forward(x, h0, c0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, h, c, gates, tanh_c)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,13 +77,13 @@ def _runner_torch(case: Case, device: str):
     layer = (nn.RNN if case.cell == "rnn" else nn.LSTM)(case.D, case.H).to(torch.from_numpy(np.zeros(0, dtype)).dtype)
     params_to_torch({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}, layer)
     layer = layer.to(device)
-    x = torch.from_numpy(rng.random((case.T, case.B, case.D)).astype(dtype)).to(device).requires_grad_()
+    xt = torch.from_numpy(rng.random((case.T, case.B, case.D)).astype(dtype)).to(device).requires_grad_()
     g = torch.from_numpy(rng.standard_normal((case.B, case.H)).astype(dtype)).to(device)
 
     def run():
         layer.zero_grad(set_to_none=True)
-        x.grad = None
-        out, _ = layer(x)
+        xt.grad = None
+        out, _ = layer(xt)
         out[-1].backward(g)
         sync()
     return run
@@ -107,9 +108,11 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
 
     from .._numba.flags import load_blas
     load_blas()                      # threadpoolctl limits only the libraries already loaded
-    torch = None
+    torch: Any = None
+    default_threads = 1
     if any(b.startswith("torch") for b in variants):
-        import torch
+        import torch as torch_module
+        torch = torch_module
         default_threads = torch.get_num_threads()
     rows = []
     cases = list(cases)
@@ -128,7 +131,7 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
                 torch.set_num_threads(default_threads if b == "torch-threads" else 1)
                 torch.set_flush_denormal(b == "torch-ftz")
 
-        times = {b: [] for b in variants}
+        times: dict[str, list[float]] = {b: [] for b in variants}
         with threadpool_limits(limits=1):
             for b in variants:                                   # warm-up (compilation, allocators)
                 setup(b)
@@ -172,7 +175,7 @@ def environment() -> dict:
     """Threads, BLAS libraries and CPU, recorded with every result."""
     from threadpoolctl import threadpool_info
 
-    info = {"blas": [{k: v for k, v in d.items() if k in ("internal_api", "prefix", "version", "architecture")}
+    info: dict[str, Any] = {"blas": [{k: v for k, v in d.items() if k in ("internal_api", "prefix", "version", "architecture")}
                      for d in threadpool_info()]}
     try:
         import torch

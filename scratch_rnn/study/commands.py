@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .._provenance import provenance
 from . import plots
@@ -59,7 +60,7 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     out = check_writable(out)
     fig = check_writable(figures if figures is not None else out / "figures", "--figures")
     nb_proto = sp.QUICK_NOTEBOOK if quick else sp.NOTEBOOK
-    proto = dict(sp.QUICK if quick else sp.STUDY)
+    proto: dict[str, Any] = dict(sp.QUICK if quick else sp.STUDY)
     if seeds is not None:
         proto["seeds"] = seeds
     nb_specs = sp.notebook_specs(engine, proto["seeds"], nb_proto, device, first_seed=seed, backend=backend)

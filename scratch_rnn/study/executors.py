@@ -13,6 +13,7 @@ import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
+from typing import Any
 
 from .records import RunRecord
 from .runner import run_one_safe
@@ -110,13 +111,15 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
         raise Interrupted(signum, len(store.lines), len(todo) - out.ran, store.folder)
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    runner = None
+    runner: _Local | _Dask | None = None
     try:
         if scheduler or scheduler_file:
             runner = _Dask(scheduler, scheduler_file)
         elif workers > 1:
             runner = _Local(workers)
-        queue, attempts, running = list(todo), {}, {}
+        queue = list(todo)
+        attempts: dict[RunSpec, int] = {}
+        running: dict[Any, RunSpec] = {}                         # future -> its spec
         spent = {"seconds": 0.0, "cost": 0.0}
 
         def store_outcome(spec, result):

@@ -75,13 +75,15 @@ def notebook_metric(params: dict, x_one, backend: str = "numba") -> np.ndarray:
     cell = cell_of(params)
     layer = layer_params(params)
     T = x_one.shape[0]
-    fwd = rnn_forward if cell == "rnn" else lstm_forward
-    out = fwd(layer, x_one, backend=backend)
-    h, cache = out[0], out[-1]
+    if cell == "rnn":
+        h, rnn_cache = rnn_forward(layer, x_one, backend=backend)
+    else:
+        h, _, lstm_cache = lstm_forward(layer, x_one, backend=backend)
     norms = np.empty(T)
     for t in range(T):
         dh = np.zeros_like(h)
         dh[t] = 1                                                # d sum(h_t) / d h_t
-        g = (rnn_backward if cell == "rnn" else lstm_backward)(cache, dh, backend=backend)
+        g = rnn_backward(rnn_cache, dh, backend=backend) if cell == "rnn" else \
+            lstm_backward(lstm_cache, dh, backend=backend)
         norms[t] = np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in g.params.values()))
     return norms

@@ -31,7 +31,8 @@ class RunRecord:
     @property
     def final_metric(self) -> float:
         """The test metric that decides success: MSE for a regression task, else accuracy."""
-        return self.final_mse if self.spec.regression else self.final_accuracy
+        value = self.final_mse if self.spec.regression else self.final_accuracy
+        return float("nan") if value is None else value
 
     def to_dict(self) -> dict:
         return asdict(self)

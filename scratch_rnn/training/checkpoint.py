@@ -15,10 +15,12 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .._validate import check_arrays
+from .train import History
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -41,8 +43,8 @@ def _decode(d: dict):
     return np.asarray(d["__ndarray__"], dtype=d["dtype"]) if "__ndarray__" in d else d
 
 
-def save_checkpoint(path, params: dict, optimizer_state: dict, config: dict, update: int,
-                    rng: np.random.Generator, history=None) -> Path:
+def save_checkpoint(path: str | os.PathLike, params: dict, optimizer_state: dict, config: dict, update: int,
+                    rng: np.random.Generator, history: History | None = None) -> Path:
     """Write the checkpoint to `path` (``.npz`` is appended if missing) atomically; returns the path.
     `history` (a `train.History`) is saved with it when given."""
     if not isinstance(rng, np.random.Generator):
@@ -50,7 +52,7 @@ def save_checkpoint(path, params: dict, optimizer_state: dict, config: dict, upd
     name = type(rng.bit_generator).__name__
     if name not in BIT_GENERATORS:
         raise ValueError(f"rng: expected a Generator over one of {sorted(BIT_GENERATORS)}, got {name}")
-    arrays = {f"param.{k}": np.asarray(v) for k, v in params.items()}
+    arrays: dict[str, Any] = {f"param.{k}": np.asarray(v) for k, v in params.items()}
     for k, v in optimizer_state.items():
         arrays[f"optim.{k}"] = np.asarray(v)
     arrays["format_version"] = np.asarray(FORMAT_VERSION)
@@ -91,13 +93,11 @@ def _read(path: Path) -> dict:
         raise ValueError(f"checkpoint {path}: not a readable .npz archive ({type(err).__name__}: {err})") from None
 
 
-def load_checkpoint(path, expected_params: dict | None = None) -> dict:
+def load_checkpoint(path: str | os.PathLike, expected_params: dict | None = None) -> dict:
     """Read a checkpoint: {"params", "optimizer", "config", "update", "rng", "history"} (rng: a
     Generator in the saved state; history: a `train.History` or None). With `expected_params`,
     every parameter must be present with its shape and dtype. Raises ValueError naming the path
     and what is wrong."""
-    from .train import History
-
     path = Path(path)
     z = _read(path)
     for key in ("format_version", "update", "config_json", "rng_json"):

@@ -10,7 +10,7 @@ state of either loads into the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -25,7 +25,7 @@ class TrainingDiverged(FloatingPointError):
     `tensor` name where; the engine keeps the last good parameters and optimiser state (those
     before the failing update); `history` holds the updates before it."""
 
-    def __init__(self, update: int, tensor: str, history=None):
+    def __init__(self, update: int, tensor: str, history: Any = None) -> None:
         super().__init__(f"update {update}: {tensor} is not finite (NaN or inf); training stopped, "
                          f"the parameters are those before update {update}")
         self.update, self.tensor, self.history = update, tensor, history
@@ -85,13 +85,13 @@ class ScratchEngine:
     name = "scratch"
 
     def __init__(self, params: dict, task: Task, lr: float = 1e-3, clip: float | None = None,
-                 optimizer: str = "adam", backend: str = "numba"):
+                 optimizer: str = "adam", backend: str = "numba") -> None:
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
         self.params, self.task, self.clip, self.backend = params, task, clip, backend
         self.optimizer = Adam(params, lr=lr) if optimizer == "adam" else SGD(params, lr=lr)
 
-    def step(self, x, y, update: int, want_profile: bool = False) -> StepResult:
+    def step(self, x: np.ndarray, y: np.ndarray, update: int, want_profile: bool = False) -> StepResult:
         with np.errstate(over="ignore", invalid="ignore"):       # a non-finite loss is handled below
             loss, dout, acc, cache = model_loss(self.params, self.task, x, y, backend=self.backend)
         if not np.isfinite(loss):
@@ -110,10 +110,10 @@ class ScratchEngine:
             raise TrainingDiverged(update, bad + " after the update")
         return StepResult(loss, acc, norm, gradient_profile(layer_grads) if want_profile else None)
 
-    def profile(self, x, y) -> dict:
+    def profile(self, x: np.ndarray, y: np.ndarray) -> dict:
         return exact_profile(self.params, self.task, x, y, backend=self.backend)
 
-    def predict(self, x):
+    def predict(self, x: np.ndarray) -> np.ndarray:
         return model_forward(self.params, x, backend=self.backend)[0]
 
     def numpy_params(self) -> dict:

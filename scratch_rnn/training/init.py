@@ -6,6 +6,7 @@ names and shapes, so the result copies into ``nn.RNN`` / ``nn.LSTM`` unchanged.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._validate import FLOAT_DTYPES, GATES, PARAM_NAMES
 
@@ -25,7 +26,7 @@ def _check_sizes(cell: str, input_size: int, hidden_size: int, rng, dtype) -> tu
 
 
 def init_pytorch_default(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator,
-                         dtype=np.float64) -> dict:
+                         dtype: DTypeLike = np.float64) -> dict:
     """PyTorch's default for ``nn.RNN`` and ``nn.LSTM``: every tensor drawn from
     U(-1/sqrt(H), 1/sqrt(H)), H = hidden_size.
 

@@ -20,22 +20,23 @@ Mean squared error (``torch.nn.functional.mse_loss``), for regression tasks::
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._validate import as_float_array, check_shape
 
 
-def linear_forward(weight, bias, h):
+def linear_forward(weight: np.ndarray, bias: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, tuple]:
     """logits (B, C) = h (B, H) W^T + b; returns (logits, cache)."""
     return h @ weight.T + bias, (weight, h)
 
 
-def linear_backward(cache, dlogits):
+def linear_backward(cache: tuple, dlogits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Returns (dweight (C, H), dbias (C,), dh (B, H))."""
     weight, h = cache
     return dlogits.T @ h, dlogits.sum(axis=0), dlogits @ weight
 
 
-def softmax_cross_entropy(logits, y):
+def softmax_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[np.floating, np.ndarray]:
     """Mean softmax cross-entropy of logits (B, C) against integer labels y (B,) in [0, C).
 
     Returns (loss, dlogits). Stable for any finite logits: exp is taken of logits - max <= 0,
@@ -60,7 +61,7 @@ def softmax_cross_entropy(logits, y):
     return logits.dtype.type(loss), dlogits / B
 
 
-def mse_loss(pred, target):
+def mse_loss(pred: ArrayLike, target: ArrayLike) -> tuple[np.floating, np.ndarray]:
     """Mean squared error over every element; returns (loss, dpred)."""
     pred = as_float_array("pred", pred)
     target = as_float_array("target", target, pred.dtype)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._validate import GATES, PARAM_NAMES
 from ..lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
@@ -30,7 +31,7 @@ INITS = {
 
 
 def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: np.random.Generator,
-               init: str = "pytorch", dtype=np.float32, forget_bias: float = 1.0, t_max: float | None = None) -> dict:
+               init: str = "pytorch", dtype: DTypeLike = np.float32, forget_bias: float = 1.0, t_max: float | None = None) -> dict:
     """A flat parameter dict. The layer starts from PyTorch's default and then applies `init`:
     "pytorch" (nothing more), "forget_bias" (LSTM, bias `forget_bias`), "chrono" (LSTM, `t_max`),
     "orthogonal" (recurrent weights), "identity" (RNN, IRNN). The head is ``nn.Linear``'s
@@ -81,13 +82,14 @@ class ModelCache:
     backend: str
 
 
-def model_forward(params: dict, x, backend: str = "numba") -> tuple[np.ndarray, ModelCache]:
+def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[np.ndarray, ModelCache]:
     """out (B, C) from x (T, B, D); returns (out, cache)."""
     for k in HEAD_KEYS:
         if k not in params:
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {k!r}")
     cell = cell_of(params)
     layer = layer_params(params)
+    layer_cache: RNNCache | LSTMCache
     if cell == "rnn":
         h, layer_cache = rnn_forward(layer, x, backend=backend)
     else:
@@ -96,14 +98,17 @@ def model_forward(params: dict, x, backend: str = "numba") -> tuple[np.ndarray, 
     return out, ModelCache(cell, layer_cache, head_cache, backend)
 
 
-def model_backward(cache: ModelCache, dout) -> tuple[dict, RNNGrads | LSTMGrads]:
+def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads | LSTMGrads]:
     """Returns (grads, layer_grads): grads has the keys of the parameter dict; layer_grads is the
     layer's `RNNGrads` / `LSTMGrads`, with the total dL/dh_t (and dL/dc_t) for every t."""
     dw, db, dh_last = linear_backward(cache.head, dout)
     dh = np.zeros_like(cache.layer.h)                            # the loss looks only at h_{T-1}
     dh[-1] = dh_last
-    backward = rnn_backward if cache.cell == "rnn" else lstm_backward
-    g = backward(cache.layer, dh, backend=cache.backend)
+    g: RNNGrads | LSTMGrads
+    if isinstance(cache.layer, RNNCache):
+        g = rnn_backward(cache.layer, dh, backend=cache.backend)
+    else:
+        g = lstm_backward(cache.layer, dh, backend=cache.backend)
     return {**g.params, "head_weight": dw, "head_bias": db}, g
 
 

@@ -39,8 +39,8 @@ def _positive(name, value, allow_zero=False):
 class Adam:
     """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``; ``.step(grads)``."""
 
-    def __init__(self, params: dict, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0):
+    def __init__(self, params: dict, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         _positive("lr", lr)
         _positive("eps", eps, allow_zero=True)
         _positive("weight_decay", weight_decay, allow_zero=True)
@@ -80,7 +80,7 @@ class Adam:
 class SGD:
     """``SGD(params, lr, momentum=0, weight_decay=0)``; ``.step(grads)``."""
 
-    def __init__(self, params: dict, lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
+    def __init__(self, params: dict, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         _positive("lr", lr)
         _positive("momentum", momentum, allow_zero=True)
         _positive("weight_decay", weight_decay, allow_zero=True)

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from typing import Callable
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 
 @dataclass(frozen=True)
@@ -43,21 +46,24 @@ def _xor_sequences(T, B, rng, dtype):
     return x, first, last
 
 
-def temporal_xor(T: int, B: int, rng: np.random.Generator, dtype=np.float32):
+def temporal_xor(T: int, B: int, rng: np.random.Generator,
+                 dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """x (T, B, 1), y (B,) int64 = x[0] XOR x[T-1]. T >= 2."""
     _check(T, B, rng, 2)
     x, first, last = _xor_sequences(T, B, rng, dtype)
     return x, (first != last).astype(np.int64)
 
 
-def first_bit(T: int, B: int, rng: np.random.Generator, dtype=np.float32):
+def first_bit(T: int, B: int, rng: np.random.Generator,
+              dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """The temporal-XOR sequences, y (B,) int64 = x[0]. T >= 2."""
     _check(T, B, rng, 2)
     x, first, _ = _xor_sequences(T, B, rng, dtype)
     return x, first.astype(np.int64)
 
 
-def adding(T: int, B: int, rng: np.random.Generator, dtype=np.float32):
+def adding(T: int, B: int, rng: np.random.Generator,
+           dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """x (T, B, 2): values and markers; y (B, 1) float = the sum of the two marked values. T >= 2."""
     _check(T, B, rng, 2)
     half = T // 2
@@ -78,7 +84,7 @@ TASKS = {
 }
 
 
-def get_task(name: str):
+def get_task(name: str) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]], Task]:
     """(sampler, Task) for a task name."""
     if name not in TASKS:
         raise ValueError(f"task: expected one of {tuple(TASKS)}, got {name!r}")

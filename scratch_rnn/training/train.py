@@ -6,10 +6,15 @@ Generator, asks the engine for one update, and records what the engine measured.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .engine import Engine, StepResult, TrainingDiverged
+
+#: a task's batch maker: sampler(T, B, rng, dtype=...) -> (x (T, B, D), y)
+Sampler = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -48,9 +53,9 @@ class History:
         return next((k for k, v in enumerate(self.loss) if v > limit), None)
 
 
-def train(engine: Engine, sampler, T: int, batch_size: int, updates: int, rng: np.random.Generator,
-          profile_at=(), progress: bool | str = False, history: History | None = None,
-          start: int = 0, dtype=np.float32) -> History:
+def train(engine: Engine, sampler: Sampler, T: int, batch_size: int, updates: int, rng: np.random.Generator,
+          profile_at: Iterable[int] = (), progress: bool | str = False, history: History | None = None,
+          start: int = 0, dtype: DTypeLike = np.float32) -> History:
     """Run updates start .. updates-1, each on a fresh batch ``sampler(T, batch_size, rng)``.
 
     profile_at: the update indices at which the per-timestep gradient norms are recorded.
@@ -73,8 +78,8 @@ def train(engine: Engine, sampler, T: int, batch_size: int, updates: int, rng: n
     return history
 
 
-def evaluate(engine: Engine, sampler, T: int, n: int, rng: np.random.Generator, batch_size: int = 1000,
-             dtype=np.float32) -> float:
+def evaluate(engine: Engine, sampler: Sampler, T: int, n: int, rng: np.random.Generator, batch_size: int = 1000,
+             dtype: DTypeLike = np.float32) -> float:
     """Accuracy (classification) or mean squared error (regression) on n fresh sequences."""
     task, total, seen = engine.task, 0.0, 0
     while seen < n:

@@ -1,0 +1,25 @@
+"""Smoke test of an installed wheel, run from outside the repository by a user who cannot write
+into the installed package (so the Numba compile cache falls back to the user's cache folder)."""
+import os
+import warnings
+
+import numpy as np
+
+import scratch_rnn as sr
+
+pkg = os.path.dirname(sr.__file__)
+assert "site-packages" in pkg, pkg
+assert not os.access(pkg, os.W_OK), f"{pkg} is writable for this user: the read-only case is not exercised"
+with warnings.catch_warnings():
+    warnings.simplefilter("error")                     # a cache folder exists (the user's): no warning
+    rng = np.random.default_rng(0)
+    for cell in ("rnn", "lstm"):
+        p = sr.init_pytorch_default(cell, 2, 5, rng)
+        x = rng.standard_normal((7, 3, 2))
+        fwd, bwd = (sr.rnn_forward, sr.rnn_backward) if cell == "rnn" else (sr.lstm_forward, sr.lstm_backward)
+        out = {b: fwd(p, x, backend=b) for b in ("numpy", "numba")}
+        dh = np.ones_like(out["numpy"][0])
+        g = {b: bwd(out[b][-1], dh, backend=b) for b in ("numpy", "numba")}
+        err = np.abs(g["numba"].h - g["numpy"].h).max() / np.abs(g["numpy"].h).max()
+        assert err < 1e-12, (cell, err)
+        print(f"{cell}: numba = numpy to {err:.1e}, version {sr.__version__}")
