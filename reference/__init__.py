@@ -1,13 +1,13 @@
 """PyTorch reference models for scratch_rnn: the study's models, exact weight transfer in both
 directions, and an unrolled cell-by-cell variant that keeps dL/dh_t and dL/dc_t for every t."""
 from .autograd import autograd_grads
-from .models import LSTMModel, VanillaRNN
+from .models import GRUModel, LSTMModel, VanillaRNN
 from .transfer import params_from_torch, params_to_torch
 from .train import TorchEngine, build_model, check_device, params_of_model
-from .unrolled import UnrolledLSTM, UnrolledRNN
+from .unrolled import UnrolledGRU, UnrolledLSTM, UnrolledRNN
 
 __all__ = [
-    "VanillaRNN", "LSTMModel", "params_to_torch", "params_from_torch",
-    "UnrolledRNN", "UnrolledLSTM", "autograd_grads",
+    "VanillaRNN", "LSTMModel", "GRUModel", "params_to_torch", "params_from_torch",
+    "UnrolledRNN", "UnrolledLSTM", "UnrolledGRU", "autograd_grads",
     "TorchEngine", "build_model", "params_of_model", "check_device",
 ]

@@ -16,7 +16,11 @@ import torch
 from torch import nn
 
 from .transfer import params_to_torch
-from .unrolled import UnrolledLSTM, UnrolledRNN
+from .unrolled import UnrolledGRU, UnrolledLSTM, UnrolledRNN
+
+_FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+_UNROLLED: dict[str, type[UnrolledRNN] | type[UnrolledLSTM] | type[UnrolledGRU]] = {
+    "rnn": UnrolledRNN, "lstm": UnrolledLSTM, "gru": UnrolledGRU}
 
 
 def _grad(t: torch.Tensor) -> torch.Tensor:
@@ -36,8 +40,8 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
 
     x (T, B, D); h0, c0, dc_last (B, H) or None (zeros); dh (T, B, H). dtype follows x.
     """
-    if cell not in ("rnn", "lstm"):
-        raise ValueError(f"cell: expected 'rnn' or 'lstm', got {cell!r}")
+    if cell not in _FUSED:
+        raise ValueError(f"cell: expected one of {tuple(_FUSED)}, got {cell!r}")
     T, B, D = x.shape
     H = params["weight_hh"].shape[1]
     dtype = torch.from_numpy(np.zeros(0, x.dtype)).dtype
@@ -51,10 +55,10 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         return [_t(a, device).requires_grad_() for a in (x, h0, c0)]
 
     # fused layer: parameter, x, h0, c0 gradients
-    layer = (nn.RNN(D, H) if cell == "rnn" else nn.LSTM(D, H)).to(device=device, dtype=dtype)
+    layer = _FUSED[cell](D, H).to(device=device, dtype=dtype)
     params_to_torch(params, layer.cpu()).to(device)
     xt, h0t, c0t = leaves()
-    if cell == "rnn":
+    if cell != "lstm":
         out, _ = layer(xt, h0t[None])
         loss = (out * dh_t).sum()
     else:
@@ -67,10 +71,10 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         grads["c0"] = c0t.grad
 
     # unrolled layer: the total dL/dh_t and dL/dc_t
-    unrolled = (UnrolledRNN(D, H) if cell == "rnn" else UnrolledLSTM(D, H)).to(dtype=dtype)
+    unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = _UNROLLED[cell](D, H).to(dtype=dtype)
     params_to_torch(params, unrolled.cell).to(device)
     xt, h0t, c0t = leaves()
-    if cell == "rnn":
+    if not isinstance(unrolled, UnrolledLSTM):
         loss = (unrolled(xt, h0t) * dh_t).sum()
     else:
         hs, cs = unrolled(xt, h0t, c0t)

@@ -32,3 +32,17 @@ class LSTMModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, (h_n, _) = self.lstm(x)                # h_n (1, B, H)
         return self.fc(h_n.squeeze(0))            # (B, C)
+
+
+class GRUModel(nn.Module):
+    """nn.GRU (one layer) + nn.Linear on h_{T-1}; the study's models, with a GRU."""
+
+    def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.gru = nn.GRU(input_size, hidden_size, num_layers=1, batch_first=True)
+        self.fc = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, h_n = self.gru(x)                      # h_n (1, B, H)
+        return self.fc(h_n.squeeze(0))            # (B, C)

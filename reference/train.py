@@ -1,7 +1,7 @@
 """The same training steps in PyTorch, for the study's ``--engine torch`` and for trajectory
 parity with scratch_rnn.
 
-`TorchEngine` wraps the study's `VanillaRNN` / `LSTMModel` (batch-first, as the notebook uses
+`TorchEngine` wraps the study's `VanillaRNN` / `LSTMModel` (or `GRUModel`; batch-first, as the notebook uses
 them) with ``torch.optim.Adam`` (or SGD) and ``torch.nn.utils.clip_grad_norm_``, and implements
 `scratch_rnn.Engine`, so `scratch_rnn.train` drives it like the scratch engine. Parameters start
 from a scratch_rnn flat dict (`scratch_rnn.init_model`), so both engines can start from the same
@@ -20,8 +20,17 @@ from scratch_rnn.training.engine import StepResult, TrainingDiverged
 from scratch_rnn.training.model import cell_of, layer_params
 
 from .autograd import autograd_grads
-from .models import LSTMModel, VanillaRNN
+from .models import GRUModel, LSTMModel, VanillaRNN
+
 from .transfer import params_from_torch, params_to_torch
+
+_MODELS: dict[str, type[VanillaRNN] | type[LSTMModel] | type[GRUModel]] = {
+    "rnn": VanillaRNN, "lstm": LSTMModel, "gru": GRUModel}
+
+
+def _layer(model: VanillaRNN | LSTMModel | GRUModel) -> torch.nn.Module:
+    """The recurrent layer of one of the study's torch models."""
+    return model.rnn if isinstance(model, VanillaRNN) else model.gru if isinstance(model, GRUModel) else model.lstm
 
 
 def _scratch_name(torch_name: str) -> str:
@@ -56,9 +65,9 @@ def build_model(params: dict, device: str = "cpu"):
     D = params["weight_ih"].shape[1]
     H = params["weight_hh"].shape[1]
     C = params["head_weight"].shape[0]
-    model = (VanillaRNN if cell == "rnn" else LSTMModel)(input_size=D, hidden_size=H, output_size=C)
+    model = _MODELS[cell](input_size=D, hidden_size=H, output_size=C)
     model = model.to(_torch_dtype(params["weight_hh"].dtype))
-    params_to_torch(layer_params(params), model.rnn if isinstance(model, VanillaRNN) else model.lstm)
+    params_to_torch(layer_params(params), _layer(model))
     with torch.no_grad():
         model.fc.weight.copy_(torch.from_numpy(params["head_weight"]))
         model.fc.bias.copy_(torch.from_numpy(params["head_bias"]))
@@ -67,7 +76,7 @@ def build_model(params: dict, device: str = "cpu"):
 
 def params_of_model(model) -> dict:
     """A scratch_rnn flat parameter dict (NumPy copies) from the study's torch model."""
-    layer = model.rnn if isinstance(model, VanillaRNN) else model.lstm
+    layer = _layer(model)
     out = params_from_torch(layer)
     out["head_weight"] = model.fc.weight.detach().cpu().numpy().copy()
     out["head_bias"] = model.fc.bias.detach().cpu().numpy().copy()

@@ -1,7 +1,7 @@
 """Exact parameter copies between scratch_rnn dicts and torch modules.
 
 Works with ``nn.RNN`` / ``nn.LSTM`` (one layer, unidirectional: names ``weight_ih_l0`` ...) and
-with ``nn.RNNCell`` / ``nn.LSTMCell`` (names ``weight_ih`` ...). Names, shapes and gate order are
+with ``nn.RNNCell`` / ``nn.LSTMCell`` / ``nn.GRUCell`` (names ``weight_ih`` ...); ``nn.GRU`` too. Names, shapes and gate order are
 the same on both sides, so a copy is a copy: no remapping, no dtype conversion.
 """
 from __future__ import annotations
@@ -12,14 +12,14 @@ from torch import nn
 
 from scratch_rnn._validate import PARAM_NAMES
 
-_LAYERS = (nn.RNN, nn.LSTM, nn.RNNCell, nn.LSTMCell)
+_LAYERS = (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell)
 
 
 def _names(module: nn.Module) -> dict:
     """scratch name -> torch attribute name for this module."""
     if not isinstance(module, _LAYERS):
         raise TypeError(f"module: expected one of {[c.__name__ for c in _LAYERS]}, got {type(module).__name__}")
-    if isinstance(module, (nn.RNN, nn.LSTM)):
+    if isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
         proj = getattr(module, "proj_size", None)
         if module.num_layers != 1 or module.bidirectional or proj:
             raise ValueError("module: expected one unidirectional layer without projection, got "

@@ -10,6 +10,7 @@ Layers, each using only those before it: ``_numba`` (the compiled mirrors, a lea
 """
 from importlib import metadata as _metadata
 
+from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
 from .training.checkpoint import load_checkpoint, save_checkpoint
@@ -28,8 +29,8 @@ except _metadata.PackageNotFoundError:                  # imported from a source
     __version__ = "0+unknown"
 
 __all__ = [
-    "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward",
-    "RNNCache", "RNNGrads", "LSTMCache", "LSTMGrads",
+    "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
+    "RNNCache", "RNNGrads", "LSTMCache", "LSTMGrads", "GRUCache", "GRUGrads",
     "init_pytorch_default", "init_forget_bias", "init_chrono", "init_orthogonal_recurrent",
     "init_identity_recurrent",
     "softmax_cross_entropy", "mse_loss", "linear_forward", "linear_backward",

@@ -15,6 +15,8 @@ _MODULES = {
     ("lstm", "numpy"): "scratch_rnn.lstm",
     ("rnn", "numba"): "scratch_rnn._numba.rnn",
     ("lstm", "numba"): "scratch_rnn._numba.lstm",
+    ("gru", "numpy"): "scratch_rnn.gru",
+    ("gru", "numba"): "scratch_rnn._numba.gru",
 }
 
 

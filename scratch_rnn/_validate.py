@@ -11,7 +11,7 @@ import numpy as np
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 BACKENDS = ("numpy", "numba")
-GATES = {"rnn": 1, "lstm": 4}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def check_backend(backend) -> str:

@@ -160,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("gradcheck", help="check every hand-written gradient against finite differences and torch",
-                       description="For the RNN and the LSTM at a few sizes, in float64, print the maximum error "
+                       description="For the RNN, the LSTM and the GRU at a few sizes, in float64, print the maximum error "
                                    "of every gradient (each parameter, x, h0, c0, and the total dL/dh_t, dL/dc_t "
                                    "over all t) against central finite differences and PyTorch autograd. "
                                    "Errors are relative to the gradient's largest magnitude. Exits 1 if any "
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--full", action="store_true", help="the whole grid T x B x H x D = {10,100,1000} x {1,32,256} "
                    "x {64,256,1024} x {1,64} (hours); default: a subset of seven sizes")
     p.add_argument("--sizes", nargs="+", metavar="T,B,H,D", help="explicit sizes instead of the subset")
-    p.add_argument("--cells", nargs="+", choices=("rnn", "lstm"), default=("rnn", "lstm"))
+    p.add_argument("--cells", nargs="+", choices=("rnn", "lstm", "gru"), default=("rnn", "lstm", "gru"))
     p.add_argument("--dtypes", nargs="+", choices=("float32", "float64"), default=("float32", "float64"))
     p.add_argument("--ops", nargs="+", choices=("fwd_bwd", "train_step"), default=("fwd_bwd", "train_step"))
     p.add_argument("--variants", nargs="+", default=None,

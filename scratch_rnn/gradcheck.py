@@ -16,9 +16,13 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ._validate import GATES
+from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
 
+#: the cells every check covers
+CELLS = ("rnn", "lstm", "gru")
 #: the gradients a check reports, in order (c0 and c exist for the LSTM only)
 QUANTITIES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "x", "h0", "c0", "h", "c")
 
@@ -52,8 +56,8 @@ def numerical_gradient(f: Callable[[], float], arr: np.ndarray, eps: float = 1e-
 
 def layer_loss(cell: str, params: dict, x, h0, c0, dh, dc_last) -> float:
     """The check loss L above, from a fresh forward pass."""
-    if cell == "rnn":
-        h, _ = rnn_forward(params, x, h0)
+    if cell in ("rnn", "gru"):
+        h = (rnn_forward if cell == "rnn" else gru_forward)(params, x, h0)[0]
         return float(np.sum(dh * h))
     h, c, _ = lstm_forward(params, x, h0, c0)
     return float(np.sum(dh * h) + np.sum(dc_last * c[-1]))
@@ -65,6 +69,10 @@ def analytic_grads(cell: str, params: dict, x, h0, c0, dh, dc_last, backend: str
         _, cache = rnn_forward(params, x, h0, backend=backend)
         gr = rnn_backward(cache, dh, backend=backend)
         return {**gr.params, "x": gr.x, "h0": gr.h0, "h": gr.h}
+    if cell == "gru":
+        _, gcache = gru_forward(params, x, h0, backend=backend)
+        gg = gru_backward(gcache, dh, backend=backend)
+        return {**gg.params, "x": gg.x, "h0": gg.h0, "h": gg.h}
     _, _, lcache = lstm_forward(params, x, h0, c0, backend=backend)
     gl = lstm_backward(lcache, dh, dc_last, backend=backend)
     return {**gl.params, "x": gl.x, "h0": gl.h0, "c0": gl.c0, "h": gl.h, "c": gl.c}
@@ -88,14 +96,14 @@ def finite_difference_grads(cell: str, params: dict, x, h0, c0, dh, dc_last, eps
 def _per_timestep_fd(cell, params, x, h0, c0, dh, dc_last, eps) -> dict:
     """Total dL/dh_t (and dL/dc_t) for every t, by perturbing the state at t and rerunning x[t+1:]."""
     T = x.shape[0]
-    if cell == "rnn":
-        h_all, _ = rnn_forward(params, x, h0)
+    if cell in ("rnn", "gru"):
+        h_all = (rnn_forward if cell == "rnn" else gru_forward)(params, x, h0)[0]
         dh_fd = np.empty_like(h_all)
         for t in range(T):
             h_t = h_all[t].copy()
 
             def loss_from_h(t=t, h_t=h_t):  # L as a function of h_t alone
-                rest = layer_loss("rnn", params, x[t + 1:], h_t, None, dh[t + 1:], None) if t + 1 < T else 0.0
+                rest = layer_loss(cell, params, x[t + 1:], h_t, None, dh[t + 1:], None) if t + 1 < T else 0.0
                 return float(np.sum(dh[t] * h_t)) + rest
 
             dh_fd[t] = numerical_gradient(loss_from_h, h_t, eps)
@@ -130,7 +138,7 @@ def random_problem(cell: str, T: int, B: int, D: int, H: int, rng: np.random.Gen
     ``inject="all"`` puts a random dh at every step, ``"last"`` only at the last step (a
     classifier on h_{T-1}). With ``with_state`` h0 (and c0) are random, else zeros.
     """
-    G = 4 if cell == "lstm" else 1
+    G = GATES[cell]
     k = 1.0 / np.sqrt(H)
     params = {
         "weight_ih": rng.uniform(-k, k, (G * H, D)), "weight_hh": rng.uniform(-k, k, (G * H, H)),
@@ -171,7 +179,7 @@ def check_rows(sizes=DEFAULT_SIZES, backends=("numpy",), seed: int = 0, with_tor
         from reference import autograd_grads
     rows = []
     rng = np.random.default_rng(seed)
-    for cell in ("rnn", "lstm"):
+    for cell in CELLS:
         for T, B, D, H in sizes:
             prob = random_problem(cell, T, B, D, H, rng)
             fd = finite_difference_grads(cell, **prob)

@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
+from conftest import BACKWARD, CELLS, FORWARD, GATES
 from reference import autograd_grads
 from scratch_rnn.gradcheck import (FD_TOL, FLOAT32_TOL, TORCH_TOL, analytic_grads, finite_difference_grads,
                                    max_rel_error, random_problem)
 
-CELLS = ("rnn", "lstm")
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -73,7 +73,7 @@ def test_float32_follows_float64(cell, rng):
     for name in g64:
         assert g32[name].dtype == np.float32, name
         assert max_rel_error(g32[name], g64[name]) <= FLOAT32_TOL, name
-    fwd = sr.rnn_forward if cell == "rnn" else sr.lstm_forward
+    fwd = FORWARD[cell]
     out = fwd(p32["params"], p32["x"])
     assert all(a.dtype == np.float32 for a in out[:-1])
 
@@ -82,10 +82,10 @@ def test_float32_follows_float64(cell, rng):
 def test_zero_initial_state_equals_omitted(cell, rng):
     prob = random_problem(cell, 8, 3, 2, 4, rng)
     zeros = np.zeros_like(prob["h0"])
-    if cell == "rnn":
-        h_a, ca = sr.rnn_forward(prob["params"], prob["x"])
-        h_b, cb = sr.rnn_forward(prob["params"], prob["x"], zeros)
-        ga, gb = sr.rnn_backward(ca, prob["dh"]), sr.rnn_backward(cb, prob["dh"])
+    if cell != "lstm":
+        h_a, ca = FORWARD[cell](prob["params"], prob["x"])
+        h_b, cb = FORWARD[cell](prob["params"], prob["x"], zeros)
+        ga, gb = BACKWARD[cell](ca, prob["dh"]), BACKWARD[cell](cb, prob["dh"])
     else:
         h_a, _, ca = sr.lstm_forward(prob["params"], prob["x"])
         h_b, _, cb = sr.lstm_forward(prob["params"], prob["x"], zeros, zeros.copy())

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
+from conftest import BACKWARD, CELLS, FORWARD, GATES
 from scratch_rnn.gradcheck import NUMBA_TOL, analytic_grads, max_rel_error, random_problem
 from scratch_rnn.lstm import sigmoid
 
@@ -19,7 +20,7 @@ CASES = [  # T, B, D, H, with_state
 ]
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("T,B,D,H,with_state", CASES)
 def test_numba_matches_numpy(cell, dtype, T, B, D, H, with_state, rng):
@@ -33,12 +34,12 @@ def test_numba_matches_numpy(cell, dtype, T, B, D, H, with_state, rng):
     for name in ref:
         assert fast[name].dtype == dtype and fast[name].shape == ref[name].shape, name
         assert max_rel_error(fast[name], ref[name]) <= tol, name
-    fwd = sr.rnn_forward if cell == "rnn" else sr.lstm_forward
+    fwd = FORWARD[cell]
     args = (prob["params"], prob["x"], prob["h0"]) + ((prob["c0"],) if cell == "lstm" else ())
     out_ref, out_fast = fwd(*args, backend="numpy"), fwd(*args, backend="numba")
     for a, b in zip(out_ref[:-1], out_fast[:-1]):
         assert b.dtype == dtype and max_rel_error(b, a) <= tol
-    if cell == "lstm":
+    if cell != "rnn":
         assert max_rel_error(out_fast[-1].gates, out_ref[-1].gates) <= tol
 
 
@@ -103,6 +104,14 @@ def _flushed_reference(cell, cache, dh):
         dh_tot[t] = dht
         if cell == "rnn":
             dz = _flush(dht * (1 - cache.h[t] ** 2), tiny)
+        elif cell == "gru":
+            r, z, n = cache.gates[t]
+            h_prev = cache.h[t - 1] if t else cache.h0
+            da_n = _flush(dht * (1 - z) * (1 - n * n), tiny)
+            dz = np.concatenate([_flush(da_n * cache.gh_n[t] * r * (1 - r), tiny),
+                                 _flush(dht * (h_prev - n) * z * (1 - z), tiny), _flush(da_n * r, tiny)], axis=1)
+            dh_next = dht * z + dz @ p["weight_hh"]
+            continue
         else:
             i, f, g, o = cache.gates[t]
             tc, c_prev = cache.tanh_c[t], (cache.c[t - 1] if t else cache.c0)
@@ -112,10 +121,10 @@ def _flushed_reference(cell, cache, dh):
                                         dht * tc * o * (1 - o)], axis=1), tiny)
             dc_next = _flush(dct * f, tiny)
         dh_next = dz @ p["weight_hh"]
-    return {"h": dh_tot} if cell == "rnn" else {"h": dh_tot, "c": dc_tot}
+    return {"h": dh_tot, "c": dc_tot} if cell == "lstm" else {"h": dh_tot}
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_vanishing_gradients_step_by_step(cell, dtype):
     """T = 400, loss at the last step, a contractive recurrence: dL/dh_t falls from 1 through the
@@ -125,13 +134,15 @@ def test_vanishing_gradients_step_by_step(cell, dtype):
     T, B, D, H = 400, 3, 2, 8
     rng = np.random.default_rng(7)
     prob = random_problem(cell, T, B, D, H, rng, dtype=np.float64, inject="last")
-    G = 4 if cell == "lstm" else 1
+    G = GATES[cell]
     prob["params"]["weight_hh"] *= 0.2 if cell == "rnn" else 0.4     # contractive recurrence
     if cell == "lstm":
         prob["params"]["bias_ih"][H:2 * H] = -3.0                     # forget gates near 0.05
+    if cell == "gru":
+        prob["params"]["bias_ih"][H:2 * H] = -4.0                     # update gates near 0.02
     prob = {k: ({n: a.astype(dtype) for n, a in v.items()} if k == "params" else
                 (None if v is None else v.astype(dtype))) for k, v in prob.items()}
-    fwd, bwd = (sr.rnn_forward, sr.rnn_backward) if cell == "rnn" else (sr.lstm_forward, sr.lstm_backward)
+    fwd, bwd = FORWARD[cell], BACKWARD[cell]
     args = (prob["params"], prob["x"], prob["h0"]) + ((prob["c0"],) if cell == "lstm" else ())
     cache = fwd(*args, backend="numpy")[-1]
     exact = bwd(cache, prob["dh"], backend="numpy")

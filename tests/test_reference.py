@@ -8,7 +8,8 @@ import scratch_rnn as sr
 from reference import (LSTMModel, UnrolledLSTM, VanillaRNN, params_from_torch, params_to_torch)
 
 
-@pytest.mark.parametrize("cell,layer", [("rnn", nn.RNN), ("lstm", nn.LSTM), ("rnn", nn.RNNCell), ("lstm", nn.LSTMCell)])
+@pytest.mark.parametrize("cell,layer", [("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU), ("rnn", nn.RNNCell),
+                                        ("lstm", nn.LSTMCell), ("gru", nn.GRUCell)])
 def test_round_trip_is_exact(cell, layer, rng):
     p = sr.init_pytorch_default(cell, 3, 7, rng)
     module = params_to_torch(p, layer(3, 7).double())
@@ -39,7 +40,7 @@ def test_transfer_errors():
     with pytest.raises(ValueError, match="expected one unidirectional layer"):
         params_to_torch(p, nn.LSTM(3, 7, num_layers=2).double())
     with pytest.raises(TypeError, match="module: expected one of"):
-        params_to_torch(p, nn.GRU(3, 7))
+        params_to_torch(p, nn.Linear(3, 7))
 
 
 @pytest.mark.parametrize("t", [0, 3, 5])

@@ -438,3 +438,13 @@ def test_checkpoint_carries_the_history(tmp_path):
 def test_runaway_loss_is_flagged():
     h = sr.History(loss=[0.7, 0.6, 5.0, 8.0, 0.1], accuracy=[0.5] * 5, grad_norm=[1.0] * 5)
     assert h.runaway_at(10.0) == 3 and h.runaway_at(20.0) is None
+
+
+def test_gru_trains_like_torch():
+    """The GRU in the training stack: the same 100 losses as the torch engine (float64)."""
+    sampler, scratch, torch_ = _engines("gru", task="first_bit")
+    hs = sr.train(scratch, sampler, 10, 8, 100, np.random.default_rng(5), dtype=np.float64, profile_at=[0, 99])
+    ht = sr.train(torch_, sampler, 10, 8, 100, np.random.default_rng(5), dtype=np.float64, profile_at=[0, 99])
+    assert np.max(np.abs(np.array(hs.loss) - np.array(ht.loss))) <= 1e-9
+    for u in (0, 99):
+        assert max_rel_error(hs.profiles[u]["h"], ht.profiles[u]["h"]) <= 1e-9

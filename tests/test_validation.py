@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
+from conftest import BACKWARD, CELLS, FORWARD, GATES
 from scratch_rnn.gradcheck import max_rel_error
 
 
@@ -14,10 +15,10 @@ def make(cell="lstm", T=4, B=2, D=3, H=5, dtype=np.float64):
 
 
 def forward(cell, p, x, **kw):
-    return (sr.rnn_forward if cell == "rnn" else sr.lstm_forward)(p, x, **kw)
+    return (FORWARD[cell])(p, x, **kw)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 class TestForward:
     def test_x_not_3d(self, cell):
         p, x = make(cell)
@@ -32,7 +33,7 @@ class TestForward:
 
     def test_input_size_mismatch(self, cell):
         p, x = make(cell, D=3)
-        G = 4 if cell == "lstm" else 1
+        G = GATES[cell]
         with pytest.raises(ValueError, match=rf"params\['weight_ih'\]: expected shape .* = \({G * 5}, 2\), got \({G * 5}, 3\)"):
             forward(cell, p, x[:, :, :2])
 
@@ -91,7 +92,7 @@ class TestForward:
 
     def test_hidden_size_disagrees_between_params(self, cell):
         p, x = make(cell, H=5)
-        G = 4 if cell == "lstm" else 1
+        G = GATES[cell]
         p["weight_hh"] = np.zeros((G * 6, 6))
         with pytest.raises(ValueError, match=r"params\['weight_ih'\]: expected shape .*H=6.*got"):
             forward(cell, p, x)
@@ -131,7 +132,7 @@ def test_rnn_params_given_to_lstm():
         sr.lstm_forward(p, x)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 class TestBackward:
     def run(self, cell):
         p, x = make(cell)
@@ -139,7 +140,7 @@ class TestBackward:
         return out[0], out[-1]
 
     def backward(self, cell, cache, dh, **kw):
-        return (sr.rnn_backward if cell == "rnn" else sr.lstm_backward)(cache, dh, **kw)
+        return BACKWARD[cell](cache, dh, **kw)
 
     def test_dh_wrong_shape(self, cell):
         h, cache = self.run(cell)
@@ -175,7 +176,7 @@ def test_dc_last_wrong_shape():
 class TestInit:
     def test_unknown_cell(self):
         with pytest.raises(ValueError, match="cell: expected one of"):
-            sr.init_pytorch_default("gru", 1, 4, np.random.default_rng(0))
+            sr.init_pytorch_default("transformer", 1, 4, np.random.default_rng(0))
 
     def test_bad_size(self):
         with pytest.raises(ValueError, match="hidden_size: expected an integer >= 1, got 0"):
@@ -194,13 +195,13 @@ class TestInit:
 
 
 # ---------------------------------------------------------------- the cache does not alias the caller's arrays
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_editing_inputs_between_forward_and_backward_changes_nothing(cell, backend):
     p, x = make(cell)
     h0 = np.full((2, 5), 0.3)
     kw = {"h0": h0} | ({"c0": np.full((2, 5), -0.2)} if cell == "lstm" else {})
-    bwd = sr.rnn_backward if cell == "rnn" else sr.lstm_backward
+    bwd = BACKWARD[cell]
     out = forward(cell, p, x, backend=backend, **kw)
     dh = np.ones_like(out[0])
     expected = bwd(out[-1], dh, backend=backend)
@@ -217,7 +218,7 @@ def test_editing_inputs_between_forward_and_backward_changes_nothing(cell, backe
     np.testing.assert_array_equal(got.h, expected.h)
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 def test_returned_states_are_read_only_views(cell):
     p, x = make(cell)
     out = forward(cell, p, x)
@@ -228,7 +229,7 @@ def test_returned_states_are_read_only_views(cell):
 
 
 # ---------------------------------------------------------------- pre-activations beyond the dtype's range
-@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+@pytest.mark.parametrize("cell", CELLS)
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
 def test_overflowing_preactivations_are_refused_by_both_backends(cell, backend):
     p, x = make(cell, dtype=np.float32)

@@ -31,8 +31,7 @@ def _recurrent_weight_T(w_hh):
 @jit
 def _input_projection(x, w_ih, start, end, out):
     """out[k] = x_t W_ih^T for t = start + k < end, as one matrix product. Done a chunk at a time
-    just before the steps that use it, so the chunk is still in cache when they read it.
-    Shared by the LSTM kernels."""
+    just before the steps that use it, so the chunk is still in cache when they read it."""
     n, B, D = end - start, x.shape[1], x.shape[2]
     np.dot(x[start:end].reshape(n * B, D), w_ih.T, out[:n].reshape(n * B, out.shape[2]))
 
@@ -40,22 +39,40 @@ def _input_projection(x, w_ih, start, end, out):
 @jit
 def _weight_grads(x, h0, h, dz, start, end, w_ih, dx, dw_ih, dw_hh, db):
     """For steps start..end-1 at once: dx_t = dz_t W_ih, dW_ih += sum dz_t^T x_t,
-    dW_hh += sum dz_t^T h_{t-1}, db += sum dz_t. dz[k] belongs to step start + k.
-    Shared by the LSTM kernels (dz has G = 4H columns there)."""
-    n = end - start
-    B, G = dz.shape[1], dz.shape[2]
-    D = x.shape[2]
-    H = h.shape[2]
+    dW_hh += sum dz_t^T h_{t-1}, db += sum dz_t (the RNN and the LSTM: one dz feeds both
+    products and both biases). dz[k] belongs to step start + k."""
+    _bias_grads(dz, start, end, db)
+    _input_grads(x, dz, start, end, w_ih, dx, dw_ih)
+    _recurrent_grads(h0, h, dz, start, end, dw_hh)
+
+
+@jit
+def _bias_grads(dz, start, end, db):
+    """db += sum over steps start..end-1 and the batch of dz."""
+    n, B, G = end - start, dz.shape[1], dz.shape[2]
     rows = dz[:n].reshape(n * B, G)                              # (n*B, G) one row per (t, b)
     for r in range(n * B):
         row = rows[r]
         for j in range(G):
-            db[j] += row[j]                                      # sum over t and b
+            db[j] += row[j]
+
+
+@jit
+def _input_grads(x, dz, start, end, w_ih, dx, dw_ih):
+    """dx_t = dz_t W_ih and dW_ih += sum dz_t^T x_t for steps start..end-1, as single products."""
+    n, B, G, D = end - start, dz.shape[1], dz.shape[2], x.shape[2]
+    rows = dz[:n].reshape(n * B, G)
     np.dot(rows, w_ih, dx[start:end].reshape(n * B, D))          # dx_t = dz_t W_ih
     dw_ih += np.dot(rows.T, x[start:end].reshape(n * B, D))      # (G, D)
-    if start == 0:                                               # step 0 reads h0
+
+
+@jit
+def _recurrent_grads(h0, h, dz, start, end, dw_hh):
+    """dW_hh += sum dz_t^T h_{t-1} for steps start..end-1, as single products (step 0 reads h0)."""
+    n, B, G, H = end - start, dz.shape[1], dz.shape[2], h.shape[2]
+    if start == 0:
         dw_hh += np.dot(dz[0].T, h0)
         if n > 1:
             dw_hh += np.dot(dz[1:n].reshape((n - 1) * B, G).T, h[0:end - 1].reshape((n - 1) * B, H))
     else:
-        dw_hh += np.dot(rows.T, h[start - 1:end - 1].reshape(n * B, H))
+        dw_hh += np.dot(dz[:n].reshape(n * B, G).T, h[start - 1:end - 1].reshape(n * B, H))

@@ -55,6 +55,8 @@ def _runner_scratch(case: Case, backend: str):
     dh[-1] = rng.standard_normal((case.B, case.H))
     if case.cell == "rnn":
         return lambda: sr.rnn_backward(sr.rnn_forward(layer, x, backend=backend)[1], dh, backend=backend)
+    if case.cell == "gru":
+        return lambda: sr.gru_backward(sr.gru_forward(layer, x, backend=backend)[1], dh, backend=backend)
     return lambda: sr.lstm_backward(sr.lstm_forward(layer, x, backend=backend)[2], dh, backend=backend)
 
 
@@ -74,7 +76,7 @@ def _runner_torch(case: Case, device: str):
     from torch import nn
 
     from reference.transfer import params_to_torch
-    layer = (nn.RNN if case.cell == "rnn" else nn.LSTM)(case.D, case.H).to(torch.from_numpy(np.zeros(0, dtype)).dtype)
+    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.cell](case.D, case.H).to(torch.from_numpy(np.zeros(0, dtype)).dtype)
     params_to_torch({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}, layer)
     layer = layer.to(device)
     xt = torch.from_numpy(rng.random((case.T, case.B, case.D)).astype(dtype)).to(device).requires_grad_()

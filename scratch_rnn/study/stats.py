@@ -6,7 +6,8 @@ import math
 LABELS = {("rnn", "pytorch"): "RNN (PyTorch init)", ("rnn", "orthogonal"): "RNN (orthogonal W_hh)",
           ("rnn", "identity"): "RNN (identity W_hh)", ("lstm", "pytorch"): "LSTM (PyTorch init)",
           ("lstm", "forget_bias"): "LSTM (forget bias 1)", ("lstm", "chrono"): "LSTM (chrono init)",
-          ("lstm", "orthogonal"): "LSTM (orthogonal W_hh)"}
+          ("lstm", "orthogonal"): "LSTM (orthogonal W_hh)",
+          ("gru", "pytorch"): "GRU (PyTorch init)", ("gru", "orthogonal"): "GRU (orthogonal W_hh)"}
 
 
 def model_label(cell: str, init: str) -> str:

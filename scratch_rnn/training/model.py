@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
 from .._validate import GATES, PARAM_NAMES
+from ..gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from ..lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from ..rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
 from . import init as _init
@@ -27,6 +28,7 @@ HEAD_KEYS = ("head_weight", "head_bias")
 INITS = {
     "rnn": ("pytorch", "orthogonal", "identity"),
     "lstm": ("pytorch", "forget_bias", "chrono", "orthogonal"),
+    "gru": ("pytorch", "orthogonal"),
 }
 
 
@@ -77,7 +79,7 @@ class ModelCache:
     that ran the forward pass (the backward pass uses the same one)."""
 
     cell: str
-    layer: RNNCache | LSTMCache
+    layer: RNNCache | LSTMCache | GRUCache
     head: tuple
     backend: str
 
@@ -89,24 +91,28 @@ def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[n
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {k!r}")
     cell = cell_of(params)
     layer = layer_params(params)
-    layer_cache: RNNCache | LSTMCache
+    layer_cache: RNNCache | LSTMCache | GRUCache
     if cell == "rnn":
         h, layer_cache = rnn_forward(layer, x, backend=backend)
+    elif cell == "gru":
+        h, layer_cache = gru_forward(layer, x, backend=backend)
     else:
         h, _, layer_cache = lstm_forward(layer, x, backend=backend)
     out, head_cache = linear_forward(params["head_weight"], params["head_bias"], h[-1])
     return out, ModelCache(cell, layer_cache, head_cache, backend)
 
 
-def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads | LSTMGrads]:
+def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads | LSTMGrads | GRUGrads]:
     """Returns (grads, layer_grads): grads has the keys of the parameter dict; layer_grads is the
     layer's `RNNGrads` / `LSTMGrads`, with the total dL/dh_t (and dL/dc_t) for every t."""
     dw, db, dh_last = linear_backward(cache.head, dout)
     dh = np.zeros_like(cache.layer.h)                            # the loss looks only at h_{T-1}
     dh[-1] = dh_last
-    g: RNNGrads | LSTMGrads
+    g: RNNGrads | LSTMGrads | GRUGrads
     if isinstance(cache.layer, RNNCache):
         g = rnn_backward(cache.layer, dh, backend=cache.backend)
+    elif isinstance(cache.layer, GRUCache):
+        g = gru_backward(cache.layer, dh, backend=cache.backend)
     else:
         g = lstm_backward(cache.layer, dh, backend=cache.backend)
     return {**g.params, "head_weight": dw, "head_bias": db}, g
