@@ -35,7 +35,7 @@ def _t(a, device):
 
 
 def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_last=None,
-                   device: str = "cpu") -> dict:
+                   device: str = "cpu", nonlinearity: str = "tanh") -> dict:
     """Gradients of L by autograd, as NumPy arrays keyed like `scratch_rnn.gradcheck.QUANTITIES`.
 
     x (T, B, D); h0, c0, dc_last (B, H) or None (zeros); dh (T, B, H). dtype follows x.
@@ -55,7 +55,8 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         return [_t(a, device).requires_grad_() for a in (x, h0, c0)]
 
     # fused layer: parameter, x, h0, c0 gradients
-    layer = _FUSED[cell](D, H).to(device=device, dtype=dtype)
+    kw = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    layer = _FUSED[cell](D, H, **kw).to(device=device, dtype=dtype)
     params_to_torch(params, layer.cpu()).to(device)
     xt, h0t, c0t = leaves()
     if cell != "lstm":
@@ -71,7 +72,7 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         grads["c0"] = c0t.grad
 
     # unrolled layer: the total dL/dh_t and dL/dc_t
-    unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = _UNROLLED[cell](D, H).to(dtype=dtype)
+    unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = _UNROLLED[cell](D, H, **kw).to(dtype=dtype)
     params_to_torch(params, unrolled.cell).to(device)
     xt, h0t, c0t = leaves()
     if not isinstance(unrolled, UnrolledLSTM):

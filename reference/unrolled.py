@@ -14,11 +14,11 @@ from torch import nn
 
 
 class UnrolledRNN(nn.Module):
-    """tanh RNN as a Python loop over nn.RNNCell; parameters named as in nn.RNNCell."""
+    """RNN (tanh, or relu) as a Python loop over nn.RNNCell; parameters named as in nn.RNNCell."""
 
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
         super().__init__()
-        self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity="tanh")
+        self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity=nonlinearity)
         self.h: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:

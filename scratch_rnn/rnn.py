@@ -1,4 +1,5 @@
-r"""Vanilla tanh RNN: forward pass and backpropagation through time, in NumPy.
+r"""Vanilla RNN (tanh, or ReLU as ``nn.RNN(nonlinearity="relu")``): forward pass and
+backpropagation through time, in NumPy.
 
 Shapes: T time steps, B batch, D input size, H hidden size. Parameters use PyTorch's names and
 shapes (``nn.RNN``): ``weight_ih`` (H, D), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,).
@@ -6,13 +7,14 @@ shapes (``nn.RNN``): ``weight_ih`` (H, D), ``weight_hh`` (H, H), ``bias_ih`` (H,
 Forward, for t = 0 .. T-1 (h_{-1} = h0)::
 
     a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh        (B, H)
-    h_t = tanh(a_t)                                          (B, H)
+    h_t = tanh(a_t)          or  h_t = max(a_t, 0)  (ReLU)   (B, H)
 
 Backward. ``dh[t]`` is the gradient the loss sends *directly* into h_t. The total gradient
 ``dh_total[t]`` = dL/dh_t also counts every path through h_{t+1}, h_{t+2}, ...::
 
     dh_total[T-1] = dh[T-1]
     da_t          = dh_total[t] * (1 - h_t^2)                (B, H)   through tanh
+                  = dh_total[t] * [h_t > 0]                  (B, H)   through ReLU (0 at a_t = 0, as torch)
     dh_total[t-1] = dh[t-1] + da_t W_hh                      (B, H)   one step back
     dW_ih = sum_t da_t^T x_t        dW_hh = sum_t da_t^T h_{t-1}
     db_ih = db_hh = sum_t sum_b da_t
@@ -29,6 +31,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _backend
+
+NONLINEARITIES = ("tanh", "relu")
 from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
                         read_only)
 
@@ -41,6 +45,7 @@ class RNNCache:
     x: np.ndarray
     h0: np.ndarray
     h: np.ndarray
+    nonlinearity: str = "tanh"
 
 
 @dataclass(frozen=True)
@@ -54,24 +59,34 @@ class RNNGrads:
     h: np.ndarray
 
 
-def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
-                backend: str = "numpy") -> tuple[np.ndarray, RNNCache]:
-    """Run the RNN over x (T, B, D) from h0 (B, H; zeros if None).
+def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend: str = "numpy",
+                nonlinearity: str = "tanh") -> tuple[np.ndarray, RNNCache]:
+    """Run the RNN over x (T, B, D) from h0 (B, H; zeros if None); `nonlinearity` "tanh" or "relu".
 
     Returns ``(h, cache)``: h (T, B, H) holds every hidden state (a read-only view of the cache's
     array: copy it to change it); cache feeds `rnn_backward` and holds copies of x, params and h0.
     dtype follows x (float32 or float64); params and h0 must have the same dtype. Inputs whose
-    pre-activations could overflow the dtype are refused (`_validate.check_range`).
+    pre-activations could overflow the dtype are refused (`_validate.check_range`); a ReLU RNN,
+    whose states are unbounded, is refused when a state overflows.
     """
+    if nonlinearity not in NONLINEARITIES:
+        raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
     x = check_x(x)
     T, B, D = x.shape
     p, H = check_params(params, "rnn", D, x.dtype)
     h0 = check_state("h0", h0, B, H, x.dtype)
-    check_range(x, p, h0)
+    relu = nonlinearity == "relu"
+    if not relu:
+        check_range(x, p, h0)
     loop = _backend.loops("rnn", backend).rnn_forward_loop
-    h = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    with np.errstate(over="ignore", invalid="ignore"):          # an overflowing ReLU state is refused below
+        h = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], relu)
+    if relu and not np.isfinite(h).all():
+        t = int(np.argmin(np.isfinite(h).reshape(T, -1).all(axis=1)))
+        raise ValueError(f"x, params, h0: the ReLU RNN's state overflowed {x.dtype} at step t = {t}; scale the "
+                         "inputs or the parameters down, or use float64")
     # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
-    cache = RNNCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h)
+    cache = RNNCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, nonlinearity=nonlinearity)
     return read_only(h), cache
 
 
@@ -84,12 +99,13 @@ def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str = "numpy") -> RNNG
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params
     loop = _backend.loops("rnn", backend).rnn_backward_loop
-    dx, dh0, dh_total, dw_ih, dw_hh, db = loop(cache.x, cache.h0, cache.h, dh, p["weight_ih"], p["weight_hh"])
+    dx, dh0, dh_total, dw_ih, dw_hh, db = loop(cache.x, cache.h0, cache.h, dh, p["weight_ih"], p["weight_hh"],
+                                               cache.nonlinearity == "relu")
     grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db, "bias_hh": db.copy()}
     return RNNGrads(params=grads, x=dx, h0=dh0, h=dh_total)
 
 
-def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh):
+def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh, relu=False):
     """The forward recurrence on checked arrays; returns h (T, B, H)."""
     T, B, _ = x.shape
     H = w_hh.shape[1]
@@ -97,12 +113,12 @@ def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh):
     h_prev = h0                                                  # (B, H) h_{t-1}
     for t in range(T):
         a = x[t] @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh        # (B, H) pre-activation a_t
-        h[t] = np.tanh(a)                                        # (B, H) h_t
+        h[t] = np.maximum(a, 0) if relu else np.tanh(a)          # (B, H) h_t
         h_prev = h[t]
     return h
 
 
-def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh):
+def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh, relu=False):
     """BPTT on checked arrays; returns (dx, dh0, dh_total, dw_ih, dw_hh, db)."""
     T, B, D = x.shape
     H = w_hh.shape[1]
@@ -115,7 +131,7 @@ def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh):
     for t in reversed(range(T)):
         h_prev = h[t - 1] if t > 0 else h0                       # (B, H) h_{t-1}
         dh_total[t] = dh[t] + dh_next                            # (B, H) direct + through the future
-        da = dh_total[t] * (1 - h[t] * h[t])                     # (B, H) through tanh: dL/da_t
+        da = dh_total[t] * ((h[t] > 0) if relu else (1 - h[t] * h[t]))  # (B, H) through the nonlinearity: dL/da_t
         dw_ih += da.T @ x[t]                                     # (H, D)
         dw_hh += da.T @ h_prev                                   # (H, H)
         db += da.sum(axis=0)                                     # (H,)

@@ -122,3 +122,29 @@ def test_lstm_saturated_gates_stay_finite():
         h, c, cache = sr.lstm_forward(params, x)
         g = sr.lstm_backward(cache, np.ones_like(h))
     assert np.isfinite(h).all() and np.isfinite(g.h).all() and np.isfinite(g.params["weight_ih"]).all()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("T,B,D,H", [(1, 1, 1, 1), (7, 3, 2, 5), (120, 2, 3, 4)])
+def test_relu_rnn_against_torch(backend, T, B, D, H, rng):
+    """nn.RNN(nonlinearity="relu"): every gradient, the per-timestep totals included."""
+    prob = random_problem("rnn", T, B, D, H, rng)
+    ref = autograd_grads("rnn", **prob, nonlinearity="relu")
+    h, cache = sr.rnn_forward(prob["params"], prob["x"], prob["h0"], backend=backend, nonlinearity="relu")
+    assert (h >= 0).all() and (h.size < 10 or (h == 0).any())     # the ReLU clips
+    g = sr.rnn_backward(cache, prob["dh"], backend=backend)
+    ours = {**g.params, "x": g.x, "h0": g.h0, "h": g.h}
+    for name, value in ours.items():
+        assert max_rel_error(value, ref[name]) <= TORCH_TOL, name
+
+
+def test_relu_rnn_refuses_an_overflowing_state_and_unknown_nonlinearities(rng):
+    p = sr.init_pytorch_default("rnn", 1, 3, rng)
+    p["weight_hh"][:] = np.eye(3) * 1e3                          # each step multiplies the state by 1000
+    p["weight_ih"][:] = 1.0
+    x = np.ones((120, 1, 1))
+    for backend in ("numpy", "numba"):
+        with pytest.raises(ValueError, match=r"the ReLU RNN's state overflowed float64 at step t = 10\d"):
+            sr.rnn_forward(p, x, backend=backend, nonlinearity="relu")
+    with pytest.raises(ValueError, match=r"nonlinearity: expected one of \('tanh', 'relu'\), got 'sigmoid'"):
+        sr.rnn_forward(p, x, nonlinearity="sigmoid")

@@ -25,18 +25,19 @@ from .common import _chunk_steps, _input_projection, _recurrent_weight_T, _weigh
 from .flags import jit
 
 
-def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh):
+def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh, relu=False):
     """The forward recurrence; returns h (T, B, H)."""
-    h = np.empty((*x.shape[:2], w_hh.shape[1]), dtype=x.dtype)  # NumPy allocates: see common
-    _rnn_forward(x, h0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, h)
+    h = np.empty((x.shape[0], x.shape[1], w_hh.shape[1]), dtype=x.dtype)  # NumPy allocates: see common
+    _rnn_forward(x, h0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, h, bool(relu))
     return h
 
 
 @jit
-def _rnn_forward(x, h0, w_ih, w_hh_T, b_ih, b_hh, h):
+def _rnn_forward(x, h0, w_ih, w_hh_T, b_ih, b_hh, h, relu):
     T, B, D = x.shape
     H = w_hh_T.shape[0]
     hw = np.empty((B, H), dtype=x.dtype)                         # (B, H) h_{t-1} W_hh^T
+    zero = x.dtype.type(0)
     K = _chunk_steps(B, 256)                                     # 256 rows: stays in cache
     for t in range(T):
         if t % K == 0:                                           # x_t W_ih^T for the next K steps at once
@@ -47,18 +48,22 @@ def _rnn_forward(x, h0, w_ih, w_hh_T, b_ih, b_hh, h):
             a, hwb = h[t, b], hw[b]                              # (H,) rows of this batch element
             for j in range(H):
                 a[j] = a[j] + b_ih[j] + hwb[j] + b_hh[j]         # pre-activation a_t
-            tanh_(a)                                             # h_t = tanh(a_t), in place
+            if relu:
+                for j in range(H):
+                    a[j] = max(a[j], zero)                       # h_t = max(a_t, 0), in place
+            else:
+                tanh_(a)                                         # h_t = tanh(a_t), in place
 
 
-def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh):
+def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh, relu=False):
     """BPTT; returns (dx, dh0, dh_total, dw_ih, dw_hh, db)."""
     dx, dh_total = np.empty_like(x), np.empty_like(h)            # NumPy allocates: see common
-    dh0, dw_ih, dw_hh, db = _rnn_backward(x, h0, h, dh, w_ih, w_hh, dx, dh_total)
+    dh0, dw_ih, dw_hh, db = _rnn_backward(x, h0, h, dh, w_ih, w_hh, dx, dh_total, bool(relu))
     return dx, dh0, dh_total, dw_ih, dw_hh, db
 
 
 @jit
-def _rnn_backward(x, h0, h, dh, w_ih, w_hh, dx, dh_total):
+def _rnn_backward(x, h0, h, dh, w_ih, w_hh, dx, dh_total, relu):
     T, B, D = x.shape
     H = w_hh.shape[1]
     tiny = np.finfo(x.dtype).tiny                                # smallest normal number
@@ -79,7 +84,8 @@ def _rnn_backward(x, h0, h, dh, w_ih, w_hh, dx, dh_total):
                     dht = dhb[j] + dhn[j]                        # direct + through the future
                     dht = dht if abs(dht) >= tiny else zero      # flush subnormals
                     dht_[j] = dht
-                    v = dht * (one - hb[j] * hb[j])              # through tanh: dL/da_t
+                    slope = (one if hb[j] > zero else zero) if relu else one - hb[j] * hb[j]
+                    v = dht * slope                              # through the nonlinearity: dL/da_t
                     d[j] = v if abs(v) >= tiny else zero         # flush subnormals
             np.dot(da[t - start], w_hh, dh_next)                 # dL/dh_{t-1} through h_t
         _weight_grads(x, h0, h, da, start, end, w_ih, dx, dw_ih, dw_hh, db)
