@@ -1,0 +1,112 @@
+"""Stacked and bidirectional layers against nn.RNN / nn.LSTM / nn.GRU (float64), state_dict in and out."""
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import scratch_rnn as sr
+from reference import UnrolledGRU, UnrolledLSTM, UnrolledRNN, params_to_torch
+from scratch_rnn.gradcheck import TORCH_TOL, max_rel_error
+
+MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+UNROLLED = {"rnn": UnrolledRNN, "lstm": UnrolledLSTM, "gru": UnrolledGRU}
+CASES = [  # cell, num_layers, bidirectional, batch_first, with_state, T, B, D, H, nonlinearity
+    ("rnn", 1, False, False, False, 5, 2, 3, 4, "tanh"), ("rnn", 2, True, True, True, 6, 3, 2, 5, "relu"),
+    ("lstm", 1, True, False, True, 1, 1, 1, 1, "tanh"), ("lstm", 2, False, True, False, 7, 2, 3, 4, "tanh"),
+    ("lstm", 3, True, False, True, 5, 2, 2, 3, "tanh"), ("gru", 1, False, True, True, 4, 1, 2, 3, "tanh"),
+    ("gru", 2, True, False, False, 6, 3, 1, 4, "tanh"), ("gru", 3, True, True, True, 3, 2, 4, 2, "tanh"),
+]
+
+
+def _module(cell, D, H, L, bi, bf, nl):
+    kw = {"nonlinearity": nl} if cell == "rnn" else {}
+    torch.manual_seed(0)
+    return MODULES[cell](D, H, num_layers=L, bidirectional=bi, batch_first=bf, **kw).double()
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("cell,L,bi,bf,with_state,T,B,D,H,nl", CASES)
+def test_stack_matches_torch(cell, L, bi, bf, with_state, T, B, D, H, nl, backend, rng):
+    m = _module(cell, D, H, L, bi, bf, nl)
+    params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}   # no helper: the state_dict
+    nd = 2 if bi else 1
+    x = rng.standard_normal((B, T, D) if bf else (T, B, D))
+    h0 = rng.standard_normal((L * nd, B, H)) if with_state else None
+    c0 = rng.standard_normal((L * nd, B, H)) if with_state and cell == "lstm" else None
+    dout = rng.standard_normal((B, T, nd * H) if bf else (T, B, nd * H))
+    dh_n, dc_n = rng.standard_normal((L * nd, B, H)), rng.standard_normal((L * nd, B, H))
+    out, h_n, c_n, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=bi, batch_first=bf,
+                                            nonlinearity=nl, h0=h0, c0=c0, backend=backend)
+    g = sr.stack_backward(cache, dout, dh_n, dc_n if cell == "lstm" else None)
+    xt = torch.from_numpy(x).requires_grad_()
+    state = None
+    if with_state:
+        h0t = torch.from_numpy(h0).requires_grad_()
+        c0t = torch.from_numpy(c0).requires_grad_() if cell == "lstm" else None
+        state = (h0t, c0t) if cell == "lstm" else h0t
+    o, s = m(xt, state)
+    hn, cn = s if cell == "lstm" else (s, None)
+    loss = (o * torch.from_numpy(dout)).sum() + (hn * torch.from_numpy(dh_n)).sum()
+    if cell == "lstm":
+        loss = loss + (cn * torch.from_numpy(dc_n)).sum()
+    loss.backward()
+    assert max_rel_error(out, o.detach().numpy()) <= 1e-13 and max_rel_error(h_n, hn.detach().numpy()) <= 1e-13
+    if cell == "lstm":
+        assert max_rel_error(c_n, cn.detach().numpy()) <= 1e-13
+    else:
+        assert c_n is None and g.c0 is None and g.c is None
+    assert set(g.params) == set(params)
+    for k, p in m.named_parameters():
+        assert max_rel_error(g.params[k], p.grad.numpy()) <= TORCH_TOL, k
+    assert max_rel_error(g.x, xt.grad.numpy()) <= TORCH_TOL
+    if with_state:
+        assert max_rel_error(g.h0, h0t.grad.numpy()) <= TORCH_TOL
+        if cell == "lstm":
+            assert max_rel_error(g.c0, c0t.grad.numpy()) <= TORCH_TOL
+    m.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})   # and back, no helper
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_every_layer_and_direction_total_matches_an_unrolled_torch_stack(cell, rng):
+    """grads.h[layer, direction] (and .c) against a stack of unrolled torch cells with retain_grad."""
+    T, B, D, H, L = 6, 2, 3, 4, 2
+    m = _module(cell, D, H, L, True, False, "tanh")
+    params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    x = rng.standard_normal((T, B, D))
+    dout = rng.standard_normal((T, B, 2 * H))
+    _, _, _, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=True)
+    g = sr.stack_backward(cache, dout)
+    layers, inp = {}, torch.from_numpy(x)
+    for layer in range(L):
+        outs = []
+        for d in range(2):
+            u = UNROLLED[cell](inp.shape[2], H).double()
+            suffix = "_reverse" if d else ""
+            params_to_torch({n: params[f"{n}_l{layer}{suffix}"] for n in ("weight_ih", "weight_hh", "bias_ih",
+                                                                            "bias_hh")}, u.cell)
+            seq = inp.flip(0) if d else inp
+            h = u(seq)[0] if cell == "lstm" else u(seq)
+            outs.append(h.flip(0) if d else h)
+            layers[layer, d] = u
+        inp = torch.cat(outs, dim=2)
+    (inp * torch.from_numpy(dout)).sum().backward()
+    for (layer, d), u in layers.items():
+        for q in ("h", "c") if cell == "lstm" else ("h",):
+            ref = torch.stack([s.grad for s in getattr(u, q)]).numpy()
+            ref = ref[::-1] if d else ref
+            assert max_rel_error(getattr(g, q)[layer, d], ref) <= TORCH_TOL, (layer, d, q)
+
+
+def test_stack_input_errors(rng):
+    m = _module("lstm", 2, 3, 2, True, False, "tanh")
+    params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    x = rng.standard_normal((4, 2, 2))
+    broken = {k: v for k, v in params.items() if k != "weight_hh_l1_reverse"}
+    with pytest.raises(ValueError, match=r"missing: \['weight_hh_l1_reverse'\]"):
+        sr.stack_forward(broken, x, "lstm", num_layers=2, bidirectional=True)
+    with pytest.raises(ValueError, match=r"h0: expected shape \(num_layers \* num_directions, B, H\) = \(4, 2, 3\)"):
+        sr.stack_forward(params, x, "lstm", num_layers=2, bidirectional=True, h0=np.zeros((2, 2, 3)))
+    with pytest.raises(ValueError, match=r"unexpected: \['bias_hh_l1', "):
+        sr.stack_forward(params, x, "lstm", num_layers=1, bidirectional=True)
+    with pytest.raises(NotImplementedError, match="proj_size"):
+        sr.stack_forward(params, x, "lstm", num_layers=2, bidirectional=True, proj_size=2)
