@@ -169,3 +169,27 @@ def test_run_key_depends_on_every_field():
                    batch=4, clip=1.0)
     assert run_key(base) == run_key(RunSpec(**{**base.__dict__}))
     assert run_key(base) != run_key(RunSpec(**{**base.__dict__, "lr": 2e-3}))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the workers through /proc")
+def test_a_killed_worker_costs_no_run(straight, tmp_path):
+    """SIGKILL one worker process in the middle of a sweep: the runs in flight are run again on a
+    fresh pool, the sweep completes, and the records equal an undisturbed run's."""
+    out = tmp_path / "sweep"
+    marker = f"SCRATCH_RNN_TEST_{uuid.uuid4().hex}"
+    cmd = [sys.executable, "-m", "scratch_rnn.cli", *SWEEP, "--workers", "2", "--out", str(out)]
+    proc = subprocess.Popen(cmd, env={**os.environ, marker: "1"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    deadline, victim = time.time() + 240, None
+    while time.time() < deadline and victim is None and proc.poll() is None:
+        if (out / RUNS).exists() and (out / RUNS).read_text().count("\n") >= 1:
+            workers = [p for p in _leftover_processes(marker) if p != proc.pid
+                       and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
+            victim = workers[0] if workers else None
+        time.sleep(0.05)
+    assert victim is not None, proc.communicate()
+    os.kill(victim, signal.SIGKILL)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-2000:]
+    assert _records(out) == straight

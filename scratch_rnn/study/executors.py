@@ -12,6 +12,7 @@ import os
 import signal
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from .runner import run_one_safe
 from .specs import RunSpec
 from .store import RunStore
 
-MAX_ATTEMPTS = 2        # a run whose worker process died is tried this many times, then stored as failed
+MAX_ATTEMPTS = 2        # a run in flight when a worker process died is tried this many times, then stored as failed
 
 
 class Interrupted(Exception):
@@ -148,24 +149,30 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
                 spec = queue.pop(0)
                 running[runner.submit(spec)] = spec
             done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            broken = False
             for fut in done:
-                spec = running.pop(fut)
                 try:
                     result = fut.result()
-                except Exception as err:                         # the worker died, or the cluster lost the task
-                    from concurrent.futures.process import BrokenProcessPool
-                    if isinstance(err, BrokenProcessPool):
-                        attempts[spec] = attempts.get(spec, 0) + 1
-                        for other in running.values():          # the whole pool went down with it
-                            queue.insert(0, other)
-                        running.clear()
-                        runner.close(now=True)
-                        runner = _Local(workers)
-                        if attempts[spec] < MAX_ATTEMPTS:
-                            queue.insert(0, spec)
-                            continue
+                except BrokenProcessPool:                        # a worker died: the whole local pool is gone
+                    broken = True
+                    continue
+                except Exception as err:                         # e.g. the cluster gave up on the task
                     result = {"failure": _failure_of(err)}
-                store_outcome(spec, result)
+                store_outcome(running.pop(fut), result)
+            if broken:                                           # every run in flight goes back in the queue
+                inflight = list(running.values())
+                running.clear()
+                runner.close(now=True)
+                runner = _Local(workers)
+                for spec in reversed(inflight):
+                    attempts[spec] = attempts.get(spec, 0) + 1
+                    if attempts[spec] < MAX_ATTEMPTS:
+                        queue.insert(0, spec)
+                    else:
+                        store_outcome(spec, {"failure": {
+                            "type": "BrokenProcessPool", "traceback": None,
+                            "message": f"a worker process died {MAX_ATTEMPTS} times while this run was in flight "
+                                       "(killed by the operating system, out of memory?)"}})
         return out
     except Interrupted:
         if runner is not None:
