@@ -12,6 +12,12 @@ final states. Going down the stack, a layer's input gradient (summed over its tw
 the ``dh`` of every step of the layer below; each direction is then one call of the cell's own
 BPTT, which is where every total dL/dh_t (and dL/dc_t) comes from. The reverse direction is a
 forward direction over the time-reversed sequence, so its quantities are flipped back to real time.
+
+Variable lengths (``lengths`` (B,), the semantics of ``pack_padded_sequence(..., enforce_sorted=False)``):
+sequence b is only its first lengths[b] steps. Each direction runs over exactly those steps (the
+reverse one from step lengths[b]-1 down to 0), outputs past them are 0, h_n and c_n hold each
+sequence's state after its own last step, and the per-timestep totals past them are 0. The batch
+is run in groups of equal length, each one call of the cell, so the numbers are the cell's own.
 """
 from __future__ import annotations
 
@@ -35,7 +41,9 @@ class StackCache:
     num_layers: int
     num_directions: int
     batch_first: bool
-    caches: dict                 # (layer, direction) -> the cell's cache (over reversed time for direction 1)
+    shape: tuple                 # (T, B, H)
+    groups: list                 # [(length, batch indices)], one cell call each
+    caches: dict                 # (layer, direction, group) -> the cell's cache (time reversed for direction 1)
     backend: str
 
 
@@ -64,6 +72,19 @@ def _states(name: str, value, n: int, B: int, H: int, dtype) -> list[Any]:
     return list(arr)
 
 
+def _groups(lengths, T: int, B: int) -> list:
+    """[(L, indices)] of the batch grouped by sequence length; one group (T, all) without lengths."""
+    if lengths is None:
+        return [(T, np.arange(B))]
+    arr = np.asarray(lengths)
+    if arr.dtype.kind not in "iu" or arr.shape != (B,):
+        raise ValueError(f"lengths: expected an integer array of shape (B,) = ({B},), got dtype {arr.dtype} and "
+                         f"shape {arr.shape}")
+    if arr.min() < 1 or arr.max() > T:
+        raise ValueError(f"lengths: expected values in [1, T] = [1, {T}], got values in [{arr.min()}, {arr.max()}]")
+    return [(int(n), np.flatnonzero(arr == n)) for n in np.unique(arr)]
+
+
 def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bidirectional: bool = False,
                   batch_first: bool = False, nonlinearity: str = "tanh", proj_size: int = 0,
                   h0: ArrayLike | None = None, c0: ArrayLike | None = None, lengths: ArrayLike | None = None,
@@ -74,8 +95,6 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
         raise ValueError(f"cell: expected 'rnn', 'lstm' or 'gru', got {cell!r}")
     if proj_size:
         raise NotImplementedError(f"proj_size: LSTM projections are not implemented yet, got {proj_size!r}")
-    if lengths is not None:
-        raise NotImplementedError("lengths: variable-length batches are not implemented yet")
     if cell != "rnn" and nonlinearity != "tanh":
         raise ValueError(f"nonlinearity: applies to cell 'rnn' only, got {nonlinearity!r} for {cell!r}")
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
@@ -91,31 +110,38 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
     T, B, _ = x.shape
     H = np.shape(params["weight_hh_l0"])[1]
+    groups = _groups(lengths, T, B)
     h0s = _states("h0", h0, num_layers * nd, B, H, x.dtype)
     c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype) if cell == "lstm" else [None] * (num_layers * nd)
     if cell != "lstm" and c0 is not None:
         raise ValueError(f"c0: only the LSTM has a cell state, got one for cell {cell!r}")
-    caches: dict[tuple[int, int], Any] = {}
-    h_n, c_n, inp = [], [], x
+    caches: dict[tuple[int, int, int], Any] = {}
+    h_n = np.zeros((num_layers * nd, B, H), dtype=x.dtype)
+    c_n = np.zeros((num_layers * nd, B, H), dtype=x.dtype)
+    inp = x
     for layer in range(num_layers):
-        outs = []
+        out = np.zeros((T, B, nd * H), dtype=x.dtype)          # zeros past each sequence's length
         for d in range(nd):
             p = {n: params[_key(n, layer, d)] for n in PARAM_NAMES}
-            seq = inp[::-1] if d else inp                       # the reverse direction reads time backwards
             i = layer * nd + d
-            if cell == "lstm":
-                h, c, caches[layer, d] = lstm_forward(p, seq, h0s[i], c0s[i], backend=backend)
-                c_n.append(c[-1])
-            elif cell == "gru":
-                h, caches[layer, d] = gru_forward(p, seq, h0s[i], backend=backend)
-            else:
-                h, caches[layer, d] = rnn_forward(p, seq, h0s[i], backend=backend, nonlinearity=nonlinearity)
-            h_n.append(h[-1])
-            outs.append(h[::-1] if d else h)                    # back to real time
-        inp = np.concatenate(outs, axis=2) if nd == 2 else outs[0]
-    out = np.swapaxes(inp, 0, 1) if batch_first else inp
-    stack_cache = StackCache(cell, num_layers, nd, batch_first, caches, backend)
-    return out, np.stack(h_n), (np.stack(c_n) if cell == "lstm" else None), stack_cache
+            for k, (L, idx) in enumerate(groups):
+                seq = inp[:L, idx][::-1] if d else inp[:L, idx]  # the reverse direction reads time backwards
+                h0_i = h0s[i]
+                s0 = None if h0_i is None else h0_i[idx]
+                if cell == "lstm":
+                    c0_i = c0s[i]
+                    c_0 = None if c0_i is None else c0_i[idx]
+                    h, c, caches[layer, d, k] = lstm_forward(p, seq, s0, c_0, backend=backend)
+                    c_n[i, idx] = c[-1]
+                elif cell == "gru":
+                    h, caches[layer, d, k] = gru_forward(p, seq, s0, backend=backend)
+                else:
+                    h, caches[layer, d, k] = rnn_forward(p, seq, s0, backend=backend, nonlinearity=nonlinearity)
+                h_n[i, idx] = h[-1]
+                out[:L, idx, d * H:(d + 1) * H] = h[::-1] if d else h   # back to real time
+        inp = out
+    stack_cache = StackCache(cell, num_layers, nd, batch_first, (T, B, H), groups, caches, backend)
+    return (np.swapaxes(inp, 0, 1) if batch_first else inp), h_n, (c_n if cell == "lstm" else None), stack_cache
 
 
 def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = None, dc_n: ArrayLike | None = None,
@@ -124,43 +150,52 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
     if not isinstance(cache, StackCache):
         raise TypeError(f"cache: expected the StackCache returned by stack_forward, got {type(cache).__name__}")
     backend = backend or cache.backend
-    first = cache.caches[0, 0]
-    T, B, H = first.h.shape
-    nd, L, dtype = cache.num_directions, cache.num_layers, first.h.dtype
+    T, B, H = cache.shape
+    nd, L_, dtype = cache.num_directions, cache.num_layers, cache.caches[0, 0, 0].h.dtype
     dout = as_float_array("dout", dout, dtype)
     check_shape("dout", dout, (B, T, nd * H) if cache.batch_first else (T, B, nd * H),
                 "(B, T, D*H)" if cache.batch_first else "(T, B, D*H)")
     d_in = np.swapaxes(dout, 0, 1) if cache.batch_first else dout
-    dhn = _states("dh_n", dh_n, L * nd, B, H, dtype)
-    dcn = _states("dc_n", dc_n, L * nd, B, H, dtype) if cache.cell == "lstm" else [None] * (L * nd)
+    dhn = _states("dh_n", dh_n, L_ * nd, B, H, dtype)
+    dcn = _states("dc_n", dc_n, L_ * nd, B, H, dtype) if cache.cell == "lstm" else [None] * (L_ * nd)
+    lstm = cache.cell == "lstm"
     params: dict[str, np.ndarray] = {}
-    dh0: list[Any] = [None] * (L * nd)
-    dc0: list[Any] = [None] * (L * nd)
+    dh0 = np.zeros((L_ * nd, B, H), dtype=dtype)
+    dc0 = np.zeros((L_ * nd, B, H), dtype=dtype)
     h_tot: dict[tuple[int, int], np.ndarray] = {}
     c_tot: dict[tuple[int, int], np.ndarray] = {}
-    for layer in reversed(range(L)):
+    for layer in reversed(range(L_)):
         d_below: Any = None
         for d in range(nd):
             i = layer * nd + d
-            dh = np.array(d_in[:, :, d * H:(d + 1) * H][::-1] if d else d_in[:, :, d * H:(d + 1) * H])
-            if dhn[i] is not None:
-                dh[-1] += dhn[i]                                 # the final state is the last step's h
-            c_cache = cache.caches[layer, d]
-            g: Any
-            if cache.cell == "lstm":
-                g = lstm_backward(c_cache, dh, dcn[i], backend=backend)
-                dc0[i], c_tot[layer, d] = g.c0, (g.c[::-1] if d else g.c)
-            elif cache.cell == "gru":
-                g = gru_backward(c_cache, dh, backend=backend)
-            else:
-                g = rnn_backward(c_cache, dh, backend=backend)
-            for n in PARAM_NAMES:
-                params[_key(n, layer, d)] = g.params[n]
-            dh0[i], h_tot[layer, d] = g.h0, (g.h[::-1] if d else g.h)
-            dx = g.x[::-1] if d else g.x
-            d_below = dx if d_below is None else d_below + dx    # both directions read the same input
+            h_tot[layer, d] = np.zeros((T, B, H), dtype=dtype)  # 0 past each sequence's length
+            if lstm:
+                c_tot[layer, d] = np.zeros((T, B, H), dtype=dtype)
+            for k, (L, idx) in enumerate(cache.groups):
+                part = d_in[:L, idx, d * H:(d + 1) * H]
+                dh = np.array(part[::-1] if d else part)
+                dh_i = dhn[i]
+                if dh_i is not None:
+                    dh[-1] += dh_i[idx]                          # the final state is the last step's h
+                c_cache = cache.caches[layer, d, k]
+                g: Any
+                if lstm:
+                    dc_i = dcn[i]
+                    g = lstm_backward(c_cache, dh, None if dc_i is None else dc_i[idx], backend=backend)
+                    dc0[i, idx] = g.c0
+                    c_tot[layer, d][:L, idx] = g.c[::-1] if d else g.c
+                elif cache.cell == "gru":
+                    g = gru_backward(c_cache, dh, backend=backend)
+                else:
+                    g = rnn_backward(c_cache, dh, backend=backend)
+                for n in PARAM_NAMES:                            # every group shares the layer's weights
+                    key = _key(n, layer, d)
+                    params[key] = g.params[n] if key not in params else params[key] + g.params[n]
+                dh0[i, idx] = g.h0
+                h_tot[layer, d][:L, idx] = g.h[::-1] if d else g.h
+                if d_below is None:
+                    d_below = np.zeros((T, B, g.x.shape[2]), dtype=dtype)
+                d_below[:L, idx] += g.x[::-1] if d else g.x     # both directions read the same input
         d_in = d_below
     grad_x = np.ascontiguousarray(np.swapaxes(d_in, 0, 1) if cache.batch_first else d_in)
-    lstm = cache.cell == "lstm"
-    return StackGrads(params=params, x=grad_x, h0=np.stack(dh0), c0=np.stack(dc0) if lstm else None, h=h_tot,
-                      c=c_tot if lstm else None)
+    return StackGrads(params=params, x=grad_x, h0=dh0, c0=dc0 if lstm else None, h=h_tot, c=c_tot if lstm else None)

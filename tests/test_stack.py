@@ -110,3 +110,58 @@ def test_stack_input_errors(rng):
         sr.stack_forward(params, x, "lstm", num_layers=1, bidirectional=True)
     with pytest.raises(NotImplementedError, match="proj_size"):
         sr.stack_forward(params, x, "lstm", num_layers=2, bidirectional=True, proj_size=2)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+@pytest.mark.parametrize("cell,L,bi,bf", [("rnn", 2, True, False), ("lstm", 2, True, True), ("gru", 1, True, False),
+                                          ("lstm", 3, False, False)])
+def test_variable_lengths_match_packed_sequences(cell, L, bi, bf, backend, rng):
+    """lengths with ties and the longest not first, against pack_padded_sequence(enforce_sorted=False)."""
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+    T, B, D, H = 7, 5, 2, 3
+    lengths = np.array([3, 7, 1, 3, 5])
+    m = _module(cell, D, H, L, bi, bf, "tanh")
+    params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    nd = 2 if bi else 1
+    x = rng.standard_normal((B, T, D) if bf else (T, B, D))
+    h0 = rng.standard_normal((L * nd, B, H))
+    c0 = rng.standard_normal((L * nd, B, H)) if cell == "lstm" else None
+    dout = rng.standard_normal((B, T, nd * H) if bf else (T, B, nd * H))
+    dh_n, dc_n = rng.standard_normal((L * nd, B, H)), rng.standard_normal((L * nd, B, H))
+    out, h_n, c_n, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=bi, batch_first=bf,
+                                            h0=h0, c0=c0, lengths=lengths, backend=backend)
+    g = sr.stack_backward(cache, dout, dh_n, dc_n if cell == "lstm" else None)
+    xt, h0t = torch.from_numpy(x).requires_grad_(), torch.from_numpy(h0).requires_grad_()
+    c0t = torch.from_numpy(c0).requires_grad_() if cell == "lstm" else None
+    packed = pack_padded_sequence(xt, torch.from_numpy(lengths), batch_first=bf, enforce_sorted=False)
+    o, s = m(packed, (h0t, c0t) if cell == "lstm" else h0t)
+    o, _ = pad_packed_sequence(o, batch_first=bf, total_length=T)
+    hn, cn = s if cell == "lstm" else (s, None)
+    loss = (o * torch.from_numpy(dout)).sum() + (hn * torch.from_numpy(dh_n)).sum()
+    if cell == "lstm":
+        loss = loss + (cn * torch.from_numpy(dc_n)).sum()
+        assert max_rel_error(c_n, cn.detach().numpy()) <= 1e-13
+    loss.backward()
+    assert max_rel_error(out, o.detach().numpy()) <= 1e-13 and max_rel_error(h_n, hn.detach().numpy()) <= 1e-13
+    for k, p in m.named_parameters():
+        assert max_rel_error(g.params[k], p.grad.numpy()) <= TORCH_TOL, k
+    assert max_rel_error(g.x, xt.grad.numpy()) <= TORCH_TOL
+    assert max_rel_error(g.h0, h0t.grad.numpy()) <= TORCH_TOL
+    if cell == "lstm":
+        assert max_rel_error(g.c0, c0t.grad.numpy()) <= TORCH_TOL
+    for (layer, d), tot in g.h.items():                          # nothing flows past a sequence's end
+        for b, n in enumerate(lengths):
+            assert not tot[n:, b].any()
+
+
+@pytest.mark.parametrize("lengths,message", [
+    (np.array([3, 8]), r"lengths: expected values in \[1, T\] = \[1, 7\], got values in \[3, 8\]"),
+    (np.array([0, 2]), r"got values in \[0, 2\]"),
+    (np.array([2.0, 3.0]), r"lengths: expected an integer array of shape \(B,\) = \(2,\), got dtype float64"),
+    (np.array([2, 3, 4]), r"got dtype int64 and shape \(3,\)"),
+])
+def test_bad_lengths_are_refused(lengths, message, rng):
+    m = _module("gru", 2, 3, 1, False, False, "tanh")
+    params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    with pytest.raises(ValueError, match=message):
+        sr.stack_forward(params, rng.standard_normal((7, 2, 2)), "gru", lengths=lengths)
