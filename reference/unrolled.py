@@ -18,7 +18,7 @@ class UnrolledRNN(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
         super().__init__()
-        self.cell = nn.RNNCell(input_size, hidden_size, nonlinearity=nonlinearity)
+        self.cell: nn.RNNCell | nn.GRUCell = nn.RNNCell(input_size, hidden_size, nonlinearity=nonlinearity)
         self.h: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
@@ -56,20 +56,11 @@ class UnrolledLSTM(nn.Module):
         return torch.stack(self.h), torch.stack(self.c)
 
 
-class UnrolledGRU(nn.Module):
-    """GRU as a Python loop over nn.GRUCell; parameters named as in nn.GRUCell."""
+class UnrolledGRU(UnrolledRNN):
+    """GRU as a Python loop over nn.GRUCell; parameters named as in nn.GRUCell. The loop is
+    UnrolledRNN's: both cells map (x_t, h_{t-1}) to h_t."""
 
     def __init__(self, input_size: int, hidden_size: int):
-        super().__init__()
+        nn.Module.__init__(self)
         self.cell = nn.GRUCell(input_size, hidden_size)
         self.h: list[torch.Tensor] = []
-
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
-        """Returns every hidden state stacked, (T, B, H); `self.h` holds them one by one."""
-        h = h0 if h0 is not None else x.new_zeros(x.shape[1], self.cell.hidden_size)
-        self.h = []
-        for t in range(x.shape[0]):
-            h = self.cell(x[t], h)                # (B, H) h_t
-            h.retain_grad()
-            self.h.append(h)
-        return torch.stack(self.h)
