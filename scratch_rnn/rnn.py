@@ -31,10 +31,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _backend
-
-NONLINEARITIES = ("tanh", "relu")
 from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
                         read_only)
+
+NONLINEARITIES = ("tanh", "relu")
 
 
 @dataclass(frozen=True)
