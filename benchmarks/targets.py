@@ -31,6 +31,8 @@ def speed_targets():
         T.append((f"LSTM {dt} B=1: numba vs torch", Case("fwd_bwd", "lstm", dt, 100, 1, 64, 1), 5.0 if dt == "float64" else 3.0))
         for cell in ("rnn", "lstm"):
             T.append((f"{cell.upper()} {dt} H=1024: numba vs torch", Case("fwd_bwd", cell, dt, 100, 32, 1024, 1), 0.8))
+        T.append((f"GRU {dt} study size: numba vs torch", Case("fwd_bwd", "gru", dt, *STUDY), 2.5 if dt == "float64" else 1.0))
+        T.append((f"GRU {dt} B=1: numba vs torch", Case("fwd_bwd", "gru", dt, 100, 1, 64, 1), 3.0))
     return T
 
 
