@@ -168,7 +168,18 @@ def test_run_key_depends_on_every_field():
     base = RunSpec(experiment="study", task="xor", cell="rnn", init="pytorch", T=5, seed=0, updates=10, lr=1e-3,
                    batch=4, clip=1.0)
     assert run_key(base) == run_key(RunSpec(**{**base.__dict__}))
-    assert run_key(base) != run_key(RunSpec(**{**base.__dict__, "lr": 2e-3}))
+    other = {"experiment": "notebook", "task": "first_bit", "cell": "lstm", "init": "orthogonal", "T": 6, "seed": 1,
+             "updates": 11, "lr": 2e-3, "batch": 5, "clip": None, "hidden": 65, "dtype": "float64",
+             "eval_every": 1, "screen_n": 257, "eval_n": 1001, "success_accuracy": 0.9, "success_mse": 0.02,
+             "flow": True, "notebook_flow": True, "engine": "torch", "backend": "numpy", "device": "cuda"}
+    assert set(other) == set(base.__dict__)                      # a new field must be added here too
+    keys = {run_key(base)}
+    for field, value in other.items():
+        changed = {**base.__dict__, field: value}
+        if field == "device":
+            changed["engine"] = "torch"                          # cuda needs the torch engine
+        keys.add(run_key(RunSpec(**changed)))
+    assert len(keys) == len(other) + 1
 
 
 @pytest.mark.slow

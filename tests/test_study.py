@@ -245,3 +245,12 @@ def test_sweep_command_on_each_engine(engine, tmp_path, capsys):
     assert {RunRecord.from_dict(r).spec.engine for r in runs["runs"]} == {engine}
     assert (tmp_path / "sweep_first_bit.png").stat().st_size > 0
     assert "LSTM (chrono init)" in capsys.readouterr().out
+
+
+def test_gradflow_command_writes_its_profiles(tmp_path, capsys):
+    code = main(["gradflow", "--models", "rnn:orthogonal", "lstm:chrono", "--T", "8", "--updates", "20",
+                 "--workers", "1", "--out", str(tmp_path)])
+    assert code == 0
+    runs = [RunRecord.from_dict(r) for r in json.loads((tmp_path / "gradflow_runs.json").read_text())["runs"]]
+    assert [r.spec.cell for r in runs] == ["rnn", "lstm"] and all(len(r.flow_init["h"]) == 8 for r in runs)
+    assert (tmp_path / "gradient_flow.png").stat().st_size > 0 and (tmp_path / "gate_statistics.png").stat().st_size > 0

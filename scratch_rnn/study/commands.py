@@ -102,19 +102,24 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
             "failures": failures}
 
 
+def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str, backend: str, seed: int,
+          run: dict, **grid) -> dict:
+    """A study grid end to end: check, store and execute its specs, then `build` the outputs."""
+    check_engine(engine, device, backend)
+    out = check_writable(out)
+    specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend, **grid)
+    store, outcome, seconds = _run(specs, out, {"command": command, "protocol": proto}, run)
+    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
+    return {**build(out, store.records(specs), store.failures(specs), meta), "outcome": outcome}
+
+
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",
           device: str = "cpu", seed: int = 0, lr: float = 1e-3, clip: float | None = 1.0, backend: str = "numba",
           **run) -> dict:
     """Success rate vs length for chosen tasks, models (cell, init) and seeds, under the study's protocol."""
-    check_engine(engine, device, backend)
-    out = check_writable(out)
     proto = {**sp.STUDY, "updates": updates, "lr": lr, "clip": clip, "flow_lengths": ()}
-    specs = sp.study_specs(engine, proto, device, tasks=tasks, models=models, lengths=lengths, seeds=seeds,
-                           first_seed=seed, backend=backend)
-    store, outcome, seconds = _run(specs, out, {"command": "sweep", "protocol": proto}, run)
-    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
-    res = build_sweep(out, store.records(specs), store.failures(specs), meta)
-    return {**res, "outcome": outcome}
+    return _grid("sweep", build_sweep, out, proto, engine, device, backend, seed, run, tasks=tasks, models=models,
+                 lengths=lengths, seeds=seeds)
 
 
 def build_sweep(out: Path, runs, failures, meta: dict) -> dict:
@@ -130,15 +135,9 @@ def build_sweep(out: Path, runs, failures, meta: dict) -> dict:
 def gradflow(out: Path, task: str, models, T: int, updates: int, engine: str = "scratch", device: str = "cpu",
              seed: int = 0, backend: str = "numba", **run) -> dict:
     """Exact per-timestep gradient profiles at initialisation and after `updates` updates."""
-    check_engine(engine, device, backend)
-    out = check_writable(out)
     proto = {**sp.STUDY, "updates": updates, "flow_lengths": (T,)}
-    specs = sp.study_specs(engine, proto, device, tasks=[task], models=models, lengths=[T], seeds=1,
-                           first_seed=seed, backend=backend)
-    store, outcome, seconds = _run(specs, out, {"command": "gradflow", "protocol": proto}, run)
-    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
-    res = build_gradflow(out, store.records(specs), store.failures(specs), meta)
-    return {**res, "outcome": outcome}
+    return _grid("gradflow", build_gradflow, out, proto, engine, device, backend, seed, run, tasks=[task],
+                 models=models, lengths=[T], seeds=1)
 
 
 def build_gradflow(out: Path, runs, failures, meta: dict) -> dict:
