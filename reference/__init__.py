@@ -4,10 +4,10 @@ from .autograd import autograd_grads
 from .models import GRUModel, LSTMModel, VanillaRNN
 from .transfer import params_from_torch, params_to_torch
 from .train import TorchEngine, build_model, check_device, params_of_model
-from .unrolled import UnrolledGRU, UnrolledLSTM, UnrolledRNN
+from .unrolled import ProjectedLSTMCell, UnrolledGRU, UnrolledLSTM, UnrolledRNN
 
 __all__ = [
     "VanillaRNN", "LSTMModel", "GRUModel", "params_to_torch", "params_from_torch",
-    "UnrolledRNN", "UnrolledLSTM", "UnrolledGRU", "autograd_grads",
+    "UnrolledRNN", "UnrolledLSTM", "UnrolledGRU", "ProjectedLSTMCell", "autograd_grads",
     "TorchEngine", "build_model", "params_of_model", "check_device",
 ]

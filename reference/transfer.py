@@ -1,8 +1,10 @@
 """Exact parameter copies between scratch_rnn dicts and torch modules.
 
-Works with ``nn.RNN`` / ``nn.LSTM`` (one layer, unidirectional: names ``weight_ih_l0`` ...) and
-with ``nn.RNNCell`` / ``nn.LSTMCell`` / ``nn.GRUCell`` (names ``weight_ih`` ...); ``nn.GRU`` too. Names, shapes and gate order are
-the same on both sides, so a copy is a copy: no remapping, no dtype conversion.
+Works with ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one layer, unidirectional: names ``weight_ih_l0`` ...;
+an LSTM's projection ``weight_hr_l0`` included) and with ``nn.RNNCell`` / ``nn.LSTMCell`` / ``nn.GRUCell`` and
+`ProjectedLSTMCell` (names ``weight_ih`` ...). Names, shapes and gate order are the same on both sides, so
+a copy is a copy: no remapping, no dtype conversion. For stacks, a module's ``state_dict()`` already is
+`scratch_rnn.stack_forward`'s parameter dict.
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from torch import nn
 
 from scratch_rnn._validate import PARAM_NAMES
 
-_LAYERS = (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell)
+from .unrolled import ProjectedLSTMCell
+
+_LAYERS = (nn.RNN, nn.LSTM, nn.GRU, nn.RNNCell, nn.LSTMCell, nn.GRUCell, ProjectedLSTMCell)
 
 
 def _names(module: nn.Module) -> dict:
@@ -20,16 +24,16 @@ def _names(module: nn.Module) -> dict:
     if not isinstance(module, _LAYERS):
         raise TypeError(f"module: expected one of {[c.__name__ for c in _LAYERS]}, got {type(module).__name__}")
     if isinstance(module, (nn.RNN, nn.LSTM, nn.GRU)):
-        proj = getattr(module, "proj_size", None)
-        if module.num_layers != 1 or module.bidirectional or proj:
-            raise ValueError("module: expected one unidirectional layer without projection, got "
-                             f"num_layers={module.num_layers}, bidirectional={module.bidirectional}")
+        if module.num_layers != 1 or module.bidirectional:
+            raise ValueError("module: expected one unidirectional layer (pass a stack's state_dict() to "
+                             f"stack_forward), got num_layers={module.num_layers}, bidirectional={module.bidirectional}")
         if not module.bias:
             raise ValueError("module: expected bias=True (scratch_rnn layers have both biases), got bias=False")
-        return {k: f"{k}_l0" for k in PARAM_NAMES}
+        proj = ("weight_hr",) if getattr(module, "proj_size", 0) else ()
+        return {k: f"{k}_l0" for k in PARAM_NAMES + proj}
     if not module.bias:
         raise ValueError("module: expected bias=True (scratch_rnn layers have both biases), got bias=False")
-    return {k: k for k in PARAM_NAMES}
+    return {k: k for k in PARAM_NAMES + (("weight_hr",) if isinstance(module, ProjectedLSTMCell) else ())}
 
 
 def params_from_torch(module: nn.Module) -> dict:

@@ -32,20 +32,47 @@ class UnrolledRNN(nn.Module):
         return torch.stack(self.h)
 
 
-class UnrolledLSTM(nn.Module):
-    """LSTM as a Python loop over nn.LSTMCell; parameters named as in nn.LSTMCell."""
+class ProjectedLSTMCell(nn.Module):
+    """One step of ``nn.LSTM(..., proj_size=P)``, which has no ``nn.*Cell``: the LSTMCell's
+    equations with h_t = (o_t * tanh(c_t)) W_hr^T, written in torch operations. Parameters
+    ``weight_ih`` (4H, D), ``weight_hh`` (4H, P), ``bias_ih``, ``bias_hh`` (4H,), ``weight_hr`` (P, H),
+    initialised as nn.LSTM initialises them (uniform in +-1/sqrt(H))."""
 
-    def __init__(self, input_size: int, hidden_size: int):
+    def __init__(self, input_size: int, hidden_size: int, proj_size: int):
         super().__init__()
-        self.cell = nn.LSTMCell(input_size, hidden_size)
+        self.hidden_size, self.proj_size = hidden_size, proj_size
+        k = hidden_size ** -0.5
+        shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, proj_size),
+                  "bias_ih": (4 * hidden_size,), "bias_hh": (4 * hidden_size,), "weight_hr": (proj_size, hidden_size)}
+        for name, shape in shapes.items():
+            self.register_parameter(name, nn.Parameter(torch.empty(shape).uniform_(-k, k)))
+        self.bias = True
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        h, c = state                              # (B, P), (B, H)
+        z = x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh
+        i, f, g, o = z.chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return (torch.sigmoid(o) * torch.tanh(c)) @ self.weight_hr.T, c
+
+
+class UnrolledLSTM(nn.Module):
+    """LSTM as a Python loop over nn.LSTMCell (or `ProjectedLSTMCell` when proj_size > 0);
+    parameters named as in nn.LSTMCell (plus ``weight_hr``)."""
+
+    def __init__(self, input_size: int, hidden_size: int, proj_size: int = 0):
+        super().__init__()
+        self.cell: nn.LSTMCell | ProjectedLSTMCell = (
+            ProjectedLSTMCell(input_size, hidden_size, proj_size) if proj_size else nn.LSTMCell(input_size, hidden_size))
         self.h: list[torch.Tensor] = []
         self.c: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, c0: torch.Tensor | None = None):
-        """Returns (h, c), every hidden and cell state stacked, (T, B, H) each."""
-        zeros = x.new_zeros(x.shape[1], self.cell.hidden_size)
-        h = h0 if h0 is not None else zeros
-        c = c0 if c0 is not None else zeros
+        """Returns (h, c), every hidden and cell state stacked, (T, B, P) and (T, B, H)."""
+        H = self.cell.hidden_size
+        P = self.cell.proj_size if isinstance(self.cell, ProjectedLSTMCell) else H
+        h = h0 if h0 is not None else x.new_zeros(x.shape[1], P)
+        c = c0 if c0 is not None else x.new_zeros(x.shape[1], H)
         self.h, self.c = [], []
         for t in range(x.shape[0]):
             h, c = self.cell(x[t], (h, c))        # (B, H) h_t, c_t

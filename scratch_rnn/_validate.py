@@ -56,55 +56,69 @@ def check_x(x) -> np.ndarray:
 
 
 def check_params(params, cell: str, D: int, dtype: np.dtype) -> tuple[dict, int]:
-    """Check the parameter dict of a `cell` ("rnn" or "lstm") layer fed inputs of size D.
+    """Check the parameter dict of a `cell` ("rnn", "lstm" or "gru") layer fed inputs of size D.
 
-    Returns (params as contiguous arrays, H). Keys and shapes are PyTorch's:
-    weight_ih (G*H, D), weight_hh (G*H, H), bias_ih (G*H,), bias_hh (G*H,), G = 1 or 4.
+    Returns (params as contiguous arrays, H). Keys and shapes are PyTorch's, with G gates
+    (`GATES`): weight_ih (G*H, D), weight_hh (G*H, P), bias_ih (G*H,), bias_hh (G*H,), and P = H,
+    except for an LSTM with a projection: then ``weight_hr`` (P, H) is a fifth key and the hidden
+    state has P entries, the cell state H (``nn.LSTM(..., proj_size=P)``).
     """
     G = GATES[cell]
+    allowed = PARAM_NAMES + (("weight_hr",) if cell == "lstm" else ())
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
     missing = [k for k in PARAM_NAMES if k not in params]
-    unknown = sorted(str(k) for k in params if k not in PARAM_NAMES)
+    unknown = sorted(str(k) for k in params if k not in allowed)
     if missing or unknown:
         raise ValueError(
-            f"params: expected keys {PARAM_NAMES}, got {tuple(sorted(map(str, params)))}"
-            f" (missing: {missing}, unknown: {unknown})"
+            f"params: expected keys {PARAM_NAMES}" + (" and optionally 'weight_hr'" if cell == "lstm" else "")
+            + f", got {tuple(sorted(map(str, params)))} (missing: {missing}, unknown: {unknown})"
         )
-    p = {k: as_float_array(f"params['{k}']", params[k], dtype) for k in PARAM_NAMES}
+    p = {k: as_float_array(f"params['{k}']", params[k], dtype) for k in allowed if k in params}
     w_hh = p["weight_hh"]
     if w_hh.ndim != 2 or w_hh.shape[1] == 0:
-        raise ValueError(f"params['weight_hh']: expected shape (G*H, H) with H >= 1, got {w_hh.shape}")
-    H = w_hh.shape[1]
-    check_shape("params['weight_hh']", w_hh, (G * H, H), f"(G*H, H) with G={G}, H={H}")
+        raise ValueError(f"params['weight_hh']: expected shape (G*H, P) with P >= 1, got {w_hh.shape}")
+    P = w_hh.shape[1]
+    H = P
+    if "weight_hr" in p:
+        w_hr = p["weight_hr"]
+        if w_hr.ndim != 2 or w_hr.shape[1] == 0:
+            raise ValueError(f"params['weight_hr']: expected shape (P, H) with H >= 1, got {w_hr.shape}")
+        H = w_hr.shape[1]
+        check_shape("params['weight_hr']", w_hr, (P, H), f"(P, H) with P={P} (weight_hh's columns), H={H}")
+    check_shape("params['weight_hh']", w_hh, (G * H, P),
+                f"(G*H, P) with G={G}, H={H}, P={P}" if "weight_hr" in p else f"(G*H, H) with G={G}, H={H}")
     check_shape("params['weight_ih']", p["weight_ih"], (G * H, D), f"(G*H, D) with G={G}, H={H}, D={D}")
     check_shape("params['bias_ih']", p["bias_ih"], (G * H,), f"(G*H,) with G={G}, H={H}")
     check_shape("params['bias_hh']", p["bias_hh"], (G * H,), f"(G*H,) with G={G}, H={H}")
     return p, H
 
 
-def check_state(name: str, value, B: int, H: int, dtype: np.dtype) -> np.ndarray:
-    """An initial state (h0 or c0): zeros if None, else a (B, H) array of x's dtype."""
+def check_state(name: str, value, B: int, H: int, dtype: np.dtype, letter: str = "H") -> np.ndarray:
+    """An initial state (h0 or c0): zeros if None, else a (B, H) array of x's dtype (`letter`
+    names the size: "P" for the hidden state of an LSTM with a projection)."""
     if value is None:
         return np.zeros((B, H), dtype=dtype)
     arr = as_float_array(name, value, dtype)
-    check_shape(name, arr, (B, H), "(B, H)")
+    check_shape(name, arr, (B, H), f"(B, {letter})")
     return arr
 
 
 def check_range(x: np.ndarray, p: dict, h0: np.ndarray) -> None:
     """Refuse inputs whose pre-activations x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh could
     overflow x's dtype, where the backends would disagree (NumPy: inf - inf = NaN states; Numba's
-    tanh: 1.0). The bound, in float64, is max|x| ||W_ih||_inf + max|b_ih| + max(1, max|h0|)
-    ||W_hh||_inf + max|b_hh| (|h_t| <= 1 after the first step); a ValueError names it."""
+    tanh: 1.0). The bound, in float64, is max|x| ||W_ih||_inf + max|b_ih| + max(s, max|h0|)
+    ||W_hh||_inf + max|b_hh|, where s bounds |h_t| after the first step: 1, or ||W_hr||_inf for
+    an LSTM with a projection (h_t = (o_t * tanh(c_t)) W_hr^T); a ValueError names it."""
     def amax(a):
         return float(np.abs(a).max(initial=0.0))
 
     def row_sum(w):                                                # the infinity norm, in float64
         return float(np.abs(w).astype(np.float64).sum(axis=1).max(initial=0.0))
 
+    s = row_sum(p["weight_hr"]) if "weight_hr" in p else 1.0
     bound = (amax(x) * row_sum(p["weight_ih"]) + amax(p["bias_ih"])
-             + max(1.0, amax(h0)) * row_sum(p["weight_hh"]) + amax(p["bias_hh"]))
+             + max(s, amax(h0)) * row_sum(p["weight_hh"]) + amax(p["bias_hh"]))
     limit = float(np.finfo(x.dtype).max)
     if not bound < limit:
         raise ValueError(f"x, params, h0: the pre-activations x_t W_ih^T + b_ih + h_(t-1) W_hh^T + b_hh can reach "

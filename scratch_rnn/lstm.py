@@ -14,18 +14,26 @@ Forward, for t = 0 .. T-1 (h_{-1} = h0, c_{-1} = c0)::
     c_t = f_t * c_{t-1} + i_t * g_t                           (B, H)   cell state
     h_t = o_t * tanh(c_t)                                     (B, H)   hidden state
 
+With a projection (``nn.LSTM(..., proj_size=P)``; params gain ``weight_hr`` (P, H), and
+``weight_hh`` is (4H, P)), the hidden state is projected down to P entries; h0 is then (B, P)::
+
+    m_t = o_t * tanh(c_t)                                     (B, H)
+    h_t = m_t W_hr^T                                          (B, P)   hidden state
+
 Backward. ``dh[t]`` is the gradient the loss sends directly into h_t and ``dc_last`` the one it
 sends directly into c_{T-1}. ``dh_total[t]`` = dL/dh_t and ``dc_total[t]`` = dL/dc_t are totals
 over every path::
 
     dh_total[t] = dh[t] + dz_{t+1} W_hh                                   (0 past the end)
-    dc_total[t] = dc_total[t+1] * f_{t+1} + dh_total[t] * o_t * (1 - tanh(c_t)^2)
+    dm_t        = dh_total[t]        (dh_total[t] W_hr with a projection, (B, H))
+    dc_total[t] = dc_total[t+1] * f_{t+1} + dm_t * o_t * (1 - tanh(c_t)^2)
                                                        (dc_last in place of the first term at T-1)
     dz_t[i] = dc_total[t] * g_t     * i_t (1 - i_t)
     dz_t[f] = dc_total[t] * c_{t-1} * f_t (1 - f_t)
     dz_t[g] = dc_total[t] * i_t     * (1 - g_t^2)
-    dz_t[o] = dh_total[t] * tanh(c_t) * o_t (1 - o_t)
+    dz_t[o] = dm_t * tanh(c_t) * o_t (1 - o_t)
     dW_ih = sum_t dz_t^T x_t    dW_hh = sum_t dz_t^T h_{t-1}    db_ih = db_hh = sum_t sum_b dz_t
+    dW_hr = sum_t dh_total[t]^T m_t                           (with a projection)
     dx_t = dz_t W_ih            dh0 = dz_0 W_hh                 dc0 = dc_total[0] * f_0
 
 Along the cell path alone, dL/dc_s = dL/dc_t * prod_{k=s+1..t} f_k: the forget gates decide
@@ -45,8 +53,8 @@ from ._validate import (as_float_array, check_params, check_range, check_shape, 
 
 @dataclass(frozen=True)
 class LSTMCache:
-    """What the backward pass needs: the inputs, h and c (T, B, H), the activated gates
-    (T, 4, B, H) with gates[t] = (i_t, f_t, g_t, o_t), and tanh(c) (T, B, H)."""
+    """What the backward pass needs: the inputs, h (T, B, P) and c (T, B, H), the activated gates
+    (T, 4, B, H) with gates[t] = (i_t, f_t, g_t, o_t), and tanh(c) (T, B, H). P = H without a projection."""
 
     params: dict
     x: np.ndarray
@@ -61,7 +69,8 @@ class LSTMCache:
 @dataclass(frozen=True)
 class LSTMGrads:
     """Gradients of the loss. ``params`` has the keys of the parameter dict; ``x`` (T, B, D);
-    ``h0``, ``c0`` (B, H); ``h`` and ``c`` (T, B, H) are the total dL/dh_t and dL/dc_t for every t."""
+    ``h0`` (B, P), ``c0`` (B, H); ``h`` (T, B, P) and ``c`` (T, B, H) are the total dL/dh_t and
+    dL/dc_t for every t."""
 
     params: dict
     x: np.ndarray
@@ -73,9 +82,10 @@ class LSTMGrads:
 
 def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                  backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, LSTMCache]:
-    """Run the LSTM over x (T, B, D) from h0, c0 (B, H; zeros if None).
+    """Run the LSTM over x (T, B, D) from h0 (B, P), c0 (B, H) (zeros if None; P = H unless
+    params holds a projection ``weight_hr`` (P, H)).
 
-    Returns ``(h, c, cache)``: h and c (T, B, H) hold every hidden and cell state (read-only views
+    Returns ``(h, c, cache)``: h (T, B, P) and c (T, B, H) hold every hidden and cell state (read-only views
     of the cache's arrays: copy them to change them); cache feeds `lstm_backward` and holds copies
     of x, params, h0 and c0. dtype follows x (float32 or float64); params, h0, c0 must share it.
     Inputs whose pre-activations could overflow the dtype are refused (`_validate.check_range`).
@@ -83,11 +93,12 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
     x = check_x(x)
     T, B, D = x.shape
     p, H = check_params(params, "lstm", D, x.dtype)
-    h0 = check_state("h0", h0, B, H, x.dtype)
+    h0 = check_state("h0", h0, B, p["weight_hh"].shape[1], x.dtype, "P" if "weight_hr" in p else "H")
     c0 = check_state("c0", c0, B, H, x.dtype)
     check_range(x, p, h0)
     loop = _backend.loops("lstm", backend).lstm_forward_loop
-    h, c, gates, tanh_c = loop(x, h0, c0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    h, c, gates, tanh_c = loop(x, h0, c0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
+                               p.get("weight_hr"))
     # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
     cache = LSTMCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), c0=c0.copy(), h=h, c=c, gates=gates,
                       tanh_c=tanh_c)
@@ -96,22 +107,25 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
 
 def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = None,
                   backend: str = "numpy") -> LSTMGrads:
-    """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
+    """Backpropagate through time. dh (T, B, P) is the gradient the loss sends directly into each
     h_t; dc_last (B, H; zeros if None) the one it sends directly into the last cell state c_{T-1}.
     Returns `LSTMGrads`."""
     if not isinstance(cache, LSTMCache):
         raise TypeError(f"cache: expected the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
-    T, B, H = cache.h.shape
+    T, B, P = cache.h.shape
+    H = cache.c.shape[2]
     dh = as_float_array("dh", dh, cache.h.dtype)
-    check_shape("dh", dh, (T, B, H), "(T, B, H)")
+    check_shape("dh", dh, (T, B, P), "(T, B, P)" if "weight_hr" in cache.params else "(T, B, H)")
     dc_last = check_state("dc_last", dc_last, B, H, cache.h.dtype)
     p = cache.params
     loop = _backend.loops("lstm", backend).lstm_backward_loop
-    dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db = loop(
+    dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr = loop(
         cache.x, cache.h0, cache.c0, cache.h, cache.c, cache.gates, cache.tanh_c, dh, dc_last,
-        p["weight_ih"], p["weight_hh"],
+        p["weight_ih"], p["weight_hh"], p.get("weight_hr"),
     )
     grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db, "bias_hh": db.copy()}
+    if dw_hr is not None:
+        grads["weight_hr"] = dw_hr
     return LSTMGrads(params=grads, x=dx, h0=dh0, c0=dc0, h=dh_total, c=dc_total)
 
 
@@ -121,11 +135,12 @@ def sigmoid(z):
     return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
-    """The forward recurrence on checked arrays; returns (h, c, gates, tanh_c)."""
+def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None):
+    """The forward recurrence on checked arrays; returns (h, c, gates, tanh_c). w_hr: the
+    projection (P, H), or None."""
     T, B, _ = x.shape
-    H = w_hh.shape[1]
-    h = np.empty((T, B, H), dtype=x.dtype)
+    H, P = w_hh.shape[0] // 4, w_hh.shape[1]                     # P = H without a projection
+    h = np.empty((T, B, P), dtype=x.dtype)
     c = np.empty((T, B, H), dtype=x.dtype)
     gates = np.empty((T, 4, B, H), dtype=x.dtype)              # activated i, f, g, o
     tanh_c = np.empty((T, B, H), dtype=x.dtype)
@@ -138,40 +153,46 @@ def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
         o = sigmoid(z[:, 3 * H:4 * H])                           # (B, H) output gate
         c[t] = f * c_prev + i * g                                # (B, H) c_t
         tanh_c[t] = np.tanh(c[t])                                # (B, H)
-        h[t] = o * tanh_c[t]                                     # (B, H) h_t
+        m = o * tanh_c[t]                                        # (B, H) o_t tanh(c_t)
+        h[t] = m if w_hr is None else m @ w_hr.T                 # (B, P) h_t
         gates[t] = i, f, g, o                                    # (4, B, H) kept for backward
         h_prev, c_prev = h[t], c[t]
     return h, c, gates, tanh_c
 
 
-def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh):
-    """BPTT on checked arrays; returns (dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db)."""
+def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr=None):
+    """BPTT on checked arrays; returns (dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr),
+    dw_hr None without a projection."""
     T, B, D = x.shape
-    H = w_hh.shape[1]
+    H, P = w_hh.shape[0] // 4, w_hh.shape[1]                     # P = H without a projection
     dx = np.empty_like(x)                                        # (T, B, D)
-    dh_total = np.empty_like(h)                                  # (T, B, H) total dL/dh_t
+    dh_total = np.empty_like(h)                                  # (T, B, P) total dL/dh_t
     dc_total = np.empty_like(c)                                  # (T, B, H) total dL/dc_t
     dw_ih = np.zeros_like(w_ih)                                  # (4H, D)
-    dw_hh = np.zeros_like(w_hh)                                  # (4H, H)
+    dw_hh = np.zeros_like(w_hh)                                  # (4H, P)
     db = np.zeros(4 * H, dtype=x.dtype)                          # (4H,)
+    dw_hr = None if w_hr is None else np.zeros_like(w_hr)        # (P, H)
     dz = np.empty((B, 4 * H), dtype=x.dtype)                     # (B, 4H) dL/dz_t
-    dh_next = np.zeros((B, H), dtype=x.dtype)                    # (B, H) dL/dh_t through step t+1
+    dh_next = np.zeros((B, P), dtype=x.dtype)                    # (B, P) dL/dh_t through step t+1
     dc_next = dc_last                                            # (B, H) dL/dc_t through c_{t+1}
     for t in reversed(range(T)):
-        h_prev = h[t - 1] if t > 0 else h0                       # (B, H) h_{t-1}
+        h_prev = h[t - 1] if t > 0 else h0                       # (B, P) h_{t-1}
         c_prev = c[t - 1] if t > 0 else c0                       # (B, H) c_{t-1}
         i, f, g, o = gates[t]                                    # (B, H) each
-        dh_total[t] = dh[t] + dh_next                            # (B, H) direct + through the future
-        dc_total[t] = dc_next + dh_total[t] * o * (1 - tanh_c[t] ** 2)  # (B, H) via c_{t+1} and h_t
+        dh_total[t] = dh[t] + dh_next                            # (B, P) direct + through the future
+        dm = dh_total[t] if w_hr is None else dh_total[t] @ w_hr # (B, H) dL/dm_t, m_t = o_t tanh(c_t)
+        if w_hr is not None:
+            dw_hr += dh_total[t].T @ (o * tanh_c[t])             # (P, H)
+        dc_total[t] = dc_next + dm * o * (1 - tanh_c[t] ** 2)    # (B, H) via c_{t+1} and h_t
         dz[:, 0:H] = dc_total[t] * g * i * (1 - i)               # (B, H) dL/dz_i
         dz[:, H:2 * H] = dc_total[t] * c_prev * f * (1 - f)      # (B, H) dL/dz_f
         dz[:, 2 * H:3 * H] = dc_total[t] * i * (1 - g * g)       # (B, H) dL/dz_g
-        dz[:, 3 * H:4 * H] = dh_total[t] * tanh_c[t] * o * (1 - o)  # (B, H) dL/dz_o
+        dz[:, 3 * H:4 * H] = dm * tanh_c[t] * o * (1 - o)        # (B, H) dL/dz_o
         dw_ih += dz.T @ x[t]                                     # (4H, D)
-        dw_hh += dz.T @ h_prev                                   # (4H, H)
+        dw_hh += dz.T @ h_prev                                   # (4H, P)
         db += dz.sum(axis=0)                                     # (4H,)
         dx[t] = dz @ w_ih                                        # (B, D)
-        dh_next = dz @ w_hh                                      # (B, H) dL/dh_{t-1} through z_t
+        dh_next = dz @ w_hh                                      # (B, P) dL/dh_{t-1} through z_t
         dc_next = dc_total[t] * f                                # (B, H) dL/dc_{t-1} through c_t
-    dh0, dc0 = dh_next, dc_next                                  # (B, H) past step 0: dL/dh0, dL/dc0
-    return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db
+    dh0, dc0 = dh_next, dc_next                                  # (B, P), (B, H) past step 0: dL/dh0, dL/dc0
+    return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr

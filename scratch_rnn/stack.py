@@ -7,6 +7,10 @@ t = T-1 .. 0, and its output at t is [h_fwd_t, h_rev_t] (T, B, 2H). Parameters a
 ``state_dict()`` with its keys (``weight_ih_l0``, ``weight_hh_l1_reverse``, ...); initial and final
 states are (num_layers * num_directions, B, H) in PyTorch's order (layer major, forward first).
 
+LSTM projections (``proj_size=P``, 0 < P < H, as in ``nn.LSTM``): every layer and direction has a
+``weight_hr`` (P, H) and its hidden state is h_t = (o_t * tanh(c_t)) W_hr^T (see `scratch_rnn.lstm`),
+so h (and h0, h_n, the outputs) have P entries where the cell state (c0, c_n) keeps H.
+
 Backward. The loss sends ``dout`` into the top layer's outputs and ``dh_n`` (``dc_n``) into the
 final states. Going down the stack, a layer's input gradient (summed over its two directions) is
 the ``dh`` of every step of the layer below; each direction is then one call of the cell's own
@@ -27,7 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import as_float_array, check_shape, check_x
+from ._validate import GATES, as_float_array, check_shape, check_x
 from .gru import gru_backward, gru_forward
 from .lstm import lstm_backward, lstm_forward
 from .rnn import rnn_backward, rnn_forward
@@ -41,7 +45,8 @@ class StackCache:
     num_layers: int
     num_directions: int
     batch_first: bool
-    shape: tuple                 # (T, B, H)
+    shape: tuple                 # (T, B, H_out): H_out = proj_size, or H without a projection
+    cell_size: int               # H
     groups: list                 # [(length, batch indices)], one cell call each
     caches: dict                 # (layer, direction, group) -> the cell's cache (time reversed for direction 1)
     backend: str
@@ -50,7 +55,8 @@ class StackCache:
 @dataclass(frozen=True)
 class StackGrads:
     """``params``: the keys of the state_dict; ``x`` like the input; ``h0`` (``c0``) like the initial
-    states; ``h[layer, direction]`` (``c[...]``, LSTM) the total dL/dh_t (dL/dc_t), (T, B, H), in real time."""
+    states; ``h[layer, direction]`` (``c[...]``, LSTM) the total dL/dh_t (dL/dc_t), (T, B, H_out)
+    ((T, B, H)), in real time."""
 
     params: dict
     x: np.ndarray
@@ -64,12 +70,27 @@ def _key(name: str, layer: int, direction: int) -> str:
     return f"{name}_l{layer}" + ("_reverse" if direction else "")
 
 
-def _states(name: str, value, n: int, B: int, H: int, dtype) -> list[Any]:
+def _states(name: str, value, n: int, B: int, H: int, dtype, letter: str = "H") -> list[Any]:
     if value is None:
         return [None] * n
     arr = as_float_array(name, value, dtype)
-    check_shape(name, arr, (n, B, H), "(num_layers * num_directions, B, H)")
+    check_shape(name, arr, (n, B, H), f"(num_layers * num_directions, B, {letter})")
     return list(arr)
+
+
+def _check_proj_size(proj_size, cell: str) -> None:
+    if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
+        raise ValueError(f"proj_size: expected an integer >= 0, got {proj_size!r}")
+    if proj_size and cell != "lstm":
+        raise ValueError(f"proj_size: applies to cell 'lstm' only, got proj_size={proj_size} for {cell!r}")
+
+
+def _sizes(params: dict, cell: str, proj_size: int) -> tuple[int, int]:
+    """(H, H_out) from the first layer's weights; 0 < proj_size < H, as nn.LSTM requires."""
+    H = np.shape(params["weight_hh_l0"])[0] // GATES[cell]
+    if proj_size and proj_size >= H:
+        raise ValueError(f"proj_size: expected 0 < proj_size < hidden size H = {H} (as nn.LSTM), got {proj_size}")
+    return H, (proj_size or H)
 
 
 def _groups(lengths, T: int, B: int) -> list:
@@ -89,40 +110,41 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
                   batch_first: bool = False, nonlinearity: str = "tanh", proj_size: int = 0,
                   h0: ArrayLike | None = None, c0: ArrayLike | None = None, lengths: ArrayLike | None = None,
                   backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, StackCache]:
-    """``out, h_n, c_n, cache``, with the shapes of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``: out (T, B, D*H)
-    ((B, T, D*H) with batch_first), h_n (num_layers*D, B, H), c_n likewise for the LSTM, else None."""
+    """``out, h_n, c_n, cache``, with the shapes of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``: out (T, B, D*H_out)
+    ((B, T, D*H_out) with batch_first), h_n (num_layers*D, B, H_out), c_n (num_layers*D, B, H) for the
+    LSTM, else None; H_out = proj_size, or H without a projection."""
     if cell not in ("rnn", "lstm", "gru"):
         raise ValueError(f"cell: expected 'rnn', 'lstm' or 'gru', got {cell!r}")
-    if proj_size:
-        raise NotImplementedError(f"proj_size: LSTM projections are not implemented yet, got {proj_size!r}")
     if cell != "rnn" and nonlinearity != "tanh":
         raise ValueError(f"nonlinearity: applies to cell 'rnn' only, got {nonlinearity!r} for {cell!r}")
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
         raise ValueError(f"num_layers: expected an integer >= 1, got {num_layers!r}")
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a state_dict-like dict, got {type(params).__name__}")
+    _check_proj_size(proj_size, cell)
     nd = 2 if bidirectional else 1
-    expected = [_key(n, layer, d) for layer in range(num_layers) for d in range(nd) for n in PARAM_NAMES]
+    names = PARAM_NAMES + (("weight_hr",) if proj_size else ())
+    expected = [_key(n, layer, d) for layer in range(num_layers) for d in range(nd) for n in names]
     missing, extra = [k for k in expected if k not in params], sorted(set(params) - set(expected))
     if missing or extra:
         raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params)} "
                          f"(missing: {missing}, unexpected: {extra})")
+    H, H_out = _sizes(params, cell, proj_size)
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
     T, B, _ = x.shape
-    H = np.shape(params["weight_hh_l0"])[1]
     groups = _groups(lengths, T, B)
-    h0s = _states("h0", h0, num_layers * nd, B, H, x.dtype)
+    h0s = _states("h0", h0, num_layers * nd, B, H_out, x.dtype, "proj_size" if proj_size else "H")
     c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype) if cell == "lstm" else [None] * (num_layers * nd)
     if cell != "lstm" and c0 is not None:
         raise ValueError(f"c0: only the LSTM has a cell state, got one for cell {cell!r}")
     caches: dict[tuple[int, int, int], Any] = {}
-    h_n = np.zeros((num_layers * nd, B, H), dtype=x.dtype)
+    h_n = np.zeros((num_layers * nd, B, H_out), dtype=x.dtype)
     c_n = np.zeros((num_layers * nd, B, H), dtype=x.dtype)
     inp = x
     for layer in range(num_layers):
-        out = np.zeros((T, B, nd * H), dtype=x.dtype)          # zeros past each sequence's length
+        out = np.zeros((T, B, nd * H_out), dtype=x.dtype)      # zeros past each sequence's length
         for d in range(nd):
-            p = {n: params[_key(n, layer, d)] for n in PARAM_NAMES}
+            p = {n: params[_key(n, layer, d)] for n in names}
             i = layer * nd + d
             for k, (L, idx) in enumerate(groups):
                 seq = inp[:L, idx][::-1] if d else inp[:L, idx]  # the reverse direction reads time backwards
@@ -138,9 +160,9 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
                 else:
                     h, caches[layer, d, k] = rnn_forward(p, seq, s0, backend=backend, nonlinearity=nonlinearity)
                 h_n[i, idx] = h[-1]
-                out[:L, idx, d * H:(d + 1) * H] = h[::-1] if d else h   # back to real time
+                out[:L, idx, d * H_out:(d + 1) * H_out] = h[::-1] if d else h   # back to real time
         inp = out
-    stack_cache = StackCache(cell, num_layers, nd, batch_first, (T, B, H), groups, caches, backend)
+    stack_cache = StackCache(cell, num_layers, nd, batch_first, (T, B, H_out), H, groups, caches, backend)
     return (np.swapaxes(inp, 0, 1) if batch_first else inp), h_n, (c_n if cell == "lstm" else None), stack_cache
 
 
@@ -150,18 +172,21 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
     if not isinstance(cache, StackCache):
         raise TypeError(f"cache: expected the StackCache returned by stack_forward, got {type(cache).__name__}")
     backend = backend or cache.backend
-    T, B, H = cache.shape
+    T, B, H = cache.shape                                        # H: H_out, the hidden state's size
+    C = cache.cell_size                                          # the cell state's size
     nd, L_, dtype = cache.num_directions, cache.num_layers, cache.caches[0, 0, 0].h.dtype
     dout = as_float_array("dout", dout, dtype)
     check_shape("dout", dout, (B, T, nd * H) if cache.batch_first else (T, B, nd * H),
-                "(B, T, D*H)" if cache.batch_first else "(T, B, D*H)")
+                "(B, T, D*H_out)" if cache.batch_first else "(T, B, D*H_out)")
     d_in = np.swapaxes(dout, 0, 1) if cache.batch_first else dout
-    dhn = _states("dh_n", dh_n, L_ * nd, B, H, dtype)
-    dcn = _states("dc_n", dc_n, L_ * nd, B, H, dtype) if cache.cell == "lstm" else [None] * (L_ * nd)
+    dhn = _states("dh_n", dh_n, L_ * nd, B, H, dtype, "H_out")
+    if cache.cell != "lstm" and dc_n is not None:
+        raise ValueError(f"dc_n: only the LSTM has a cell state, got one for cell {cache.cell!r}")
+    dcn = _states("dc_n", dc_n, L_ * nd, B, C, dtype) if cache.cell == "lstm" else [None] * (L_ * nd)
     lstm = cache.cell == "lstm"
     params: dict[str, np.ndarray] = {}
     dh0 = np.zeros((L_ * nd, B, H), dtype=dtype)
-    dc0 = np.zeros((L_ * nd, B, H), dtype=dtype)
+    dc0 = np.zeros((L_ * nd, B, C), dtype=dtype)
     h_tot: dict[tuple[int, int], np.ndarray] = {}
     c_tot: dict[tuple[int, int], np.ndarray] = {}
     for layer in reversed(range(L_)):
@@ -170,7 +195,7 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
             i = layer * nd + d
             h_tot[layer, d] = np.zeros((T, B, H), dtype=dtype)  # 0 past each sequence's length
             if lstm:
-                c_tot[layer, d] = np.zeros((T, B, H), dtype=dtype)
+                c_tot[layer, d] = np.zeros((T, B, C), dtype=dtype)
             for k, (L, idx) in enumerate(cache.groups):
                 part = d_in[:L, idx, d * H:(d + 1) * H]
                 dh = np.array(part[::-1] if d else part)
@@ -188,7 +213,7 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
                     g = gru_backward(c_cache, dh, backend=backend)
                 else:
                     g = rnn_backward(c_cache, dh, backend=backend)
-                for n in PARAM_NAMES:                            # every group shares the layer's weights
+                for n in g.params:                               # every group shares the layer's weights
                     key = _key(n, layer, d)
                     params[key] = g.params[n] if key not in params else params[key] + g.params[n]
                 dh0[i, idx] = g.h0

@@ -10,33 +10,35 @@ from scratch_rnn.gradcheck import TORCH_TOL, max_rel_error
 
 MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 UNROLLED = {"rnn": UnrolledRNN, "lstm": UnrolledLSTM, "gru": UnrolledGRU}
-CASES = [  # cell, num_layers, bidirectional, batch_first, with_state, T, B, D, H, nonlinearity
-    ("rnn", 1, False, False, False, 5, 2, 3, 4, "tanh"), ("rnn", 2, True, True, True, 6, 3, 2, 5, "relu"),
-    ("lstm", 1, True, False, True, 1, 1, 1, 1, "tanh"), ("lstm", 2, False, True, False, 7, 2, 3, 4, "tanh"),
-    ("lstm", 3, True, False, True, 5, 2, 2, 3, "tanh"), ("gru", 1, False, True, True, 4, 1, 2, 3, "tanh"),
-    ("gru", 2, True, False, False, 6, 3, 1, 4, "tanh"), ("gru", 3, True, True, True, 3, 2, 4, 2, "tanh"),
+CASES = [  # cell, num_layers, bidirectional, batch_first, with_state, T, B, D, H, nonlinearity, proj_size
+    ("rnn", 1, False, False, False, 5, 2, 3, 4, "tanh", 0), ("rnn", 2, True, True, True, 6, 3, 2, 5, "relu", 0),
+    ("lstm", 1, True, False, True, 1, 1, 1, 1, "tanh", 0), ("lstm", 2, False, True, False, 7, 2, 3, 4, "tanh", 0),
+    ("lstm", 3, True, False, True, 5, 2, 2, 3, "tanh", 0), ("gru", 1, False, True, True, 4, 1, 2, 3, "tanh", 0),
+    ("gru", 2, True, False, False, 6, 3, 1, 4, "tanh", 0), ("gru", 3, True, True, True, 3, 2, 4, 2, "tanh", 0),
+    ("lstm", 1, False, False, True, 4, 1, 3, 2, "tanh", 1), ("lstm", 2, True, True, True, 5, 3, 2, 4, "tanh", 2),
+    ("lstm", 3, True, False, False, 3, 2, 1, 5, "tanh", 3), ("lstm", 2, False, False, True, 1, 1, 1, 2, "tanh", 1),
 ]
 
 
-def _module(cell, D, H, L, bi, bf, nl):
-    kw = {"nonlinearity": nl} if cell == "rnn" else {}
+def _module(cell, D, H, L, bi, bf, nl, proj=0):
+    kw = {"nonlinearity": nl} if cell == "rnn" else {"proj_size": proj} if cell == "lstm" else {}
     torch.manual_seed(0)
     return MODULES[cell](D, H, num_layers=L, bidirectional=bi, batch_first=bf, **kw).double()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-@pytest.mark.parametrize("cell,L,bi,bf,with_state,T,B,D,H,nl", CASES)
-def test_stack_matches_torch(cell, L, bi, bf, with_state, T, B, D, H, nl, backend, rng):
-    m = _module(cell, D, H, L, bi, bf, nl)
+@pytest.mark.parametrize("cell,L,bi,bf,with_state,T,B,D,H,nl,P", CASES)
+def test_stack_matches_torch(cell, L, bi, bf, with_state, T, B, D, H, nl, P, backend, rng):
+    m = _module(cell, D, H, L, bi, bf, nl, P)
     params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}   # no helper: the state_dict
-    nd = 2 if bi else 1
+    nd, Ho = (2 if bi else 1), (P or H)
     x = rng.standard_normal((B, T, D) if bf else (T, B, D))
-    h0 = rng.standard_normal((L * nd, B, H)) if with_state else None
+    h0 = rng.standard_normal((L * nd, B, Ho)) if with_state else None
     c0 = rng.standard_normal((L * nd, B, H)) if with_state and cell == "lstm" else None
-    dout = rng.standard_normal((B, T, nd * H) if bf else (T, B, nd * H))
-    dh_n, dc_n = rng.standard_normal((L * nd, B, H)), rng.standard_normal((L * nd, B, H))
+    dout = rng.standard_normal((B, T, nd * Ho) if bf else (T, B, nd * Ho))
+    dh_n, dc_n = rng.standard_normal((L * nd, B, Ho)), rng.standard_normal((L * nd, B, H))
     out, h_n, c_n, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=bi, batch_first=bf,
-                                            nonlinearity=nl, h0=h0, c0=c0, backend=backend)
+                                            nonlinearity=nl, proj_size=P, h0=h0, c0=c0, backend=backend)
     g = sr.stack_backward(cache, dout, dh_n, dc_n if cell == "lstm" else None)
     xt = torch.from_numpy(x).requires_grad_()
     state = None
@@ -66,24 +68,24 @@ def test_stack_matches_torch(cell, L, bi, bf, with_state, T, B, D, H, nl, backen
     m.load_state_dict({k: torch.from_numpy(v) for k, v in params.items()})   # and back, no helper
 
 
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_every_layer_and_direction_total_matches_an_unrolled_torch_stack(cell, rng):
+@pytest.mark.parametrize("cell,P", [("rnn", 0), ("lstm", 0), ("lstm", 2), ("gru", 0)])
+def test_every_layer_and_direction_total_matches_an_unrolled_torch_stack(cell, P, rng):
     """grads.h[layer, direction] (and .c) against a stack of unrolled torch cells with retain_grad."""
     T, B, D, H, L = 6, 2, 3, 4, 2
-    m = _module(cell, D, H, L, True, False, "tanh")
+    m = _module(cell, D, H, L, True, False, "tanh", P)
     params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
     x = rng.standard_normal((T, B, D))
-    dout = rng.standard_normal((T, B, 2 * H))
-    _, _, _, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=True)
+    dout = rng.standard_normal((T, B, 2 * (P or H)))
+    _, _, _, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=True, proj_size=P)
     g = sr.stack_backward(cache, dout)
     layers, inp = {}, torch.from_numpy(x)
     for layer in range(L):
         outs = []
         for d in range(2):
-            u = UNROLLED[cell](inp.shape[2], H).double()
+            u = (UnrolledLSTM(inp.shape[2], H, P) if P else UNROLLED[cell](inp.shape[2], H)).double()
             suffix = "_reverse" if d else ""
-            params_to_torch({n: params[f"{n}_l{layer}{suffix}"] for n in ("weight_ih", "weight_hh", "bias_ih",
-                                                                            "bias_hh")}, u.cell)
+            names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if P else ())
+            params_to_torch({n: params[f"{n}_l{layer}{suffix}"] for n in names}, u.cell)
             seq = inp.flip(0) if d else inp
             h = u(seq)[0] if cell == "lstm" else u(seq)
             outs.append(h.flip(0) if d else h)
@@ -108,28 +110,47 @@ def test_stack_input_errors(rng):
         sr.stack_forward(params, x, "lstm", num_layers=2, bidirectional=True, h0=np.zeros((2, 2, 3)))
     with pytest.raises(ValueError, match=r"unexpected: \['bias_hh_l1', "):
         sr.stack_forward(params, x, "lstm", num_layers=1, bidirectional=True)
-    with pytest.raises(NotImplementedError, match="proj_size"):
+    with pytest.raises(ValueError, match=r"missing: \['weight_hr_l0', "):
         sr.stack_forward(params, x, "lstm", num_layers=2, bidirectional=True, proj_size=2)
+    with pytest.raises(ValueError, match=r"proj_size: expected 0 < proj_size < hidden size H = 3 \(as nn.LSTM\), got 3"):
+        sr.stack_forward({**params, **{k.replace("weight_hh", "weight_hr"): np.zeros((3, 3)) for k in params
+                                       if k.startswith("weight_hh")}}, x, "lstm", num_layers=2, bidirectional=True,
+                         proj_size=3)
+    with pytest.raises(ValueError, match=r"proj_size: expected an integer >= 0, got -1"):
+        sr.stack_forward(params, x, "lstm", num_layers=2, bidirectional=True, proj_size=-1)
+    gru = _module("gru", 2, 3, 1, False, False, "tanh")
+    gru_params = {k: v.detach().numpy().copy() for k, v in gru.state_dict().items()}
+    with pytest.raises(ValueError, match=r"proj_size: applies to cell 'lstm' only, got proj_size=1 for 'gru'"):
+        sr.stack_forward({**gru_params, "weight_hr_l0": np.zeros((1, 3))}, x, "gru", proj_size=1)
+    _, _, _, cache = sr.stack_forward(gru_params, x, "gru")
+    with pytest.raises(ValueError, match=r"dc_n: only the LSTM has a cell state, got one for cell 'gru'"):
+        sr.stack_backward(cache, np.zeros((4, 2, 3)), dc_n=np.zeros((1, 2, 3)))
+    pm = _module("lstm", 2, 3, 1, False, False, "tanh", 2)
+    pparams = {k: v.detach().numpy().copy() for k, v in pm.state_dict().items()}
+    with pytest.raises(ValueError, match=r"h0: expected shape \(num_layers \* num_directions, B, proj_size\) = "
+                                         r"\(1, 2, 2\), got \(1, 2, 3\)"):
+        sr.stack_forward(pparams, x, "lstm", proj_size=2, h0=np.zeros((1, 2, 3)))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
-@pytest.mark.parametrize("cell,L,bi,bf", [("rnn", 2, True, False), ("lstm", 2, True, True), ("gru", 1, True, False),
-                                          ("lstm", 3, False, False)])
-def test_variable_lengths_match_packed_sequences(cell, L, bi, bf, backend, rng):
+@pytest.mark.parametrize("cell,L,bi,bf,P", [("rnn", 2, True, False, 0), ("lstm", 2, True, True, 0),
+                                            ("gru", 1, True, False, 0), ("lstm", 3, False, False, 0),
+                                            ("lstm", 2, True, False, 2)])
+def test_variable_lengths_match_packed_sequences(cell, L, bi, bf, P, backend, rng):
     """lengths with ties and the longest not first, against pack_padded_sequence(enforce_sorted=False)."""
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
     T, B, D, H = 7, 5, 2, 3
     lengths = np.array([3, 7, 1, 3, 5])
-    m = _module(cell, D, H, L, bi, bf, "tanh")
+    m = _module(cell, D, H, L, bi, bf, "tanh", P)
     params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
-    nd = 2 if bi else 1
+    nd, Ho = (2 if bi else 1), (P or H)
     x = rng.standard_normal((B, T, D) if bf else (T, B, D))
-    h0 = rng.standard_normal((L * nd, B, H))
+    h0 = rng.standard_normal((L * nd, B, Ho))
     c0 = rng.standard_normal((L * nd, B, H)) if cell == "lstm" else None
-    dout = rng.standard_normal((B, T, nd * H) if bf else (T, B, nd * H))
-    dh_n, dc_n = rng.standard_normal((L * nd, B, H)), rng.standard_normal((L * nd, B, H))
+    dout = rng.standard_normal((B, T, nd * Ho) if bf else (T, B, nd * Ho))
+    dh_n, dc_n = rng.standard_normal((L * nd, B, Ho)), rng.standard_normal((L * nd, B, H))
     out, h_n, c_n, cache = sr.stack_forward(params, x, cell, num_layers=L, bidirectional=bi, batch_first=bf,
-                                            h0=h0, c0=c0, lengths=lengths, backend=backend)
+                                            proj_size=P, h0=h0, c0=c0, lengths=lengths, backend=backend)
     g = sr.stack_backward(cache, dout, dh_n, dc_n if cell == "lstm" else None)
     xt, h0t = torch.from_numpy(x).requires_grad_(), torch.from_numpy(h0).requires_grad_()
     c0t = torch.from_numpy(c0).requires_grad_() if cell == "lstm" else None

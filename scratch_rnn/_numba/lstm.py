@@ -8,7 +8,10 @@ Differences from the reference, all exact rearrangements of the same sums (as in
 * backward: dx_t and the weight-gradient sums are single matrix products per chunk of time steps
   (`common._weight_grads`);
 * backward: every quantity carried through the recurrence (dL/dh_t, dL/dc_t, the four dL/dz_t
-  and dL/dc_{t-1} through c_t) is flushed to zero below the smallest normal number, as in `rnn`.
+  and dL/dc_{t-1} through c_t) is flushed to zero below the smallest normal number, as in `rnn`;
+* with a projection, dW_hr = sum_t dh_total[t]^T m_t is one matrix product after the loop.
+
+Without a projection the kernels get an empty (0, 0) ``w_hr``, so one compiled kernel serves both.
 """
 from __future__ import annotations
 
@@ -19,19 +22,28 @@ from .common import _chunk_steps, _input_projection, _recurrent_weight_T, _weigh
 from .flags import jit
 
 
-def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh):
+def _projection(w_hr, dtype):
+    """w_hr, or the empty (0, 0) array that stands for no projection."""
+    return np.zeros((0, 0), dtype=dtype) if w_hr is None else w_hr
+
+
+def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None):
     """The forward recurrence; returns (h, c, gates, tanh_c)."""
-    T, B, H = x.shape[0], x.shape[1], w_hh.shape[1]
-    h, c, tanh_c = (np.empty((T, B, H), dtype=x.dtype) for _ in range(3))  # NumPy allocates:
-    gates = np.empty((T, 4, B, H), dtype=x.dtype)               # see common
-    _lstm_forward(x, h0, c0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, h, c, gates, tanh_c)
+    T, B, H, P = x.shape[0], x.shape[1], w_hh.shape[0] // 4, w_hh.shape[1]
+    h = np.empty((T, B, P), dtype=x.dtype)                       # NumPy allocates: see common
+    c, tanh_c = (np.empty((T, B, H), dtype=x.dtype) for _ in range(2))
+    gates = np.empty((T, 4, B, H), dtype=x.dtype)
+    w_hr_T = np.ascontiguousarray(_projection(w_hr, x.dtype).T)  # (H, P) for m_t W_hr^T
+    _lstm_forward(x, h0, c0, w_ih, _recurrent_weight_T(w_hh), b_ih, b_hh, w_hr_T, h, c, gates, tanh_c)
     return h, c, gates, tanh_c
 
 
 @jit
-def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, h, c, gates, tanh_c):
+def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, w_hr_T, h, c, gates, tanh_c):
     T, B, D = x.shape
-    H = w_hh_T.shape[0]
+    H = w_hh_T.shape[1] // 4
+    proj = w_hr_T.shape[0] > 0                                   # h_t = m_t W_hr^T, else h_t = m_t
+    m = np.empty((B, H), dtype=x.dtype)                          # (B, H) o_t tanh(c_t) when projected
     K = _chunk_steps(B, 256)                                     # 256 rows: stays in cache
     xw = np.empty((K, B, 4 * H), dtype=x.dtype)                  # x_t W_ih^T for a chunk of steps
     hw = np.empty((B, 4 * H), dtype=x.dtype)                     # (B, 4H) h_{t-1} W_hh^T
@@ -54,33 +66,43 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, h, c, gates, tanh_c):
         tanh_(zf[2])                                             # candidate
         sigmoid_(zf[3])                                          # output gate
         i, f, g, o = zf[0], zf[1], zf[2], zf[3]
-        cf, tcf, hf, cpf = c[t].reshape(B * H), tanh_c[t].reshape(B * H), h[t].reshape(B * H), c_prev.reshape(B * H)
+        mt = m if proj else h[t]                                 # where o_t tanh(c_t) goes
+        cf, tcf, mf, cpf = c[t].reshape(B * H), tanh_c[t].reshape(B * H), mt.reshape(B * H), c_prev.reshape(B * H)
         for j in range(B * H):
             cf[j] = f[j] * cpf[j] + i[j] * g[j]                  # c_t = f c_{t-1} + i g
             tcf[j] = cf[j]
         tanh_(tcf)                                               # tanh(c_t), in place
         for j in range(B * H):
-            hf[j] = o[j] * tcf[j]                                # h_t = o tanh(c_t)
+            mf[j] = o[j] * tcf[j]                                # m_t = o tanh(c_t)
+        if proj:
+            np.dot(m, w_hr_T, h[t])                              # h_t = m_t W_hr^T
 
 
-def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh):
-    """BPTT; returns (dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db)."""
+def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr=None):
+    """BPTT; returns (dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr)."""
     dx, dh_total, dc_total = np.empty_like(x), np.empty_like(h), np.empty_like(c)  # NumPy allocates
     dh0, dc0, dw_ih, dw_hh, db = _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh,
-                                                dx, dh_total, dc_total)
-    return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db
+                                                _projection(w_hr, x.dtype), dx, dh_total, dc_total)
+    dw_hr = None
+    if w_hr is not None:                                         # sum_t dh_total[t]^T m_t, one product
+        T, B, P = h.shape
+        m = gates[:, 3] * tanh_c                                 # (T, B, H) o_t tanh(c_t)
+        dw_hr = dh_total.reshape(T * B, P).T @ m.reshape(T * B, -1)
+    return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr
 
 
 @jit
-def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, dh_total, dc_total):
+def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr, dx, dh_total, dc_total):
     T, B, D = x.shape
-    H = w_hh.shape[1]
+    H, P = w_hh.shape[0] // 4, w_hh.shape[1]                     # P = H without a projection
+    proj = w_hr.shape[0] > 0
     tiny = np.finfo(x.dtype).tiny                                # smallest normal number
     one, zero = x.dtype.type(1), x.dtype.type(0)                 # typed, so float32 stays float32
     dw_ih = np.zeros_like(w_ih)                                  # (4H, D)
-    dw_hh = np.zeros_like(w_hh)                                  # (4H, H)
+    dw_hh = np.zeros_like(w_hh)                                  # (4H, P)
     db = np.zeros(4 * H, dtype=x.dtype)                          # (4H,)
-    dh_next = np.zeros((B, H), dtype=x.dtype)                    # (B, H) dL/dh_t through step t+1
+    dh_next = np.zeros((B, P), dtype=x.dtype)                    # (B, P) dL/dh_t through step t+1
+    dm = np.empty((B, H), dtype=x.dtype)                         # (B, H) dL/dm_t when projected
     dc_next = dc_last.copy()                                     # (B, H) dL/dc_t through c_{t+1}
     K = min(T, _chunk_steps(B, max(256, H)))                     # >= H rows: few passes over dW
     dz = np.empty((K, B, 4 * H), dtype=x.dtype)                  # (K, B, 4H) dL/dz_t for one chunk
@@ -90,17 +112,21 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, 
         for t in range(end - 1, start - 1, -1):
             c_prev = c0 if t == 0 else c[t - 1]                  # (B, H) c_{t-1}
             gt = gates[t]                                        # (4, B, H) i, f, g, o
+            dht_, dhf, dhn = dh_total[t].reshape(B * P), dh[t].reshape(B * P), dh_next.reshape(B * P)
+            for j in range(B * P):
+                dht = dhf[j] + dhn[j]                            # direct + through the future
+                dht_[j] = dht if abs(dht) >= tiny else zero      # flush subnormals
+            if proj:
+                np.dot(dh_total[t], w_hr, dm)                    # dL/dm_t = dL/dh_t W_hr
+            dmt = dm if proj else dh_total[t]                    # (B, H) dL/dm_t, m_t = o_t tanh(c_t)
             for b in range(B):
                 i, f, g, o = gt[0, b], gt[1, b], gt[2, b], gt[3, b]  # (H,) each
                 d = dz[t - start, b]                             # (4H,) dL/dz_t
                 di, df, dg, do = d[0:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:4 * H]
-                tc, cp, dhb, dhn = tanh_c[t, b], c_prev[b], dh[t, b], dh_next[b]
-                dht_, dct_, dcn = dh_total[t, b], dc_total[t, b], dc_next[b]
+                tc, cp, dmb = tanh_c[t, b], c_prev[b], dmt[b]
+                dct_, dcn = dc_total[t, b], dc_next[b]
                 for j in range(H):
-                    dht = dhb[j] + dhn[j]                        # direct + through the future
-                    dht = dht if abs(dht) >= tiny else zero      # flush subnormals
-                    dht_[j] = dht
-                    dct = dcn[j] + dht * o[j] * (one - tc[j] * tc[j])  # via c_{t+1} and h_t
+                    dct = dcn[j] + dmb[j] * o[j] * (one - tc[j] * tc[j])  # via c_{t+1} and h_t
                     dct = dct if abs(dct) >= tiny else zero      # flush subnormals
                     dct_[j] = dct
                     v = dct * g[j] * i[j] * (one - i[j])         # dL/dz_i
@@ -109,7 +135,7 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, dx, 
                     df[j] = v if abs(v) >= tiny else zero
                     v = dct * i[j] * (one - g[j] * g[j])         # dL/dz_g
                     dg[j] = v if abs(v) >= tiny else zero
-                    v = dht * tc[j] * o[j] * (one - o[j])        # dL/dz_o
+                    v = dmb[j] * tc[j] * o[j] * (one - o[j])     # dL/dz_o
                     do[j] = v if abs(v) >= tiny else zero
                     v = dct * f[j]                               # dL/dc_{t-1} through c_t
                     dcn[j] = v if abs(v) >= tiny else zero
