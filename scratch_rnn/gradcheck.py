@@ -197,14 +197,19 @@ def check_rows(sizes=DEFAULT_SIZES, backends=("numpy",), seed: int = 0, with_tor
     return rows
 
 
-def format_rows(rows: list[dict]) -> str:
-    """The rows as a fixed-width table, one line per gradient, failures marked."""
-    head = f"{'cell':<5}{'T':>4}{'B':>3}{'D':>3}{'H':>3}  {'backend':<8}{'gradient':<10}{'vs finite diff':>15}{'vs torch':>12}  status"
+#: the columns that name a row of `check_rows`: (key, format spec)
+LAYER_COLUMNS = (("cell", "<5"), ("T", ">4"), ("B", ">3"), ("D", ">3"), ("H", ">3"))
+
+
+def format_rows(rows: list[dict], columns=LAYER_COLUMNS) -> str:
+    """The rows as a fixed-width table, one line per gradient, failures marked; `columns` name a row."""
+    head = "".join(f"{k:{spec}}" for k, spec in columns)
+    head += f"  {'backend':<8}{'gradient':<10}{'vs finite diff':>15}{'vs torch':>12}  status"
     lines = [head, "-" * len(head)]
     for r in rows:
         torch_err = "n/a" if r["torch_error"] is None else f"{r['torch_error']:.1e}"
         ok = r["fd_error"] <= FD_TOL and (r["torch_error"] is None or r["torch_error"] <= TORCH_TOL)
-        lines.append(f"{r['cell']:<5}{r['T']:>4}{r['B']:>3}{r['D']:>3}{r['H']:>3}  {r['backend']:<8}{r['quantity']:<10}"
+        lines.append("".join(f"{r[k]:{spec}}" for k, spec in columns) + f"  {r['backend']:<8}{r['quantity']:<10}"
                      f"{r['fd_error']:>15.1e}{torch_err:>12}  {'ok' if ok else 'FAIL'}")
     return "\n".join(lines)
 

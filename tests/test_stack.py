@@ -186,3 +186,18 @@ def test_bad_lengths_are_refused(lengths, message, rng):
     params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
     with pytest.raises(ValueError, match=message):
         sr.stack_forward(params, rng.standard_normal((7, 2, 2)), "gru", lengths=lengths)
+
+
+def test_stack_gradcheck_flags_a_wrong_gradient(monkeypatch):
+    """The `gradcheck` command's stack rows fail when one gradient is off by a factor 1 + 1e-6."""
+    import dataclasses
+
+    from scratch_rnn import gradcheck, gradcheck_stack
+    monkeypatch.setattr(gradcheck_stack, "STACK_CONFIGS", (("lstm", 2, True, 2, "tanh", (3, 5, 3)),))
+    assert gradcheck.rows_pass(gradcheck_stack.check_stack_rows(with_torch=False))
+    right = gradcheck_stack.stack_backward
+    monkeypatch.setattr(gradcheck_stack, "stack_backward",
+                        lambda *a: dataclasses.replace(right(*a), h0=right(*a).h0 * (1 + 1e-6)))
+    rows = gradcheck_stack.check_stack_rows(with_torch=False)
+    assert not gradcheck.rows_pass(rows)
+    assert [r["quantity"] for r in rows if r["fd_error"] > gradcheck.FD_TOL] == ["h0"]

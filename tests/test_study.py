@@ -199,6 +199,7 @@ def test_gradcheck_command_passes(capsys):
     assert main(["gradcheck", "--backend", "all"]) == 0
     out = capsys.readouterr().out
     assert "all gradients within tolerance" in out and "numba" in out
+    assert "lstm L2 bi P2 lengths" in out and "rnn-relu L2 bi lengths" in out   # the stack configurations too
 
 
 def test_reproduce_quick_writes_everything(tmp_path):
