@@ -1,5 +1,6 @@
 """The study's two models, as its notebook defines them: a recurrent layer (``batch_first=True``)
-and a Linear head on the final hidden state. Inputs (B, T, D), logits (B, C)."""
+and a Linear head on the final hidden state. Inputs (B, T, D), logits (B, C). `StackModel` is the
+same with several layers or two directions."""
 from __future__ import annotations
 
 import torch
@@ -46,3 +47,22 @@ class GRUModel(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, h_n = self.gru(x)                      # h_n (1, B, H)
         return self.fc(h_n.squeeze(0))            # (B, C)
+
+
+class StackModel(nn.Module):
+    """nn.RNN / nn.LSTM / nn.GRU with `num_layers` layers (and two directions when `bidirectional`)
+    + nn.Linear on the top layer's final states, [h_n[-2], h_n[-1]] with two directions."""
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
+                 bidirectional: bool = False):
+        super().__init__()
+        module = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.cell, self.nd = cell, 2 if bidirectional else 1
+        self.stack = module(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                            bidirectional=bidirectional)
+        self.fc = nn.Linear(self.nd * hidden_size, output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _, state = self.stack(x)
+        h_n = state[0] if self.cell == "lstm" else state          # (num_layers * D, B, H)
+        return self.fc(torch.cat(list(h_n[-self.nd:]), dim=1))    # (B, C)

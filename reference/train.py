@@ -17,10 +17,10 @@ import torch.nn.functional as F
 
 from scratch_rnn._validate import check_arrays
 from scratch_rnn.training.engine import StepResult, TrainingDiverged
-from scratch_rnn.training.model import cell_of, layer_params
+from scratch_rnn.training.model import architecture, cell_of, layer_params
 
 from .autograd import autograd_grads
-from .models import GRUModel, LSTMModel, VanillaRNN
+from .models import GRUModel, LSTMModel, StackModel, VanillaRNN
 
 from .transfer import params_from_torch, params_to_torch
 
@@ -28,17 +28,20 @@ _MODELS: dict[str, type[VanillaRNN] | type[LSTMModel] | type[GRUModel]] = {
     "rnn": VanillaRNN, "lstm": LSTMModel, "gru": GRUModel}
 
 
-def _layer(model: VanillaRNN | LSTMModel | GRUModel) -> torch.nn.Module:
+def _layer(model: VanillaRNN | LSTMModel | GRUModel | StackModel) -> torch.nn.Module:
     """The recurrent layer of one of the study's torch models."""
+    if isinstance(model, StackModel):
+        return model.stack
     return model.rnn if isinstance(model, VanillaRNN) else model.gru if isinstance(model, GRUModel) else model.lstm
 
 
 def _scratch_name(torch_name: str) -> str:
-    """The scratch_rnn flat-dict name of a parameter of the study's torch model."""
+    """The scratch_rnn flat-dict name of a parameter of the study's torch model (a stack keeps
+    its state_dict keys)."""
     layer, _, name = torch_name.partition(".")
     if layer == "fc":
         return f"head_{name}"
-    return name.removesuffix("_l0")
+    return name if layer == "stack" else name.removesuffix("_l0")
 
 
 def _torch_dtype(np_dtype):
@@ -62,12 +65,19 @@ def check_device(device: str) -> str:
 def build_model(params: dict, device: str = "cpu"):
     """The study's torch model holding a copy of a scratch_rnn flat parameter dict."""
     cell = cell_of(params)
-    D = params["weight_ih"].shape[1]
-    H = params["weight_hh"].shape[1]
     C = params["head_weight"].shape[0]
-    model = _MODELS[cell](input_size=D, hidden_size=H, output_size=C)
-    model = model.to(_torch_dtype(params["weight_hh"].dtype))
-    params_to_torch(layer_params(params), _layer(model))
+    model: VanillaRNN | LSTMModel | GRUModel | StackModel
+    if "weight_hh_l0" in params:                               # a stack: its state_dict, keys unchanged
+        layers, bi = architecture(params)
+        D, H = params["weight_ih_l0"].shape[1], params["weight_hh_l0"].shape[1]
+        model = StackModel(cell, D, H, C, layers, bi).to(_torch_dtype(params["weight_hh_l0"].dtype))
+        model.stack.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
+                                     for k, v in layer_params(params).items()})
+    else:
+        D, H = params["weight_ih"].shape[1], params["weight_hh"].shape[1]
+        model = _MODELS[cell](input_size=D, hidden_size=H, output_size=C)
+        model = model.to(_torch_dtype(params["weight_hh"].dtype))
+        params_to_torch(layer_params(params), _layer(model))
     with torch.no_grad():
         model.fc.weight.copy_(torch.from_numpy(params["head_weight"]))
         model.fc.bias.copy_(torch.from_numpy(params["head_bias"]))
@@ -77,7 +87,8 @@ def build_model(params: dict, device: str = "cpu"):
 def params_of_model(model) -> dict:
     """A scratch_rnn flat parameter dict (NumPy copies) from the study's torch model."""
     layer = _layer(model)
-    out = params_from_torch(layer)
+    out = ({k: v.detach().cpu().numpy().copy() for k, v in layer.state_dict().items()}
+           if isinstance(model, StackModel) else params_from_torch(layer))
     out["head_weight"] = model.fc.weight.detach().cpu().numpy().copy()
     out["head_bias"] = model.fc.bias.detach().cpu().numpy().copy()
     return out
@@ -150,6 +161,9 @@ class TorchEngine:
     def _profile(self, x, y) -> dict:
         """||dL/dh_t|| and ||dL/dc_t|| by autograd through the unrolled cell-by-cell layer (CPU)."""
         params = self.params()
+        if "weight_hh_l0" in params:
+            raise ValueError("profile: the torch engine records gradient profiles of one-layer models only; "
+                             f"got {architecture(params)[0]} layers, bidirectional={architecture(params)[1]}")
         H = params["weight_hh"].shape[1]
         model = build_model(params, "cpu")
         with torch.no_grad():

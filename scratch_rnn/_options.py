@@ -28,14 +28,18 @@ NONNEG_FLOAT = number(float, 0)
 
 
 def model_option(item):
-    """An argparse type for --models: CELL:INIT (INIT defaults to pytorch)."""
+    """An argparse type for --models: CELL[:INIT[:LAYERS[:bi]]] (INIT defaults to pytorch, LAYERS
+    to 1); returns (cell, init) for one layer, (cell, init, layers, bidirectional) otherwise."""
     from .training.model import INITS
-    cell, _, init = item.partition(":")
+    cell, init, layers, bi, *rest = item.split(":") + ["", "", ""]
     init = init or "pytorch"
-    if cell not in INITS or init not in INITS[cell]:
-        raise argparse.ArgumentTypeError(f"expected CELL:INIT, one of {[f'{c}:{i}' for c in INITS for i in INITS[c]]}, "
-                                         f"got {item!r}")
-    return cell, init
+    shape_ok = (layers == "" or (layers.isdigit() and int(layers) >= 1)) and bi in ("", "bi") and not any(rest)
+    if cell not in INITS or init not in INITS[cell] or not shape_ok:
+        raise argparse.ArgumentTypeError(f"expected CELL[:INIT[:LAYERS[:bi]]] with CELL:INIT one of "
+                                         f"{[f'{c}:{i}' for c in INITS for i in INITS[c]]} and LAYERS >= 1 "
+                                         f"(e.g. lstm:chrono:2:bi), got {item!r}")
+    n = int(layers or 1)
+    return (cell, init) if n == 1 and not bi else (cell, init, n, bi == "bi")
 
 
 model_option.__name__ = "model"
@@ -56,5 +60,5 @@ def print_failures(failures) -> None:
     if failures:
         print(f"\n{len(failures)} runs failed (stored with their tracebacks; --retry-failed runs them again):")
         for spec, f in failures[:10]:
-            print(f"  {spec.experiment} {spec.task} {spec.cell}:{spec.init} T={spec.T} seed {spec.seed}: "
+            print(f"  {spec.experiment} {spec.task} {':'.join(spec.model)} T={spec.T} seed {spec.seed}: "
                   f"{f['type']}: {f['message']}")

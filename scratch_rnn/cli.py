@@ -218,8 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, "results/sweep")
     p.add_argument("--tasks", nargs="+", choices=("xor", "first_bit"), default=["xor"])
     p.add_argument("--models", nargs="+", type=model_option, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
-                   ("lstm", "forget_bias")], metavar="CELL:INIT",
-                   help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono")
+                   ("lstm", "forget_bias")], metavar="CELL:INIT[:LAYERS[:bi]]",
+                   help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono gru:pytorch; "
+                        "stacked and bidirectional: lstm:pytorch:2 gru:orthogonal:2:bi (the head reads the top "
+                        "layer's final states)")
     p.add_argument("--lengths", nargs="+", type=number(int, 2), default=[5, 10, 20, 30, 50, 75, 100, 150])
     p.add_argument("--seeds", type=POS_INT, default=5)
     p.add_argument("--updates", type=POS_INT, default=3000, help="update budget per run (default 3000)")

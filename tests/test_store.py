@@ -171,7 +171,8 @@ def test_run_key_depends_on_every_field():
     other = {"experiment": "notebook", "task": "first_bit", "cell": "lstm", "init": "orthogonal", "T": 6, "seed": 1,
              "updates": 11, "lr": 2e-3, "batch": 5, "clip": None, "hidden": 65, "dtype": "float64",
              "eval_every": 1, "screen_n": 257, "eval_n": 1001, "success_accuracy": 0.9, "success_mse": 0.02,
-             "flow": True, "notebook_flow": True, "engine": "torch", "backend": "numpy", "device": "cuda"}
+             "flow": True, "notebook_flow": True, "engine": "torch", "backend": "numpy", "device": "cuda",
+             "layers": 2, "bidirectional": True}
     assert set(other) == set(base.__dict__)                      # a new field must be added here too
     keys = {run_key(base)}
     for field, value in other.items():

@@ -175,7 +175,10 @@ def test_cli_rejects_cuda_without_gpu(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["sweep", "--models", "gru:chrono"], "argument --models: expected CELL:INIT"),
+    (["sweep", "--models", "gru:chrono"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
+    (["sweep", "--models", "lstm:pytorch:0"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
+    (["sweep", "--models", "lstm:pytorch:2:both"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
+    (["sweep", "--models", "lstm:pytorch:2:bi:x"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
     (["sweep", "--updates", "0"], "argument --updates: expected a finite integer >= 1, got '0'"),
     (["sweep", "--updates", "-3"], "argument --updates: expected a finite integer >= 1, got '-3'"),
     (["sweep", "--lengths", "20", "10", "-5"], "argument --lengths: expected a finite integer >= 2, got '-5'"),

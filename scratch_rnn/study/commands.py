@@ -135,6 +135,9 @@ def build_sweep(out: Path, runs, failures, meta: dict) -> dict:
 def gradflow(out: Path, task: str, models, T: int, updates: int, engine: str = "scratch", device: str = "cpu",
              seed: int = 0, backend: str = "numba", **run) -> dict:
     """Exact per-timestep gradient profiles at initialisation and after `updates` updates."""
+    stacks = [f"{m[0]}:{m[1]}:{m[2]}" + (":bi" if m[3] else "") for m in models if len(m) > 2]
+    if stacks:
+        raise ValueError(f"models: the gradient-flow records are defined for one-layer models, got {stacks}")
     proto = {**sp.STUDY, "updates": updates, "flow_lengths": (T,)}
     return _grid("gradflow", build_gradflow, out, proto, engine, device, backend, seed, run, tasks=[task],
                  models=models, lengths=[T], seeds=1)

@@ -167,7 +167,7 @@ def gradient_flow(runs: list, path: Path) -> Path:
                 ax.plot(f["bound"], ls=ls, color="C3", lw=1, label=f"Jacobian-norm bound {tag}")
         ax.set_yscale("log")
         ax.set_xlabel("time step t (loss at the last step)")
-        ax.set_title(f"{s.task}, {model_label(s.cell, s.init)}, T={s.T}, {'MSE' if s.regression else 'acc'} "
+        ax.set_title(f"{s.task}, {model_label(*s.model)}, T={s.T}, {'MSE' if s.regression else 'acc'} "
                      f"{r.final_metric:.2f}",
                      fontsize=10)
         ax.legend(fontsize=6)
@@ -189,7 +189,7 @@ def gate_statistics(runs: list, path: Path) -> Path:
             ax.plot(g["forget"], ls=ls, color="C2", label=f"forget {tag}")
             ax.plot(g["input"], ls=ls, color="C4", label=f"input {tag}")
         s = r.spec
-        ax.set_title(f"{s.task}, {model_label(s.cell, s.init)}, T={s.T}", fontsize=10)
+        ax.set_title(f"{s.task}, {model_label(*s.model)}, T={s.T}", fontsize=10)
         ax.set_ylim(0, 1)
         ax.set_xlabel("time step t")
         ax.legend(fontsize=7)

@@ -18,7 +18,7 @@ def study_summary(runs: list, failures=()) -> list[dict]:
     pairs from the store), which are in no other column."""
     failed: dict = {}
     for spec, _ in failures:
-        key = (spec.task, spec.cell, spec.init, spec.T)
+        key = (spec.task, *spec.model, spec.T)
         failed[key] = failed.get(key, 0) + 1
     rows = []
     for task in dict.fromkeys(r.spec.task for r in runs):
@@ -104,7 +104,7 @@ def _flow_lines(runs: list) -> list[str]:
             ratio = h[0] / h[-1] if h[-1] > 0 else float("nan")
             extra = f", mean forget gate {np.mean(f['gates']['forget']):.3f}" if "gates" in f else ""
             parts.append(f"{'init' if when == 'flow_init' else 'trained'}: ||dL/dh_0|| / ||dL/dh_T-1|| = {ratio:.1e}{extra}")
-        lines.append(f"- {s.task}, {model_label(s.cell, s.init)}, T={s.T} (final {'MSE' if s.regression else 'accuracy'} "
+        lines.append(f"- {s.task}, {model_label(*s.model)}, T={s.T} (final {'MSE' if s.regression else 'accuracy'} "
                      f"{r.final_metric:.3f}): " + "; ".join(parts))
     return lines
 
@@ -127,7 +127,7 @@ def write_report(out: Path, nb_runs: list, study_runs: list, protocol: dict, not
           + f"Versions: {json.dumps(meta['versions'])}.", ""]
     if failures:
         md += [f"**{len(failures)} runs failed** and are in no table below (`--retry-failed` reruns them):", ""]
-        md += [f"- {s.experiment} {s.task} {model_label(s.cell, s.init)} T={s.T} seed {s.seed}: {f['type']}: "
+        md += [f"- {s.experiment} {s.task} {model_label(*s.model)} T={s.T} seed {s.seed}: {f['type']}: "
                f"{f['message']}" for s, f in failures] + [""]
     md += [
           "## 1. The notebook's protocol, as written", "",

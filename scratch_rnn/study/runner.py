@@ -62,7 +62,8 @@ def _run_one(spec: RunSpec) -> RunRecord:
     sampler, task = get_task(spec.task)
     dtype = np.dtype(spec.dtype)
     params = init_model(spec.cell, task.input_size, spec.hidden, task.outputs, run_rng(spec, "init"),
-                        init=spec.init, dtype=dtype, t_max=spec.T)
+                        init=spec.init, dtype=dtype, t_max=spec.T, layers=spec.layers,
+                        bidirectional=spec.bidirectional)
     engine = make_engine(spec, params)
     rng = run_rng(spec, "batches")
     flow_init = _flow(spec, engine, task, sampler) if spec.flow else None

@@ -72,6 +72,8 @@ class RunSpec:
     engine: str = "scratch"        # who trains: "scratch" (this package) or "torch" (reference/)
     backend: str = "numba"         # the scratch engine's loops, and the analysis's: "numba" or "numpy"
     device: str = "cpu"            # the torch engine's device
+    layers: int = 1                # stacked recurrent layers
+    bidirectional: bool = False    # two directions per layer
 
     def __post_init__(self):
         self.check()
@@ -99,6 +101,21 @@ class RunSpec:
         need(self.backend in ("numpy", "numba"), "backend", "'numpy' or 'numba'")
         need(self.device in DEVICES, "device", f"one of {DEVICES}")
         need(self.engine == "torch" or self.device == "cpu", "device", "'cpu' for the scratch engine")
+        need(isinstance(self.layers, (int, np.integer)) and not isinstance(self.layers, bool) and self.layers >= 1,
+             "layers", "an integer >= 1")
+        need(isinstance(self.bidirectional, bool), "bidirectional", "True or False")
+        stack = self.layers > 1 or self.bidirectional
+        need(not (stack and self.flow), "flow", "False for a stacked or bidirectional model (the gradient-flow "
+             "records are defined for one layer)")
+        need(not (stack and self.notebook_flow), "notebook_flow", "False for a stacked or bidirectional model")
+
+    @property
+    def model(self) -> tuple[str, str]:
+        """(cell, init), the model axis of the report; a stack's init carries its shape as --models
+        writes it ("pytorch:2", "chrono:1:bi")."""
+        if self.layers == 1 and not self.bidirectional:
+            return self.cell, self.init
+        return self.cell, f"{self.init}:{self.layers}" + (":bi" if self.bidirectional else "")
 
     @property
     def regression(self) -> bool:
@@ -110,12 +127,14 @@ class RunSpec:
 
     def cost(self) -> float:
         """A relative estimate of the run's time, to start the longest runs first."""
-        return self.T * self.updates * (4 if self.cell == "lstm" else 1)
+        return self.T * self.updates * (4 if self.cell == "lstm" else 1) * self.layers * (2 if self.bidirectional else 1)
 
 
 def run_rng(spec: RunSpec, purpose: str) -> np.random.Generator:
-    """The generator for one purpose ("init", "batches", "test", ...) of one run."""
-    key = zlib.crc32(f"{spec.experiment}|{spec.task}|{spec.cell}|{spec.init}|{spec.T}|{purpose}".encode())
+    """The generator for one purpose ("init", "batches", "test", ...) of one run (a one-layer
+    model's streams are those it had before stacks existed)."""
+    cell, init = spec.model
+    key = zlib.crc32(f"{spec.experiment}|{spec.task}|{cell}|{init}|{spec.T}|{purpose}".encode())
     return np.random.default_rng([spec.seed, key])
 
 
@@ -149,12 +168,14 @@ def study_specs(engine: str, proto: dict = STUDY, device: str = "cpu", tasks=Non
     specs = []
     n = seeds if seeds is not None else proto["seeds"]
     for task in tasks or proto["tasks"]:
-        for cell, init in models or proto["models"]:
+        for cell, init, *shape in models or proto["models"]:      # (cell, init[, layers, bidirectional])
+            layers, bi = shape or (1, False)
             for T in lengths or proto["lengths"]:
                 for k in range(n):
                     specs.append(RunSpec(
                         experiment="study", task=task, cell=cell, init=init, T=T, seed=first_seed + k,
+                        layers=layers, bidirectional=bi,
                         updates=proto["updates"], eval_every=proto["eval_every"], screen_n=proto["screen_n"],
                         success_accuracy=proto["success_accuracy"], success_mse=proto["success_mse"],
-                        flow=T in proto["flow_lengths"] and k == 0, **_base(proto, engine, backend, device)))
+                        flow=T in proto["flow_lengths"] and k == 0 and layers == 1 and not bi, **_base(proto, engine, backend, device)))
     return specs

@@ -33,7 +33,7 @@ def group_runs(runs: list) -> dict:
     out: dict = {}
     for r in runs:
         s = r.spec
-        out.setdefault((s.cell, s.init), {}).setdefault(s.T, []).append(r)
+        out.setdefault(s.model, {}).setdefault(s.T, []).append(r)
     return out
 
 

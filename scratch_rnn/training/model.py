@@ -8,6 +8,12 @@ Parameters are one flat dict: the layer's ``weight_ih``, ``weight_hh``, ``bias_i
 and the head's ``head_weight`` (C, H), ``head_bias`` (C,). The loss looks only at h_{T-1}, so
 the backward pass injects ``dh[T-1] = dout W_head`` and zeros elsewhere; every other dL/dh_t
 comes from the recurrence, which is what makes this model the right probe of vanishing gradients.
+
+Stacked or bidirectional models (``init_model(..., layers=L, bidirectional=True)``) hold the
+``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` state_dict keys (``weight_ih_l0``, ``weight_hh_l1_reverse``,
+...) and run `scratch_rnn.stack_forward`; the head reads the top layer's final states, h_n[-1]
+without and [h_n[-2], h_n[-1]] with two directions (the forward direction after step T-1, the
+reverse one after step 0), (B, D*H), as PyTorch users write it.
 """
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from .._validate import GATES, PARAM_NAMES
 from ..gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from ..lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from ..rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
+from ..stack import StackCache, StackGrads, stack_backward, stack_forward
 from . import init as _init
 from .losses import linear_backward, linear_forward, task_loss
 from .tasks import Task
@@ -33,15 +40,39 @@ INITS = {
 
 
 def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: np.random.Generator,
-               init: str = "pytorch", dtype: DTypeLike = np.float32, forget_bias: float = 1.0, t_max: float | None = None) -> dict:
+               init: str = "pytorch", dtype: DTypeLike = np.float32, forget_bias: float = 1.0, t_max: float | None = None,
+               layers: int = 1, bidirectional: bool = False) -> dict:
     """A flat parameter dict. The layer starts from PyTorch's default and then applies `init`:
     "pytorch" (nothing more), "forget_bias" (LSTM, bias `forget_bias`), "chrono" (LSTM, `t_max`),
     "orthogonal" (recurrent weights), "identity" (RNN, IRNN). The head is ``nn.Linear``'s
-    default, U(-1/sqrt(H), 1/sqrt(H)) for weight and bias."""
+    default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. With ``layers > 1`` or
+    `bidirectional`, every layer and direction is initialised so, under the state_dict's keys."""
     if cell not in INITS:
         raise ValueError(f"cell: expected one of {tuple(INITS)}, got {cell!r}")
     if init not in INITS[cell]:
         raise ValueError(f"init: expected one of {INITS[cell]} for cell {cell!r}, got {init!r}")
+    if isinstance(layers, bool) or not isinstance(layers, (int, np.integer)) or layers < 1:
+        raise ValueError(f"layers: expected an integer >= 1, got {layers!r}")
+    if layers > 1 or bidirectional:
+        nd = 2 if bidirectional else 1
+        p = {}
+        for layer in range(layers):
+            for d in range(nd):
+                one = _init_layer(cell, init, input_size if layer == 0 else nd * hidden_size, hidden_size, rng,
+                                  dtype, forget_bias, t_max)
+                p.update({f"{k}_l{layer}" + ("_reverse" if d else ""): v for k, v in one.items()})
+        k = 1.0 / np.sqrt(nd * hidden_size)
+        p["head_weight"] = rng.uniform(-k, k, (outputs, nd * hidden_size)).astype(dtype)
+        p["head_bias"] = rng.uniform(-k, k, outputs).astype(dtype)
+        return {name: np.ascontiguousarray(v, dtype=dtype) for name, v in p.items()}
+    p = _init_layer(cell, init, input_size, hidden_size, rng, dtype, forget_bias, t_max)
+    k = 1.0 / np.sqrt(hidden_size)
+    p["head_weight"] = rng.uniform(-k, k, (outputs, hidden_size)).astype(dtype)
+    p["head_bias"] = rng.uniform(-k, k, outputs).astype(dtype)
+    return {name: np.ascontiguousarray(p[name], dtype=dtype) for name in (*PARAM_NAMES, *HEAD_KEYS)}
+
+
+def _init_layer(cell, init, input_size, hidden_size, rng, dtype, forget_bias, t_max) -> dict:
     p = _init.init_pytorch_default(cell, input_size, hidden_size, rng, dtype=dtype)
     if init == "forget_bias":
         p = _init.init_forget_bias(p, forget_bias)
@@ -53,24 +84,30 @@ def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: 
         p = _init.init_orthogonal_recurrent(p, rng)
     elif init == "identity":
         p = _init.init_identity_recurrent(p)
-    k = 1.0 / np.sqrt(hidden_size)
-    p["head_weight"] = rng.uniform(-k, k, (outputs, hidden_size)).astype(dtype)
-    p["head_bias"] = rng.uniform(-k, k, outputs).astype(dtype)
-    return {name: np.ascontiguousarray(p[name], dtype=dtype) for name in (*PARAM_NAMES, *HEAD_KEYS)}
+    return p
+
+
+def architecture(params: dict) -> tuple[int, bool]:
+    """(layers, bidirectional) of a model's parameters: (1, False) for the one-layer models."""
+    if "weight_hh_l0" not in params:
+        return 1, False
+    layers = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in params if k.startswith("weight_hh_l"))
+    return layers, "weight_hh_l0_reverse" in params
 
 
 def cell_of(params: dict) -> str:
-    """'rnn' or 'lstm', from the shape of weight_hh."""
-    GH, H = np.shape(params["weight_hh"])
+    """'rnn', 'lstm' or 'gru', from the shape of weight_hh (of the first layer)."""
+    key = "weight_hh_l0" if "weight_hh_l0" in params else "weight_hh"
+    GH, H = np.shape(params[key])
     for cell, G in GATES.items():
         if GH == G * H:
             return cell
-    raise ValueError(f"params['weight_hh']: expected shape (H, H) or (4H, H), got {(GH, H)}")
+    raise ValueError(f"params['{key}']: expected shape (H, H), (3H, H) or (4H, H), got {(GH, H)}")
 
 
 def layer_params(params: dict) -> dict:
-    """The recurrent layer's part of a model's parameters (the same arrays, not copies)."""
-    return {k: params[k] for k in PARAM_NAMES}
+    """The recurrent layer's (or stack's) part of a model's parameters (the same arrays, not copies)."""
+    return {k: v for k, v in params.items() if k not in HEAD_KEYS}
 
 
 @dataclass(frozen=True)
@@ -79,7 +116,7 @@ class ModelCache:
     that ran the forward pass (the backward pass uses the same one)."""
 
     cell: str
-    layer: RNNCache | LSTMCache | GRUCache
+    layer: RNNCache | LSTMCache | GRUCache | StackCache
     head: tuple
     backend: str
 
@@ -91,7 +128,13 @@ def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[n
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {k!r}")
     cell = cell_of(params)
     layer = layer_params(params)
-    layer_cache: RNNCache | LSTMCache | GRUCache
+    layer_cache: RNNCache | LSTMCache | GRUCache | StackCache
+    if "weight_hh_l0" in params:
+        layers, bi = architecture(params)
+        _, h_n, _, layer_cache = stack_forward(layer, x, cell, num_layers=layers, bidirectional=bi, backend=backend)
+        top = np.concatenate(list(h_n[-2:] if bi else h_n[-1:]), axis=1)   # (B, D*H) the top layer's final states
+        out, head_cache = linear_forward(params["head_weight"], params["head_bias"], top)
+        return out, ModelCache(cell, layer_cache, head_cache, backend)
     if cell == "rnn":
         h, layer_cache = rnn_forward(layer, x, backend=backend)
     elif cell == "gru":
@@ -102,13 +145,22 @@ def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[n
     return out, ModelCache(cell, layer_cache, head_cache, backend)
 
 
-def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads | LSTMGrads | GRUGrads]:
+def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads | LSTMGrads | GRUGrads | StackGrads]:
     """Returns (grads, layer_grads): grads has the keys of the parameter dict; layer_grads is the
-    layer's `RNNGrads` / `LSTMGrads`, with the total dL/dh_t (and dL/dc_t) for every t."""
+    layer's `RNNGrads` / `LSTMGrads` / `GRUGrads` (`StackGrads` for a stack), with the total
+    dL/dh_t (and dL/dc_t) for every t."""
     dw, db, dh_last = linear_backward(cache.head, dout)
+    g: RNNGrads | LSTMGrads | GRUGrads | StackGrads
+    if isinstance(cache.layer, StackCache):
+        st = cache.layer
+        T, B, H = st.shape
+        nd, L = st.num_directions, st.num_layers
+        dh_n = np.zeros((L * nd, B, H), dtype=dh_last.dtype)       # the loss looks only at the top's h_n
+        dh_n[-nd:] = dh_last.reshape(B, nd, H).transpose(1, 0, 2)
+        g = stack_backward(st, np.zeros((T, B, nd * H), dtype=dh_last.dtype), dh_n)
+        return {**g.params, "head_weight": dw, "head_bias": db}, g
     dh = np.zeros_like(cache.layer.h)                            # the loss looks only at h_{T-1}
     dh[-1] = dh_last
-    g: RNNGrads | LSTMGrads | GRUGrads
     if isinstance(cache.layer, RNNCache):
         g = rnn_backward(cache.layer, dh, backend=cache.backend)
     elif isinstance(cache.layer, GRUCache):
@@ -128,10 +180,15 @@ def model_loss(params: dict, task: Task, x, y, backend: str = "numba"):
 
 
 def gradient_profile(layer_grads) -> dict:
-    """||dL/dh_t|| (and ||dL/dc_t||) over batch and hidden units, for every t, in float64."""
-    prof = {"h": np.sqrt(np.sum(layer_grads.h.astype(np.float64) ** 2, axis=(1, 2)))}
-    if getattr(layer_grads, "c", None) is not None:
-        prof["c"] = np.sqrt(np.sum(layer_grads.c.astype(np.float64) ** 2, axis=(1, 2)))
+    """||dL/dh_t|| (and ||dL/dc_t||) over batch and hidden units, for every t, in float64. For a
+    stack: those of the bottom layer's forward direction, the one whose step 0 is furthest, in
+    steps and layers, from the loss."""
+    h, c = layer_grads.h, getattr(layer_grads, "c", None)
+    if isinstance(layer_grads, StackGrads):
+        h, c = h[0, 0], (None if c is None else c[0, 0])
+    prof = {"h": np.sqrt(np.sum(h.astype(np.float64) ** 2, axis=(1, 2)))}
+    if c is not None:
+        prof["c"] = np.sqrt(np.sum(c.astype(np.float64) ** 2, axis=(1, 2)))
     return prof
 
 
