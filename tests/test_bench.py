@@ -6,10 +6,12 @@ from scratch_rnn.bench.report import write_results
 
 
 def test_measure_writes_a_complete_table(tmp_path):
-    cases = [Case("fwd_bwd", "lstm", "float32", 5, 2, 4, 1), Case("train_step", "rnn", "float64", 5, 2, 4, 1)]
+    cases = [Case("fwd_bwd", "lstm", "float32", 5, 2, 4, 1), Case("train_step", "rnn", "float64", 5, 2, 4, 1),
+             Case("fwd_bwd", "lstm", "float64", 5, 2, 4, 3, layers=2, bidirectional=True),
+             Case("train_step", "gru", "float64", 5, 2, 4, 1, layers=2)]
     rows = add_ratios(measure(cases, ["numpy", "numba", "torch"], budget_s=0.01, min_repeats=3, max_repeats=3,
                               progress=False))
-    assert len(rows) == 6
+    assert len(rows) == 12
     for r in rows:
         assert r["repeats"] == 3 and 0 < r["q25_s"] <= r["median_s"] <= r["q75_s"] and r["threads"] == 1
     assert {r["variant"] for r in rows} == {"numpy", "numba", "torch"}
@@ -18,6 +20,7 @@ def test_measure_writes_a_complete_table(tmp_path):
     assert [p.name for p in paths] == ["bench.csv", "bench.json", "bench.md", "bench.png"]
     assert all(p.stat().st_size > 0 for p in paths)
     assert "| fwd_bwd | lstm | float32 | 5 | 2 | 4 | 1 |" in paths[2].read_text()
+    assert "| fwd_bwd | lstm-2L-bi | float64 | 5 | 2 | 4 | 3 |" in paths[2].read_text()
 
 
 def test_add_ratios_divides_within_each_case():

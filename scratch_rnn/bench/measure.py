@@ -37,6 +37,12 @@ class Case:
     B: int
     H: int
     D: int
+    layers: int = 1                  # > 1 or bidirectional: `stack_forward` against the stacked module
+    bidirectional: bool = False
+
+    @property
+    def stacked(self) -> bool:
+        return self.layers > 1 or self.bidirectional
 
 
 def _runner_scratch(case: Case, backend: str):
@@ -44,8 +50,16 @@ def _runner_scratch(case: Case, backend: str):
 
     rng = np.random.default_rng(0)
     dtype = np.dtype(case.dtype)
-    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
+    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype, layers=case.layers,
+                        bidirectional=case.bidirectional)
     x = rng.random((case.T, case.B, case.D)).astype(dtype)
+    if case.stacked and case.op == "fwd_bwd":                   # the loss looks at the top layer's out[T-1]
+        stack = {k: v for k, v in params.items() if not k.startswith("head_")}
+        nd = 2 if case.bidirectional else 1
+        dout = np.zeros((case.T, case.B, nd * case.H), dtype)
+        dout[-1] = rng.standard_normal((case.B, nd * case.H))
+        kw = {"num_layers": case.layers, "bidirectional": case.bidirectional}
+        return lambda: sr.stack_backward(sr.stack_forward(stack, x, case.cell, backend=backend, **kw)[3], dout)
     if case.op == "train_step":
         engine = sr.ScratchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, backend=backend)
         y = rng.integers(0, 2, case.B)
@@ -66,7 +80,8 @@ def _runner_torch(case: Case, device: str):
 
     rng = np.random.default_rng(0)
     dtype = np.dtype(case.dtype)
-    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
+    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype, layers=case.layers,
+                        bidirectional=case.bidirectional)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     if case.op == "train_step":
         engine = TorchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, device=device)
@@ -76,11 +91,17 @@ def _runner_torch(case: Case, device: str):
     from torch import nn
 
     from reference.transfer import params_to_torch
-    layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.cell](case.D, case.H).to(torch.from_numpy(np.zeros(0, dtype)).dtype)
-    params_to_torch({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}, layer)
+    module = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.cell]
+    layer = module(case.D, case.H, num_layers=case.layers, bidirectional=case.bidirectional)
+    layer = layer.to(torch.from_numpy(np.zeros(0, dtype)).dtype)
+    if case.stacked:
+        layer.load_state_dict({k: torch.from_numpy(v) for k, v in params.items() if not k.startswith("head_")})
+    else:
+        params_to_torch({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}, layer)
     layer = layer.to(device)
     xt = torch.from_numpy(rng.random((case.T, case.B, case.D)).astype(dtype)).to(device).requires_grad_()
-    g = torch.from_numpy(rng.standard_normal((case.B, case.H)).astype(dtype)).to(device)
+    nd = 2 if case.bidirectional else 1
+    g = torch.from_numpy(rng.standard_normal((case.B, nd * case.H)).astype(dtype)).to(device)
 
     def run():
         layer.zero_grad(set_to_none=True)
@@ -162,7 +183,8 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
 
 def add_ratios(rows: list[dict], reference: str = "torch") -> list[dict]:
     """speedup = reference median / this median, within the same case."""
-    key = lambda r: (r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"])  # noqa: E731
+    key = lambda r: (r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"], r.get("layers", 1),  # noqa: E731
+                     r.get("bidirectional", False))
     ref = {key(r): r["median_s"] for r in rows if r["variant"] == reference}
     for r in rows:
         r[f"speedup_vs_{reference}"] = ref[key(r)] / r["median_s"] if key(r) in ref else None

@@ -19,11 +19,17 @@ def write_results(rows: list[dict], out: Path, meta: dict, name: str = "bench") 
     return paths
 
 
+def _cell(r: dict) -> str:
+    """The cell, with the stack's shape where there is one: "lstm", "lstm-2L-bi"."""
+    layers, bi = r.get("layers", 1), r.get("bidirectional", False)
+    return r["cell"] + (f"-{layers}L" if layers > 1 else "") + ("-bi" if bi else "")
+
+
 def markdown_table(rows: list[dict]) -> str:
     """One line per case: median milliseconds of each variant and the speedups vs 1-thread torch."""
     variants = list(dict.fromkeys(r["variant"] for r in rows))
-    cases = list(dict.fromkeys((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in rows))
-    by = {((r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in rows}
+    cases = list(dict.fromkeys((r["op"], _cell(r), r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in rows))
+    by = {((r["op"], _cell(r), r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in rows}
     head = "| op | cell | dtype | T | B | H | D | " + " | ".join(f"{b} ms" for b in variants)
     speed = [b for b in ("numpy", "numba") if b in variants and "torch" in variants]
     head += "".join(f" | {b} vs torch" for b in speed) + " |"
@@ -49,8 +55,8 @@ def plot(rows: list[dict], path: Path) -> None:
                              squeeze=False)
     for ax, op in zip(axes[:, 0], ops):
         sub = [r for r in rows if r["op"] == op]
-        cases = list(dict.fromkeys((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in sub))
-        by = {((r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in sub}
+        cases = list(dict.fromkeys((_cell(r), r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in sub))
+        by = {((_cell(r), r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in sub}
         width = 0.8 / max(1, len(variants))
         for i, b in enumerate(variants):
             vals = [by[c, b]["speedup_vs_torch"] if (c, b) in by and by[c, b].get("speedup_vs_torch") else np.nan
