@@ -14,6 +14,7 @@ from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
 from .stack import StackCache, StackGrads, stack_backward, stack_forward
+from .truncated import truncated_backward
 from .training.checkpoint import load_checkpoint, save_checkpoint
 from .training.engine import Engine, ScratchEngine, TrainingDiverged
 from .training.init import (init_chrono, init_forget_bias, init_identity_recurrent, init_orthogonal_recurrent,
@@ -32,7 +33,7 @@ except _metadata.PackageNotFoundError:                  # imported from a source
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
     "RNNCache", "RNNGrads", "LSTMCache", "LSTMGrads", "GRUCache", "GRUGrads",
-    "stack_forward", "stack_backward", "StackCache", "StackGrads",
+    "stack_forward", "stack_backward", "StackCache", "StackGrads", "truncated_backward",
     "init_pytorch_default", "init_forget_bias", "init_chrono", "init_orthogonal_recurrent",
     "init_identity_recurrent",
     "softmax_cross_entropy", "mse_loss", "linear_forward", "linear_backward",

@@ -52,7 +52,7 @@ def _layer(module: str) -> str:
         return "package"
     if parts[1] in ("_numba", "training", "study"):
         return parts[1]
-    if parts[1] in ("rnn", "lstm", "gru", "stack", "_validate", "_backend", "_provenance"):
+    if parts[1] in ("rnn", "lstm", "gru", "stack", "truncated", "_validate", "_backend", "_provenance"):
         return "core"
     return "tools"                                   # cli, gradcheck, gradcheck_stack, bench
 
