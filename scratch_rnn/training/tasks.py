@@ -89,3 +89,33 @@ def get_task(name: str) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]], T
     if name not in TASKS:
         raise ValueError(f"task: expected one of {tuple(TASKS)}, got {name!r}")
     return TASKS[name]
+
+
+#: the copying task's alphabet: 0 blank, 1..8 the symbols to copy, 9 the delimiter
+COPY_SYMBOLS, COPY_BLANK, COPY_DELIMITER, COPY_N = 8, 0, 9, 10
+
+
+def copying(T: int, B: int, rng: np.random.Generator,
+            dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
+    """The copying memory task in the form of Arjovsky, Shah & Bengio 2016: 10 symbols drawn from 8
+    categories, T blanks (the last one replaced by the delimiter), then 10 blanks during which the
+    10 symbols must be output. x (T + 20, B, 10) one-hot; y (T + 20, B) int labels: blank (0)
+    everywhere but the last 10 steps, which hold the symbols. Each symbol is recalled T + 10 steps
+    after it was seen. Outputting blanks and then guessing uniformly among the 8 symbols has
+    cross-entropy 10 log 8 / (T + 20) per step (`copying_baseline`). T >= 1."""
+    _check(T, B, rng, 1)
+    L = T + 20
+    symbols = rng.integers(1, COPY_SYMBOLS + 1, size=(COPY_N, B))
+    tokens = np.full((L, B), COPY_BLANK)
+    tokens[:COPY_N] = symbols
+    tokens[T + COPY_N - 1] = COPY_DELIMITER                       # the last step before the recall
+    x = np.zeros((L, B, COPY_SYMBOLS + 2), dtype=dtype)
+    np.put_along_axis(x, tokens[:, :, None], 1, axis=2)
+    y = np.full((L, B), COPY_BLANK, dtype=np.int64)
+    y[-COPY_N:] = symbols
+    return x, y
+
+
+def copying_baseline(T: int) -> float:
+    """The memoryless cross-entropy per step: 10 log 8 / (T + 20)."""
+    return COPY_N * float(np.log(COPY_SYMBOLS)) / (T + 20)

@@ -1,0 +1,115 @@
+r"""A sequence model: one recurrent layer and a linear head at every step (many-to-many), with a
+per-step loss, an optional mask, and full or truncated BPTT::
+
+    h, (c) = layer(x)                             (T, B, H)
+    out_t  = h_t W_head^T + b_head                (T, B, C)   the same head at every step
+    L      = mean over the steps that count of  CE(out_t[b], y_t[b])      (or squared error)
+
+``mask`` (T, B) marks the (t, b) that carry a loss; the mean runs over them, as
+``F.cross_entropy(out[mask], y[mask])`` does. The backward pass feeds every step its own
+``dh[t] = dout_t W_head`` (zero where the mask is off) and runs the cell's BPTT, full or truncated
+(`scratch_rnn.truncated_backward`, ``k`` steps, ``scheme`` "chunks" or "window"); the head's
+gradients are exact in every case, since they do not go through time.
+
+Parameters: the one-layer model's flat dict (`init_model`): the layer's four arrays and
+``head_weight`` (C, H), ``head_bias`` (C,).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validate import as_float_array, check_shape
+from ..gru import gru_backward, gru_forward
+from ..lstm import lstm_backward, lstm_forward
+from ..rnn import rnn_backward, rnn_forward
+from ..truncated import truncated_backward
+from .model import HEAD_KEYS, cell_of, layer_params
+
+
+@dataclass(frozen=True)
+class SeqCache:
+    cell: str
+    layer: Any                  # the cell's cache
+    h: np.ndarray               # (T, B, H)
+    head_weight: np.ndarray     # (C, H)
+    backend: str
+
+
+def seq_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[np.ndarray, SeqCache]:
+    """out (T, B, C) from x (T, B, D); returns (out, cache)."""
+    for key in HEAD_KEYS:
+        if key not in params:
+            raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {key!r}")
+    cell, layer = cell_of(params), layer_params(params)
+    if cell == "lstm":
+        h, _, cache = lstm_forward(layer, x, backend=backend)
+    else:
+        h, cache = (rnn_forward if cell == "rnn" else gru_forward)(layer, x, backend=backend)
+    out = h @ params["head_weight"].T + params["head_bias"]      # (T, B, C) the head at every step
+    return out, SeqCache(cell, cache, h, params["head_weight"], backend)
+
+
+def _mask(mask, T: int, B: int) -> np.ndarray:
+    if mask is None:
+        return np.ones((T, B), dtype=bool)
+    m = np.asarray(mask)
+    if m.dtype != bool:
+        raise TypeError(f"mask: expected a boolean array (T, B), got dtype {m.dtype}")
+    check_shape("mask", m, (T, B), "(T, B)")
+    if not m.any():
+        raise ValueError("mask: expected at least one step that carries a loss, got none")
+    return m
+
+
+def seq_loss(out: ArrayLike, y: ArrayLike, mask: ArrayLike | None = None, loss: str = "cross_entropy"):
+    """(loss, dout, accuracy) of per-step targets y (T, B) (int labels; float (T, B, C) for "mse"),
+    averaged over the steps where mask (T, B) is True (all by default); accuracy is nan for "mse"."""
+    out = as_float_array("out", out)
+    if out.ndim != 3:
+        raise ValueError(f"out: expected a 3-D array (T, B, C), got shape {out.shape}")
+    T, B, C = out.shape
+    m = _mask(mask, T, B)
+    n = int(m.sum())
+    if loss == "mse":
+        target = as_float_array("y", y, out.dtype)
+        check_shape("y", target, out.shape, "(T, B, C)")
+        diff = (out - target) * m[:, :, None]
+        return out.dtype.type(np.sum(diff * diff) / (n * C)), 2 * diff / (n * C), float("nan")
+    if loss != "cross_entropy":
+        raise ValueError(f"loss: expected 'cross_entropy' or 'mse', got {loss!r}")
+    y = np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y: expected integer class labels (T, B), got dtype {y.dtype}")
+    check_shape("y", y, (T, B), "(T, B)")
+    if y[m].min() < 0 or y[m].max() >= C:
+        raise ValueError(f"y: expected labels in [0, {C}) where the mask is on, got values in [{y[m].min()}, {y[m].max()}]")
+    shifted = out - out.max(axis=2, keepdims=True)               # (T, B, C) <= 0
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
+    yy = np.where(m, y, 0)
+    picked = np.take_along_axis(log_p, yy[:, :, None], axis=2)[:, :, 0]   # (T, B) log p[y]
+    dout = np.exp(log_p)                                         # softmax, then minus the one-hot
+    np.put_along_axis(dout, yy[:, :, None], np.take_along_axis(dout, yy[:, :, None], axis=2) - 1, axis=2)
+    dout *= m[:, :, None] / n                                    # the mean over the steps that count
+    acc = float(np.mean(out.argmax(axis=2)[m] == y[m]))
+    return out.dtype.type(-picked[m].sum() / n), dout, acc
+
+
+def seq_backward(cache: SeqCache, dout: np.ndarray, k: int | None = None, scheme: str = "chunks"):
+    """(grads, layer_grads) of the loss whose gradient at the outputs is dout (T, B, C): full BPTT
+    (k None), or truncated to k steps by `scheme`."""
+    T, B, H = cache.h.shape
+    check_shape("dout", np.asarray(dout), (T, B, cache.head_weight.shape[0]), "(T, B, C)")
+    dw = np.einsum("tbc,tbh->ch", dout, cache.h)                 # Σ_t dout_t^T h_t
+    db = dout.sum(axis=(0, 1))
+    dh = dout @ cache.head_weight                                # (T, B, H) into every h_t
+    if k is not None:
+        g = truncated_backward(cache.layer, dh, k, scheme, backend=cache.backend)
+    elif cache.cell == "lstm":
+        g = lstm_backward(cache.layer, dh, backend=cache.backend)
+    else:
+        g = (rnn_backward if cache.cell == "rnn" else gru_backward)(cache.layer, dh, backend=cache.backend)
+    return {**g.params, "head_weight": dw, "head_bias": db}, g
