@@ -121,6 +121,14 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_truncation(args) -> int:
+    from .study.truncation_report import truncation
+    res = truncation(Path(args.out), quick=args.quick, seed=args.seed, **_run_options(args))
+    print_failures(res["failures"])
+    print("wrote " + ", ".join(str(p) for p in res["files"].values()))
+    return 0
+
+
 def _cmd_gradflow(args) -> int:
     import numpy as np
 
@@ -240,6 +248,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--T", type=number(int, 2), default=100, help="sequence length (default 100)")
     p.add_argument("--updates", type=POS_INT, default=3000, help="training budget before the second profile")
     p.set_defaults(func=_cmd_gradflow)
+
+    p = sub.add_parser("truncation", help="what truncated BPTT keeps: truncated vs exact gradients, and training",
+                       description="For the RNN, the LSTM and the GRU on the copying task and temporal XOR, the cosine "
+                                   "and norm ratio between truncated (chunks and window schemes, k from 1 to the "
+                                   "length) and exact gradients, at initialisation and after training; then the "
+                                   "copying task trained with TBPTT(k) below and above its lag. Writes "
+                                   "truncation.{json,md}, truncation_{fidelity,training}.{csv,png} to --out.")
+    p.add_argument("--out", default="results/truncation", metavar="DIR", help="output folder (default: results/truncation)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and budgets (under a minute), to check the pipeline")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed (default 0)")
+    p.add_argument("--workers", type=POS_INT, default=None, help="parallel processes (default: one per CPU)")
+    p.add_argument("--fresh", action="store_true", help="start over: move the stored jobs aside instead of resuming")
+    p.add_argument("--retry-failed", action="store_true", help="run again the jobs stored as failed")
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None, help="run on a dask.distributed cluster at ADDRESS")
+    p.add_argument("--scheduler-file", metavar="FILE", default=None, help="run on the dask cluster described by FILE")
+    p.set_defaults(func=_cmd_truncation)
 
     p = sub.add_parser("report", help="rebuild tables, figures and report from a folder's run store, no training",
                        description="Read DIR/runs.jsonl (written by reproduce, sweep or gradflow) and write its "

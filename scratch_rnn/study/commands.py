@@ -42,13 +42,13 @@ def _meta(store_meta: dict, seconds, run: dict) -> dict:
             **provenance()}
 
 
-def _run(specs, out: Path, store_meta: dict, run: dict):
-    """Store, execute, and return (store, outcome, seconds)."""
+def _run(specs, out: Path, store_meta: dict, run: dict, job_runner=None):
+    """Store, execute (`job_runner` for jobs that are not RunSpecs), and return (store, outcome, seconds)."""
     t0 = time.perf_counter()
     store = RunStore(out, store_meta, fresh=run.get("fresh", False))
     outcome = executors.execute(specs, store, workers=run.get("workers"), scheduler=run.get("scheduler"),
                       scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
-                      progress=run.get("progress", "runs"))
+                      progress=run.get("progress", "runs"), **({"run": job_runner} if job_runner else {}))
     return store, outcome, time.perf_counter() - t0
 
 

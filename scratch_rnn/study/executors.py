@@ -2,7 +2,9 @@
 request; interruptible, resumable, and a failing run is a result, not the end of the sweep.
 
 `execute` submits only the runs the store lacks, at most one per free worker slot, longest
-first, and appends every outcome to the store the moment it arrives. SIGINT or SIGTERM cancels
+first, and appends every outcome to the store the moment it arrives. A run is a `RunSpec` trained
+by `run_one_safe`, or any frozen dataclass with a ``cost()`` and a top-level function that turns
+it into ``{"result": dict}`` or ``{"failure": dict}`` (`run=`; the truncation study's jobs). SIGINT or SIGTERM cancels
 what is pending, ends the local workers, and raises `Interrupted` (the CLI exits 130 or 143 with a
 message that says how to resume).
 """
@@ -49,14 +51,14 @@ def _ignore_sigint() -> None:
 class _Local:
     """A spawn-context process pool that can be ended at once."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, run):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
-        self.slots = workers
+        self.slots, self.run = workers, run
         self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
 
     def submit(self, spec):
-        return self.pool.submit(run_one_safe, spec)
+        return self.pool.submit(self.run, spec)
 
     def close(self, now: bool = False) -> None:
         if now:
@@ -73,7 +75,8 @@ class _Local:
 class _Dask:
     """A dask.distributed cluster through its concurrent.futures executor."""
 
-    def __init__(self, scheduler: str | None, scheduler_file: str | None):
+    def __init__(self, scheduler: str | None, scheduler_file: str | None, run):
+        self.run = run
         try:
             from distributed import Client
         except ImportError:
@@ -84,7 +87,7 @@ class _Dask:
         self.slots = max(1, sum(self.client.nthreads().values()))
 
     def submit(self, spec):
-        return self.executor.submit(run_one_safe, spec)
+        return self.executor.submit(self.run, spec)
 
     def close(self, now: bool = False) -> None:
         self.executor.shutdown(wait=not now)
@@ -96,7 +99,8 @@ def _failure_of(err: BaseException) -> dict:
 
 
 def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, scheduler: str | None = None,
-            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs") -> Outcome:
+            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs",
+            run=run_one_safe) -> Outcome:
     """Run every spec the store lacks (and, with `retry_failed`, every stored failure) and store each outcome."""
     todo = sorted((s for s in specs if not store.done(s, retry_failed)), key=lambda s: -s.cost())
     out = Outcome(skipped=len(specs) - len(todo))
@@ -115,9 +119,9 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
     runner: _Local | _Dask | None = None
     try:
         if scheduler or scheduler_file:
-            runner = _Dask(scheduler, scheduler_file)
+            runner = _Dask(scheduler, scheduler_file, run)
         elif workers > 1:
-            runner = _Local(workers)
+            runner = _Local(workers, run)
         queue = list(todo)
         attempts: dict[RunSpec, int] = {}
         running: dict[Any, RunSpec] = {}                         # future -> its spec
@@ -128,6 +132,10 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
                 rec = RunRecord.from_dict(result["record"])
                 store.add_record(rec)
                 spent["seconds"] += rec.seconds
+                spent["cost"] += spec.cost()
+            elif "result" in result:
+                store.add_result(spec, result["result"])
+                spent["seconds"] += result["result"].get("seconds", 0.0)
                 spent["cost"] += spec.cost()
             else:
                 store.add_failure(spec, result["failure"])
@@ -142,7 +150,7 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
         if runner is None:                                       # one worker: in this process
             while queue:
                 spec = queue.pop(0)
-                store_outcome(spec, run_one_safe(spec))
+                store_outcome(spec, run(spec))
             return out
         while queue or running:
             while queue and len(running) < runner.slots:
@@ -163,7 +171,7 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
                 inflight = list(running.values())
                 running.clear()
                 runner.close(now=True)
-                runner = _Local(workers)
+                runner = _Local(workers, run)
                 for spec in reversed(inflight):
                     attempts[spec] = attempts.get(spec, 0) + 1
                     if attempts[spec] < MAX_ATTEMPTS:

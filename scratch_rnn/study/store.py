@@ -18,6 +18,7 @@ import socket
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from .records import RunRecord
 from .specs import RunSpec
@@ -30,9 +31,10 @@ def _version() -> str:
     return __version__
 
 
-def run_key(spec: RunSpec) -> str:
-    """A hash of the spec's fields and the package version: the same run, the same key."""
-    text = json.dumps(asdict(spec), sort_keys=True) + "|" + _version()
+def run_key(spec) -> str:
+    """A hash of the spec's (or job's) fields and the package version: the same run, the same key."""
+    text = json.dumps({"kind": type(spec).__name__, **asdict(spec)} if not isinstance(spec, RunSpec) else asdict(spec),
+                      sort_keys=True) + "|" + _version()
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -105,6 +107,15 @@ class RunStore:
     def add_record(self, record: RunRecord) -> None:
         self._append({"key": run_key(record.spec), "host": socket.gethostname(), "record": record.to_dict()})
 
+    def add_result(self, job, result: dict) -> None:
+        """A finished job of another kind than a training run (a frozen dataclass) and its result."""
+        self._append({"key": run_key(job), "host": socket.gethostname(), "job": asdict(job), "result": result})
+
+    def results(self, jobs) -> list[tuple[Any, dict]]:
+        """(job, result) of the finished `jobs`, in their order."""
+        return [(j, self.lines[k]["result"]) for j, k in zip(jobs, map(run_key, jobs))
+                if "result" in self.lines.get(k, {})]
+
     def add_failure(self, spec: RunSpec, failure: dict) -> None:
         self._append({"key": run_key(spec), "host": socket.gethostname(), "spec": asdict(spec), "failure": failure})
 
@@ -117,10 +128,12 @@ class RunStore:
         keys = [run_key(s) for s in specs] if specs is not None else list(self.lines)
         return [RunRecord.from_dict(self.lines[k]["record"]) for k in keys if "record" in self.lines.get(k, {})]
 
-    def failures(self, specs=None) -> list[tuple[RunSpec, dict]]:
-        keys = [run_key(s) for s in specs] if specs is not None else list(self.lines)
-        return [(RunSpec(**self.lines[k]["spec"]), self.lines[k]["failure"]) for k in keys
-                if "failure" in self.lines.get(k, {})]
+    def failures(self, specs=None) -> list[tuple[Any, dict]]:
+        """(spec, failure) of the stored failures, of `specs` (RunSpecs or jobs, in their order) when given."""
+        if specs is not None:
+            return [(s, self.lines[k]["failure"]) for s, k in zip(specs, map(run_key, specs))
+                    if "failure" in self.lines.get(k, {})]
+        return [(RunSpec(**line["spec"]), line["failure"]) for line in self.lines.values() if "failure" in line]
 
 
 def check_writable(folder, option: str = "--out") -> Path:
