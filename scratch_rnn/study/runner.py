@@ -41,15 +41,20 @@ def _flow(spec: RunSpec, engine, task, sampler) -> dict:
     return rec
 
 
-def run_one(spec: RunSpec) -> RunRecord:
-    """Train one model; returns its record. BLAS and torch run on one thread: the study is
-    parallel over runs, one process per core, and a multithreaded BLAS in each of them would
-    fight for the same cores (measured: 20x slower)."""
+def one_blas_thread():
+    """A context in which BLAS runs on one thread: the study is parallel over runs, one process
+    per core, and a multithreaded BLAS in each of them would fight for the same cores (measured:
+    20x slower)."""
     from threadpoolctl import threadpool_limits
 
     from .._numba.flags import load_blas
     load_blas()                      # threadpoolctl limits only the libraries already loaded
-    with threadpool_limits(limits=1, user_api="blas"):
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def run_one(spec: RunSpec) -> RunRecord:
+    """Train one model; returns its record (BLAS and torch on one thread, `one_blas_thread`)."""
+    with one_blas_thread():
         return _run_one(spec)
 
 

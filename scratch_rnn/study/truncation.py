@@ -35,7 +35,7 @@ from ..truncated import SCHEMES, truncated_backward
 
 TRUNCATION = {"hidden": 64, "batch": 32, "lr": 1e-2, "clip": 1.0, "seeds": 3, "cells": ("rnn", "lstm", "gru"),
               "fidelity": {"copy": 20, "xor": 50}, "fidelity_updates": 1000,
-              "train_cells": ("lstm", "gru"), "train_T": 5, "train_ks": (4, 8, 16, 20), "train_updates": 2500,
+              "train_cells": ("lstm", "gru"), "train_T": 5, "train_ks": (8, 16, 20), "train_updates": 2000,
               "eval_n": 1000}
 QUICK_TRUNCATION = {**TRUNCATION, "seeds": 1, "cells": ("rnn", "lstm", "gru"), "fidelity": {"copy": 5, "xor": 10},
                     "fidelity_updates": 20, "train_cells": ("gru",), "train_ks": (4, 16), "train_updates": 30,
@@ -168,9 +168,12 @@ def run_training(job: TrainingJob) -> dict:
 
 
 def run_job_safe(job) -> dict:
-    """A job's result, or its failure: {"result": dict} or {"failure": dict}, for the executor."""
+    """A job's result, or its failure: {"result": dict} or {"failure": dict}, for the executor.
+    BLAS runs on one thread (`runner.one_blas_thread`)."""
+    from .runner import one_blas_thread
     try:
-        return {"result": (run_fidelity if isinstance(job, FidelityJob) else run_training)(job)}
+        with one_blas_thread():
+            return {"result": (run_fidelity if isinstance(job, FidelityJob) else run_training)(job)}
     except Exception as err:
         return {"failure": {"type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()}}
 

@@ -39,18 +39,28 @@ class SeqCache:
     backend: str
 
 
-def seq_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[np.ndarray, SeqCache]:
-    """out (T, B, C) from x (T, B, D); returns (out, cache)."""
+def seq_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                backend: str = "numba") -> tuple[np.ndarray, SeqCache]:
+    """out (T, B, C) from x (T, B, D), starting from h0 (and c0, LSTM; zeros if None); returns
+    (out, cache). `final_state(cache)` is the state to carry into the next piece of a stream."""
     for key in HEAD_KEYS:
         if key not in params:
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {key!r}")
     cell, layer = cell_of(params), layer_params(params)
     if cell == "lstm":
-        h, _, cache = lstm_forward(layer, x, backend=backend)
+        h, _, cache = lstm_forward(layer, x, h0, c0, backend=backend)
     else:
-        h, cache = (rnn_forward if cell == "rnn" else gru_forward)(layer, x, backend=backend)
+        if c0 is not None:
+            raise ValueError(f"c0: only the LSTM has a cell state, got one for cell {cell!r}")
+        h, cache = (rnn_forward if cell == "rnn" else gru_forward)(layer, x, h0, backend=backend)
     out = h @ params["head_weight"].T + params["head_bias"]      # (T, B, C) the head at every step
     return out, SeqCache(cell, cache, h, params["head_weight"], backend)
+
+
+def final_state(cache: SeqCache, t: int = -1) -> tuple[np.ndarray, np.ndarray | None]:
+    """(h_t, c_t) after step t (the last by default), copies: the state a stream carries on."""
+    c = cache.layer.c[t].copy() if cache.cell == "lstm" else None
+    return cache.h[t].copy(), c
 
 
 def _mask(mask, T: int, B: int) -> np.ndarray:

@@ -1,0 +1,98 @@
+"""The `charlm` and `sample` commands: train a character-level language model with streaming
+TBPTT(k1, k2) (`training.charlm`), checkpointing as it goes, and sample text from a checkpoint.
+
+``OUT/charlm.npz`` is the checkpoint (parameters, Adam's state, the stream position and carried
+state, the vocabulary and the configuration); ``OUT/charlm.json`` the training curve, the
+validation bits per character at every evaluation, a sample and the wall time. Run the same
+command again to continue from the checkpoint; an interrupted run (Ctrl-C) saves first.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._provenance import provenance
+from ..training.charlm import TBPTT, Vocabulary, bits_per_char, load_text, sample, split, streams
+from ..training.checkpoint import load_checkpoint, save_checkpoint
+from ..training.model import init_model
+from .store import check_writable
+
+
+def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128, k1: int = 32, k2: int = 64,
+               updates: int = 2000, batch: int = 32, lr: float = 3e-3, clip: float = 1.0, seed: int = 0,
+               eval_every: int = 500, dtype: str = "float32", progress: bool = True) -> dict:
+    out = check_writable(out)
+    text = load_text(text_path)
+    vocab = Vocabulary.of(text)
+    train_ids, val_ids = split(vocab.encode(text))
+    config = {"cell": cell, "hidden": hidden, "tbptt": [k1, k2], "batch": batch, "lr": lr, "clip": clip, "seed": seed,
+              "dtype": dtype, "vocabulary": vocab.chars, "text": "pydoc_data.topics" if text_path is None else str(text_path),
+              "characters": len(text)}
+    ck_path, log_path = out / "charlm.npz", out / "charlm.json"
+    params = init_model(cell, vocab.size, hidden, vocab.size, np.random.default_rng(seed), dtype=np.dtype(dtype))
+    trainer = TBPTT(params, streams(train_ids, batch), k1, k2, lr=lr, clip=clip)
+    log: dict = {"losses": [], "evaluations": [], "seconds": 0.0}
+    done = 0
+    if ck_path.exists():                                         # resume where the last run stopped
+        ck = load_checkpoint(ck_path, expected_params=params)
+        saved = {k: v for k, v in ck["config"].items() if k not in ("position", "start", "state_h", "state_c")}
+        if saved != config:
+            diff = sorted(k for k in config if saved.get(k) != config[k])
+            raise ValueError(f"--out {out}: holds a checkpoint of another configuration (differs in {diff}); "
+                             "use another --out")
+        for k, v in ck["params"].items():
+            params[k][...] = v
+        trainer.optimizer.load_state(ck["optimizer"])
+        c = ck["config"]
+        trainer.pos, trainer.start = int(c["position"]), int(c["start"])
+        trainer.state = (None if c["state_h"] is None else np.asarray(c["state_h"], dtype=dtype),
+                         None if c["state_c"] is None else np.asarray(c["state_c"], dtype=dtype))
+        done = ck["update"]
+        log = json.loads(log_path.read_text()) if log_path.exists() else log
+
+    def save():
+        h, c = trainer.state
+        state = {"position": trainer.pos, "start": trainer.start, "state_h": h, "state_c": c}
+        save_checkpoint(ck_path, params, trainer.optimizer.state(), {**config, **state}, done,
+                        np.random.default_rng(seed))
+        log_path.write_text(json.dumps({**log, "config": config, **provenance()}, indent=1))
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=updates, initial=done, desc="charlm")
+    t0 = time.perf_counter() - log["seconds"]
+    try:
+        while done < updates:
+            log["losses"].append(trainer.step())
+            done += 1
+            if bar is not None:
+                bar.update()
+            if done % eval_every == 0 or done == updates:
+                log["evaluations"].append({"update": done, "val_bpc": bits_per_char(params, val_ids),
+                                           "train_loss": float(np.mean(log["losses"][-50:]))})
+                log["seconds"] = time.perf_counter() - t0
+                save()
+    except KeyboardInterrupt:
+        log["seconds"] = time.perf_counter() - t0
+        save()
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    log["sample"] = sample(params, vocab, 400, 0.8, np.random.default_rng(seed))
+    log["seconds"] = time.perf_counter() - t0
+    save()
+    return {"checkpoint": ck_path, "log": log_path, **log}
+
+
+def sample_checkpoint(path, chars: int, temperature: float, seed: int = 0, prime: str = "\n") -> str:
+    ck = load_checkpoint(path)
+    if "vocabulary" not in ck["config"]:
+        raise ValueError(f"checkpoint {path}: expected a character model's checkpoint (written by charlm), "
+                         "got one without a vocabulary")
+    vocab = Vocabulary(ck["config"]["vocabulary"])
+    return sample(ck["params"], vocab, chars, temperature, np.random.default_rng(seed), prime=prime)
