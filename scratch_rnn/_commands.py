@@ -128,6 +128,25 @@ def _cmd_truncation(args) -> int:
     return 0
 
 
+def _cmd_charlm(args) -> int:
+    from .study.language import run_charlm
+    k1, k2 = args.tbptt
+    res = run_charlm(Path(args.out), args.text, args.cell, args.hidden, k1, k2, args.updates, args.batch, args.lr,
+                     args.clip, args.seed, args.eval_every)
+    last = res["evaluations"][-1]
+    print(f"update {last['update']}: validation {last['val_bpc']:.3f} bits per character, "
+          f"{res['seconds'] / 60:.1f} min in all")
+    print("sample (temperature 0.8):\n" + res["sample"])
+    print(f"wrote {res['checkpoint']} and {res['log']}")
+    return 0
+
+
+def _cmd_sample(args) -> int:
+    from .study.language import sample_checkpoint
+    print(sample_checkpoint(args.checkpoint, args.chars, args.temperature, args.seed, args.prime))
+    return 0
+
+
 def _cmd_gradflow(args) -> int:
     import numpy as np
 

@@ -45,6 +45,20 @@ def model_option(item):
 model_option.__name__ = "model"
 
 
+def tbptt_option(item):
+    """An argparse type for --tbptt: K1,K2, integers with 1 <= K1 <= K2."""
+    parts = item.split(",")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise argparse.ArgumentTypeError(f"expected K1,K2 (two integers, e.g. 32,64), got {item!r}")
+    k1, k2 = (int(p) for p in parts)
+    if not 1 <= k1 <= k2:
+        raise argparse.ArgumentTypeError(f"expected 1 <= K1 <= K2, got K1={k1}, K2={k2}")
+    return k1, k2
+
+
+tbptt_option.__name__ = "K1,K2"
+
+
 def print_summary(rows) -> None:
     print(f"{'task':<10}{'model':<26}{'T':>5}  {'success':>8}  {'95% CI':>13}  {'median updates':>14}  "
           f"{'acc/MSE':>8}")

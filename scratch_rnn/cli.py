@@ -4,9 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._commands import (_cmd_bench, _cmd_gradcheck, _cmd_gradflow, _cmd_report, _cmd_reproduce, _cmd_sweep,
-                        _cmd_truncation)
-from ._options import NONNEG_FLOAT, NONNEG_INT, POS_FLOAT, POS_INT, model_option, number
+from ._commands import (_cmd_bench, _cmd_charlm, _cmd_gradcheck, _cmd_gradflow, _cmd_report, _cmd_reproduce,
+                        _cmd_sample, _cmd_sweep, _cmd_truncation)
+from ._options import NONNEG_FLOAT, NONNEG_INT, POS_FLOAT, POS_INT, model_option, number, tbptt_option
 
 
 def _common(p, out_default):
@@ -127,6 +127,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS", default=None, help="run on a dask.distributed cluster at ADDRESS")
     p.add_argument("--scheduler-file", metavar="FILE", default=None, help="run on the dask cluster described by FILE")
     p.set_defaults(func=_cmd_truncation)
+
+    p = sub.add_parser("charlm", help="a character-level language model trained with streaming TBPTT(k1, k2)",
+                       description="Train a one-layer character model on --text (default: the pydoc topics that ship "
+                                   "with CPython, ~465k characters; 90%% to train, 10%% to validate) with TBPTT(k1, k2): "
+                                   "every k1 characters, backpropagate through the last k2, the state carried across "
+                                   "batches. Writes DIR/charlm.npz (a checkpoint; run again to continue) and "
+                                   "DIR/charlm.json (losses, validation bits per character, a sample).")
+    p.add_argument("--out", default="results/charlm", metavar="DIR", help="output folder (default: results/charlm)")
+    p.add_argument("--text", default=None, metavar="FILE", help="a UTF-8 text file (default: pydoc_data.topics)")
+    p.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="lstm")
+    p.add_argument("--hidden", type=POS_INT, default=128)
+    p.add_argument("--tbptt", type=tbptt_option, default=(32, 64), metavar="K1,K2",
+                   help="update every K1 characters through the last K2 (K2 >= K1; default 32,64)")
+    p.add_argument("--updates", type=POS_INT, default=2000)
+    p.add_argument("--batch", type=POS_INT, default=32, help="parallel streams (default 32)")
+    p.add_argument("--lr", type=POS_FLOAT, default=3e-3, help="Adam's learning rate (default 3e-3)")
+    p.add_argument("--clip", type=POS_FLOAT, default=1.0, help="gradient-norm clipping (default 1)")
+    p.add_argument("--seed", type=NONNEG_INT, default=0)
+    p.add_argument("--eval-every", type=POS_INT, default=500, help="updates between validations and checkpoints")
+    p.set_defaults(func=_cmd_charlm)
+
+    p = sub.add_parser("sample", help="sample text from a charlm checkpoint",
+                       description="Draw characters one at a time from a character model's checkpoint.")
+    p.add_argument("checkpoint", metavar="CHECKPOINT", help="a .npz written by scratch-rnn charlm")
+    p.add_argument("--chars", type=POS_INT, default=500, help="characters to draw (default 500)")
+    p.add_argument("--temperature", type=POS_FLOAT, default=0.8, help="softmax temperature (default 0.8)")
+    p.add_argument("--seed", type=NONNEG_INT, default=0)
+    p.add_argument("--prime", default="\n", help="text read before sampling (default: a newline)")
+    p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("report", help="rebuild tables, figures and report from a folder's run store, no training",
                        description="Read DIR/runs.jsonl (written by reproduce, sweep or gradflow) and write its "

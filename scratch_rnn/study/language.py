@@ -18,6 +18,7 @@ from .._provenance import provenance
 from ..training.charlm import TBPTT, Vocabulary, bits_per_char, load_text, sample, split, streams
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.model import init_model
+from .runner import one_blas_thread
 from .store import check_writable
 
 
@@ -65,6 +66,8 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
         from tqdm.auto import tqdm
         bar = tqdm(total=updates, initial=done, desc="charlm")
     t0 = time.perf_counter() - log["seconds"]
+    blas = one_blas_thread()
+    blas.__enter__()
     try:
         while done < updates:
             log["losses"].append(trainer.step())
@@ -81,6 +84,7 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
         save()
         raise
     finally:
+        blas.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     log["sample"] = sample(params, vocab, 400, 0.8, np.random.default_rng(seed))

@@ -8,8 +8,8 @@ interruptible, one JSON line per finished job):
   1 to the sequence length), per recurrent parameter tensor: cos(g_k, g) = <g_k, g> / (|g_k| |g|)
   and |g_k| / |g|; at initialisation and again after `updates` updates of full-BPTT training. In
   float64 (the parameters of the float32 training cast up), so the numbers are the truncation's,
-  not rounding's. Tasks: the copying task (a loss at every step) and temporal XOR (a loss at the
-  last step only).
+  not rounding's. Tasks: the copying task and character-level language modelling on the pydoc
+  topics (a loss at every step), and temporal XOR (a loss at the last step only).
 * **Training** (`TrainingJob`): the copying task with lag T + 10, trained with truncated BPTT(k),
   chunks (the ``h.detach()`` idiom) or windows, for k below and above the lag, and with full BPTT;
   the result is the recall accuracy on 1000 fresh sequences (the 10 recalled symbols; chance 1/8),
@@ -23,9 +23,11 @@ import time
 import traceback
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
+from ..training.charlm import Vocabulary, default_text, one_hot, split
 from ..training.losses import linear_backward, task_loss
 from ..training.model import init_model, layer_params, model_forward
 from ..training.optim import Adam, clip_grad_norm
@@ -34,10 +36,10 @@ from ..training.tasks import copying, copying_baseline, get_task
 from ..truncated import SCHEMES, truncated_backward
 
 TRUNCATION = {"hidden": 64, "batch": 32, "lr": 1e-2, "clip": 1.0, "seeds": 3, "cells": ("rnn", "lstm", "gru"),
-              "fidelity": {"copy": 20, "xor": 50}, "fidelity_updates": 1000,
+              "fidelity": {"copy": 20, "xor": 50, "lm": 50}, "fidelity_updates": 1000,
               "train_cells": ("lstm", "gru"), "train_T": 5, "train_ks": (8, 16, 20), "train_updates": 2000,
               "eval_n": 1000}
-QUICK_TRUNCATION = {**TRUNCATION, "seeds": 1, "cells": ("rnn", "lstm", "gru"), "fidelity": {"copy": 5, "xor": 10},
+QUICK_TRUNCATION = {**TRUNCATION, "seeds": 1, "cells": ("rnn", "lstm", "gru"), "fidelity": {"copy": 5, "xor": 10, "lm": 10},
                     "fidelity_updates": 20, "train_cells": ("gru",), "train_ks": (4, 16), "train_updates": 30,
                     "eval_n": 100}
 PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -46,7 +48,7 @@ PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 @dataclass(frozen=True)
 class FidelityJob:
     cell: str
-    task: str                  # "copy" (T = the lag's T) or "xor"
+    task: str                  # "copy" (T = the lag's T), "lm" or "xor" (T = the length)
     T: int
     seed: int
     updates: int
@@ -82,17 +84,30 @@ def _rng(job, purpose: str) -> np.random.Generator:
     return np.random.default_rng([job.seed, key])
 
 
+@lru_cache(maxsize=1)
+def _text() -> tuple[Vocabulary, np.ndarray]:
+    text = default_text()
+    vocab = Vocabulary.of(text)
+    return vocab, split(vocab.encode(text))[0]
+
+
 def _sizes(task: str) -> tuple[int, int]:
+    if task == "lm":
+        return _text()[0].size, _text()[0].size
     return (10, 9) if task == "copy" else (1, 2)
 
 
 def _batch(task: str, T: int, B: int, rng, dtype):
+    if task == "lm":                                             # B windows of T + 1 characters of the text
+        vocab, ids = _text()
+        seq = ids[rng.integers(0, len(ids) - T - 1, B)[:, None] + np.arange(T + 1)].T   # (T + 1, B)
+        return one_hot(seq[:-1], vocab.size, dtype), seq[1:]
     return copying(T, B, rng, dtype) if task == "copy" else get_task(task)[0](T, B, rng, dtype)
 
 
 def _layer_problem(task: str, params: dict, x, y):
     """(the layer's cache, dh (T, B, H)): what the loss sends into every h_t, exactly."""
-    if task == "copy":
+    if task in ("copy", "lm"):
         out, cache = seq_forward(params, x)
         _, dout, _ = seq_loss(out, y)
         return cache.layer, dout @ params["head_weight"]
@@ -108,7 +123,7 @@ def _train(task: str, params: dict, T: int, updates: int, rng, job, k=None, sche
     opt, losses = Adam(params, lr=job.lr), []
     for _ in range(updates):
         x, y = _batch(task, T, job.batch, rng, np.float32)
-        if task == "copy":
+        if task in ("copy", "lm"):
             out, cache = seq_forward(params, x)
             loss, dout, _ = seq_loss(out, y)
             grads, _ = seq_backward(cache, dout, k=k, scheme=scheme)

@@ -139,7 +139,7 @@ def report_text(fid, train, proto, meta, failures) -> str:
           f"Protocol: hidden {proto['hidden']}, batch {proto['batch']}, Adam lr {proto['lr']}, clip {proto['clip']}, "
           f"{proto['seeds']} seed(s). Fidelity: float64 gradients of one fixed batch, at initialisation and after "
           f"{proto['fidelity_updates']} updates of full-BPTT training, tasks {proto['fidelity']} (copying: the lag's T; "
-          f"xor: the length). Training: copying with T = {proto['train_T']}, {proto['train_updates']} updates. "
+          f"xor and lm: the length). Training: copying with T = {proto['train_T']}, {proto['train_updates']} updates. "
           f"Wall time {meta.get('seconds', 0) / 60:.1f} min.", ""]
     if fid:
         md += ["## cos(truncated, exact) of dL/dW_hh, median over seeds", "",
