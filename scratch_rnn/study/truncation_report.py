@@ -42,12 +42,14 @@ def rows(results) -> tuple[list[dict], list[dict]]:
 
 def build_truncation(out: Path, results, failures, meta: dict, proto: dict) -> dict:
     fid, train = rows(results)
+    meta = {**meta, "job_seconds": sum(r.get("seconds", 0.0) for _, r in results), "jobs": len(results)}
     files: dict[str, Any] = {"json": write_json({"meta": meta, "fidelity": fid, "training": train,
                                                  "failures": [{"job": repr(j), **f} for j, f in failures]},
                                                 out / "truncation.json")}
     if fid:
         files["fidelity_csv"] = write_csv(fid, out / "truncation_fidelity.csv")
         files["fidelity_png"] = plot_fidelity(fid, out / "truncation_fidelity.png")
+        files["norm_png"] = plot_fidelity(fid, out / "truncation_norm.png", "norm_ratio")
     if train:
         files["training_csv"] = write_csv(train, out / "truncation_training.csv")
         files["training_png"] = plot_training(train, out / "truncation_training.png")
@@ -64,8 +66,9 @@ def _median_curve(fid, cell, task, when, scheme, param="weight_hh", q="cosine"):
         np.array([np.nanmax(v) for v in vals])
 
 
-def plot_fidelity(fid: list[dict], path: Path) -> Path:
-    """cos(truncated, exact) of dL/dW_hh against k: rows tasks, columns cells; median and range over seeds."""
+def plot_fidelity(fid: list[dict], path: Path, q: str = "cosine") -> Path:
+    """cos(truncated, exact) (or |truncated| / |exact|, q="norm_ratio") of dL/dW_hh against k: rows
+    tasks, columns cells; median and range over seeds."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -76,16 +79,19 @@ def plot_fidelity(fid: list[dict], path: Path) -> Path:
             ax = axes[i, j]
             for scheme, color in (("chunks", "C0"), ("window", "C3")):
                 for when, ls in (("init", "-"), ("trained", "--")):
-                    ks, med, lo, hi = _median_curve(fid, cell, task, when, scheme)
+                    ks, med, lo, hi = _median_curve(fid, cell, task, when, scheme, q=q)
                     ax.plot(ks, med, ls=ls, color=color, marker=".", label=f"{scheme}, {when}")
                     ax.fill_between(ks, lo, hi, color=color, alpha=0.12)
             L = next(r["length"] for r in fid if r["task"] == task)
             ax.set_xscale("log")
-            ax.set_ylim(-0.2, 1.05)
+            if q == "cosine":
+                ax.set_ylim(-0.2, 1.05)
+            else:
+                ax.set_yscale("log")
             ax.axhline(1.0, color="k", lw=0.6)
             ax.set_title(f"{cell.upper()}, {task} (length {L})", fontsize=10)
             ax.set_xlabel("k (steps kept)")
-            ax.set_ylabel("cos(truncated, exact) of dL/dW_hh")
+            ax.set_ylabel("cos(truncated, exact) of dL/dW_hh" if q == "cosine" else "|truncated| / |exact|, dL/dW_hh")
             ax.grid(True, alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
@@ -107,8 +113,24 @@ def plot_training(train: list[dict], path: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     cells = list(dict.fromkeys(r["cell"] for r in train))
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells), 3.6), squeeze=False)
+    fig, axes = plt.subplots(2, len(cells), figsize=(4.6 * len(cells), 6.8), squeeze=False)
     lag, length = train[0]["lag"], train[0]["length"]
+    for ax, cell in zip(axes[1], cells):                          # cross-entropy against the memoryless baseline
+        for scheme, color in (("chunks", "C0"), ("window", "C3")):
+            sel = [r for r in train if r["cell"] == cell and r["scheme"] == scheme]
+            ks = sorted({r["k"] for r in sel})
+            ax.plot(ks, [np.mean([r["ce_over_baseline"] for r in sel if r["k"] == k]) for k in ks], color=color,
+                    marker="o", label=f"TBPTT {scheme}")
+        full = [r["ce_over_baseline"] for r in train if r["cell"] == cell and r["scheme"] == "full"]
+        if full:
+            ax.axhline(np.mean(full), color="k", ls="--", label="full BPTT")
+        ax.axhline(1.0, color="grey", ls=":", label="memoryless baseline 10 log 8 / (T + 20)")
+        ax.axvline(lag + 1, color="C2", lw=0.8)
+        ax.axvline(length, color="C4", lw=0.8)
+        ax.set_xlabel("k")
+        ax.set_ylabel("test cross-entropy / baseline")
+        ax.grid(True, alpha=0.3)
+    axes[1, 0].legend(fontsize=7)
     for ax, cell in zip(axes[0], cells):
         for scheme, color in (("chunks", "C0"), ("window", "C3")):
             ks, acc = _training_curve(train, cell, scheme)
@@ -140,7 +162,8 @@ def report_text(fid, train, proto, meta, failures) -> str:
           f"{proto['seeds']} seed(s). Fidelity: float64 gradients of one fixed batch, at initialisation and after "
           f"{proto['fidelity_updates']} updates of full-BPTT training, tasks {proto['fidelity']} (copying: the lag's T; "
           f"xor and lm: the length). Training: copying with T = {proto['train_T']}, {proto['train_updates']} updates. "
-          f"Wall time {meta.get('seconds', 0) / 60:.1f} min.", ""]
+          f"{meta['jobs']} jobs, {meta['job_seconds'] / 60:.1f} min of one core's time in all; this call ran "
+          f"{meta.get('seconds', 0) / 60:.1f} min (a resumed call runs only what the store lacks).", ""]
     if fid:
         md += ["## cos(truncated, exact) of dL/dW_hh, median over seeds", "",
                "| cell | task | when | scheme | " + " | ".join(f"k={k}" for k in sorted({r['k'] for r in fid})) + " |"]
@@ -166,6 +189,18 @@ def report_text(fid, train, proto, meta, failures) -> str:
                         a = [r["recall_accuracy"] for r in sel]
                         c = np.mean([r["ce_over_baseline"] for r in sel])
                         md.append(f"| {cell} | {scheme} | {k} | {np.mean(a):.3f} [{min(a):.3f}, {max(a):.3f}] | {c:.3f} |")
+        md.append("")
+        md += ["Recall accuracy by position (mean over seeds). Symbol i is seen at step i and recalled at step "
+               f"i + {train[0]['lag']}; in chunks of k steps the pair is in one chunk only when "
+               "floor(i / k) = floor((i + lag) / k).", "",
+               "| cell | scheme | k | " + " | ".join(f"i={i}" for i in range(10)) + " |", "|" + "---|" * 13]
+        for cell in dict.fromkeys(r["cell"] for r in train):
+            for scheme in (*tr.SCHEMES, "full"):
+                for k in sorted({r["k"] for r in train if r["scheme"] == scheme}):
+                    sel = [r for r in train if (r["cell"], r["scheme"], r["k"]) == (cell, scheme, k)]
+                    if sel:
+                        pos = np.mean([[r[f"recall_{i}"] for i in range(10)] for r in sel], axis=0)
+                        md.append(f"| {cell} | {scheme} | {k} | " + " | ".join(f"{v:.2f}" for v in pos) + " |")
         md.append("")
     if failures:
         md += ["## Failed jobs", ""] + [f"- {j!r}: {f['type']}: {f['message']}" for j, f in failures]
