@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chars", type=POS_INT, default=500, help="characters to draw (default 500)")
     p.add_argument("--temperature", type=POS_FLOAT, default=0.8, help="softmax temperature (default 0.8)")
     p.add_argument("--seed", type=NONNEG_INT, default=0)
-    p.add_argument("--prime", default="\n", help="text read before sampling (default: a newline)")
+    p.add_argument("--prime", default=None, help="text read before sampling (default: a newline)")
     p.set_defaults(func=_cmd_sample)
 
     p = sub.add_parser("report", help="rebuild tables, figures and report from a folder's run store, no training",

@@ -94,6 +94,8 @@ def test_sampling_is_seeded_and_checked():
         sample(p, v, 5, 0, np.random.default_rng(1))
     with pytest.raises(ValueError, match=r"--prime: expected at least one character"):
         sample(p, v, 5, 1.0, np.random.default_rng(1), prime="")
+    with pytest.raises(ValueError, match=r"--prime: expected characters of the model's vocabulary, got others: \['\\n'\]"):
+        sample(p, v, 5, 1.0, np.random.default_rng(1), prime="\n")
 
 
 def test_charlm_and_sample_commands_resume_and_refuse_another_configuration(tmp_path, capsys):

@@ -10,12 +10,12 @@ from scratch_rnn.study.truncation_report import truncation
 def test_truncation_quick_writes_everything_and_resumes(tmp_path):
     out = tmp_path / "tr"
     assert main(["truncation", "--quick", "--workers", "1", "--out", str(out)]) == 0
-    for name in ("truncation.json", "truncation.md", "truncation_fidelity.csv", "truncation_fidelity.png",
+    for name in ("truncation.json", "truncation.md", "truncation_fidelity.csv", "truncation_fidelity.png", "truncation_norm.png",
                  "truncation_training.csv", "truncation_training.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     with open(out / "truncation_fidelity.csv") as f:
         fid = list(csv.DictReader(f))
-    assert {r["cell"] for r in fid} == {"rnn", "lstm", "gru"} and {r["task"] for r in fid} == {"copy", "xor"}
+    assert {r["cell"] for r in fid} == {"rnn", "lstm", "gru"} and {r["task"] for r in fid} == {"copy", "xor", "lm"}
     for r in fid:                                                 # k = the length is exact BPTT
         if int(r["k"]) == int(r["length"]):
             assert abs(float(r["cosine"]) - 1) <= 1e-12 and abs(float(r["norm_ratio"]) - 1) <= 1e-12, r
@@ -28,5 +28,5 @@ def test_truncation_quick_writes_everything_and_resumes(tmp_path):
     assert all(0 <= float(r["recall_accuracy"]) <= 1 for r in train)
     assert "| gru | window | 16 |" in (out / "truncation.md").read_text()
     again = truncation(out, quick=True, workers=1, progress=False)   # resumed: nothing runs twice
-    assert again["outcome"].ran == 0 and again["outcome"].skipped == 11
+    assert again["outcome"].ran == 0 and again["outcome"].skipped == 14
     assert np.isclose(again["fidelity"][0]["cosine"], float(fid[0]["cosine"]))

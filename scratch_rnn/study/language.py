@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .._provenance import provenance
+from .._validate import check_arrays
 from ..training.charlm import TBPTT, Vocabulary, bits_per_char, load_text, sample, split, streams
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.model import init_model
@@ -38,12 +39,13 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
     log: dict = {"losses": [], "evaluations": [], "seconds": 0.0}
     done = 0
     if ck_path.exists():                                         # resume where the last run stopped
-        ck = load_checkpoint(ck_path, expected_params=params)
+        ck = load_checkpoint(ck_path)
         saved = {k: v for k, v in ck["config"].items() if k not in ("position", "start", "state_h", "state_c")}
         if saved != config:
             diff = sorted(k for k in config if saved.get(k) != config[k])
             raise ValueError(f"--out {out}: holds a checkpoint of another configuration (differs in {diff}); "
                              "use another --out")
+        check_arrays(f"checkpoint {ck_path}: parameter", ck["params"], params)
         for k, v in ck["params"].items():
             params[k][...] = v
         trainer.optimizer.load_state(ck["optimizer"])
@@ -93,7 +95,7 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
     return {"checkpoint": ck_path, "log": log_path, **log}
 
 
-def sample_checkpoint(path, chars: int, temperature: float, seed: int = 0, prime: str = "\n") -> str:
+def sample_checkpoint(path, chars: int, temperature: float, seed: int = 0, prime: str | None = None) -> str:
     ck = load_checkpoint(path)
     if "vocabulary" not in ck["config"]:
         raise ValueError(f"checkpoint {path}: expected a character model's checkpoint (written by charlm), "

@@ -149,14 +149,20 @@ def bits_per_char(params: dict, ids: np.ndarray, B: int = 16, chunk: int = 256, 
 
 
 def sample(params: dict, vocab: Vocabulary, n: int, temperature: float, rng: np.random.Generator,
-           prime: str = "\n", backend: str = "numpy") -> str:
-    """`n` characters drawn one at a time from softmax(out / temperature), after reading `prime`."""
+           prime: str | None = None, backend: str = "numpy") -> str:
+    """`n` characters drawn one at a time from softmax(out / temperature), after reading `prime`
+    (default: a newline, or the vocabulary's first character if it has no newline)."""
     if not temperature > 0:
         raise ValueError(f"--temperature: expected a number > 0, got {temperature!r}")
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"--chars: expected an integer >= 1, got {n!r}")
+    if prime is None:
+        prime = "\n" if "\n" in vocab.chars else vocab.chars[0]
     if not prime:
         raise ValueError("--prime: expected at least one character, got an empty string")
+    unknown = sorted(set(prime) - set(vocab.chars))
+    if unknown:
+        raise ValueError(f"--prime: expected characters of the model's vocabulary, got others: {unknown[:10]}")
     dtype = params["weight_ih"].dtype
     ids = vocab.encode(prime)[:, None]                           # (len, 1)
     out, cache = seq_forward(params, one_hot(ids, vocab.size, dtype), backend=backend)
