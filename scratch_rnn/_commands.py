@@ -122,7 +122,8 @@ def _cmd_sweep(args) -> int:
 
 def _cmd_truncation(args) -> int:
     from .study.truncation_report import truncation
-    res = truncation(Path(args.out), quick=args.quick, seed=args.seed, **_run_options(args))
+    res = truncation(Path(args.out), quick=args.quick, seed=args.seed,
+                     figures=None if args.figures is None else Path(args.figures), **_run_options(args))
     print_failures(res["failures"])
     print("wrote " + ", ".join(str(p) for p in res["files"].values()))
     return 0

@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
                                    "truncation.{json,md}, truncation_{fidelity,training}.{csv,png} to --out.")
     p.add_argument("--out", default="results/truncation", metavar="DIR", help="output folder (default: results/truncation)")
     p.add_argument("--quick", action="store_true", help="tiny sizes and budgets (under a minute), to check the pipeline")
+    p.add_argument("--figures", default=None, metavar="DIR", help="also copy the two main figures into DIR "
+                   "(the README's: --figures docs/figures)")
     p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed (default 0)")
     p.add_argument("--workers", type=POS_INT, default=None, help="parallel processes (default: one per CPU)")
     p.add_argument("--fresh", action="store_true", help="start over: move the stored jobs aside instead of resuming")

@@ -9,7 +9,8 @@ from scratch_rnn.study.truncation_report import truncation
 
 def test_truncation_quick_writes_everything_and_resumes(tmp_path):
     out = tmp_path / "tr"
-    assert main(["truncation", "--quick", "--workers", "1", "--out", str(out)]) == 0
+    assert main(["truncation", "--quick", "--workers", "1", "--out", str(out), "--figures", str(tmp_path / "fig")]) == 0
+    assert sorted(p.name for p in (tmp_path / "fig").iterdir()) == ["truncation_fidelity.png", "truncation_training.png"]
     for name in ("truncation.json", "truncation.md", "truncation_fidelity.csv", "truncation_fidelity.png", "truncation_norm.png",
                  "truncation_training.csv", "truncation_training.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name

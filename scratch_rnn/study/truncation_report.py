@@ -2,6 +2,7 @@
 tables (CSV, JSON), figures and ``truncation.md`` from the stored results alone."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -12,15 +13,22 @@ from .report import write_csv, write_json
 from .store import check_writable
 
 
-def truncation(out: Path, quick: bool = False, seed: int = 0, **run) -> dict:
-    """Run (or resume) the truncation study in `out` and write its outputs there."""
+def truncation(out: Path, quick: bool = False, seed: int = 0, figures: Path | None = None, **run) -> dict:
+    """Run (or resume) the truncation study in `out` and write its outputs there; with `figures`,
+    copy its two main figures into that folder too (the README's)."""
     from .commands import _meta, _run
     out = check_writable(out)
+    if figures is not None:
+        figures = check_writable(figures, "--figures")
     proto = tr.QUICK_TRUNCATION if quick else tr.TRUNCATION
     jobs = tr.jobs(proto, seed)
     store, outcome, seconds = _run(jobs, out, {"command": "truncation", "protocol": proto}, run, tr.run_job_safe)
     meta = _meta(store.meta, seconds, {"seed": seed, "quick": quick})
     res = build_truncation(out, store.results(jobs), store.failures(jobs), meta, proto)
+    if figures is not None:
+        for key in ("fidelity_png", "training_png"):
+            if key in res["files"]:
+                res["files"][f"figures_{key}"] = Path(shutil.copy(res["files"][key], figures))
     return {**res, "seconds": seconds, "outcome": outcome}
 
 
