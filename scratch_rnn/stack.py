@@ -94,16 +94,20 @@ def _sizes(params: dict, cell: str, proj_size: int) -> tuple[int, int]:
 
 
 def _groups(lengths, T: int, B: int) -> list:
-    """[(L, indices)] of the batch grouped by sequence length; one group (T, all) without lengths."""
+    """[(L, indices)] of the batch grouped by sequence length; one group (T, all) without lengths.
+    A group of the whole batch is the slice ``[:]``, so it indexes views, not copies."""
     if lengths is None:
-        return [(T, np.arange(B))]
+        return [(T, slice(None))]
     arr = np.asarray(lengths)
     if arr.dtype.kind not in "iu" or arr.shape != (B,):
         raise ValueError(f"lengths: expected an integer array of shape (B,) = ({B},), got dtype {arr.dtype} and "
                          f"shape {arr.shape}")
     if arr.min() < 1 or arr.max() > T:
         raise ValueError(f"lengths: expected values in [1, T] = [1, {T}], got values in [{arr.min()}, {arr.max()}]")
-    return [(int(n), np.flatnonzero(arr == n)) for n in np.unique(arr)]
+    values = np.unique(arr)
+    if len(values) == 1:                                         # one length for all: the whole batch
+        return [(int(values[0]), slice(None))]
+    return [(int(n), np.flatnonzero(arr == n)) for n in values]
 
 
 def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bidirectional: bool = False,
