@@ -72,7 +72,8 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         grads["c0"] = c0t.grad
 
     # unrolled layer: the total dL/dh_t and dL/dc_t
-    unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = _UNROLLED[cell](D, H, **kw).to(dtype=dtype)
+    unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = (
+        UnrolledRNN(D, H, nonlinearity) if cell == "rnn" else _UNROLLED[cell](D, H)).to(dtype=dtype)
     params_to_torch(params, unrolled.cell).to(device)
     xt, h0t, c0t = leaves()
     if not isinstance(unrolled, UnrolledLSTM):

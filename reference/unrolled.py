@@ -42,10 +42,14 @@ class ProjectedLSTMCell(nn.Module):
         super().__init__()
         self.hidden_size, self.proj_size = hidden_size, proj_size
         k = hidden_size ** -0.5
-        shapes = {"weight_ih": (4 * hidden_size, input_size), "weight_hh": (4 * hidden_size, proj_size),
-                  "bias_ih": (4 * hidden_size,), "bias_hh": (4 * hidden_size,), "weight_hr": (proj_size, hidden_size)}
-        for name, shape in shapes.items():
-            self.register_parameter(name, nn.Parameter(torch.empty(shape).uniform_(-k, k)))
+
+        def uniform(*shape: int) -> nn.Parameter:
+            return nn.Parameter(torch.empty(shape).uniform_(-k, k))
+        self.weight_ih = uniform(4 * hidden_size, input_size)
+        self.weight_hh = uniform(4 * hidden_size, proj_size)
+        self.bias_ih = uniform(4 * hidden_size)
+        self.bias_hh = uniform(4 * hidden_size)
+        self.weight_hr = uniform(proj_size, hidden_size)
         self.bias = True
 
     def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):

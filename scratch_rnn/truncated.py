@@ -73,23 +73,24 @@ def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k:
         raise ValueError(f"scheme: expected one of {SCHEMES}, got {scheme!r}")
     check_backend(backend)
     lstm = isinstance(cache, LSTMCache)
+    cell_states = cache.c if isinstance(cache, LSTMCache) else None  # (T, B, H), LSTM only
     T, B, P = cache.h.shape
     dtype = cache.h.dtype
     dh = as_float_array("dh", dh, dtype)
     check_shape("dh", dh, (T, B, P), "(T, B, H)")
     if not lstm and dc_last is not None:
         raise ValueError(f"dc_last: only the LSTM has a cell state, got one for a {type(cache).__name__}")
-    dc = check_state("dc_last", dc_last, B, cache.c.shape[2], dtype) if lstm else None
+    dc = check_state("dc_last", dc_last, B, cell_states.shape[2], dtype) if cell_states is not None else None
     out = {"x": np.zeros_like(cache.x), "h0": np.zeros_like(cache.h0), "h": np.zeros_like(cache.h)}
-    if lstm:
-        out.update(c0=np.zeros_like(cache.c0), c=np.zeros_like(cache.c))
+    if cell_states is not None:
+        out.update(c0=np.zeros_like(cache.h0, shape=cell_states.shape[1:]), c=np.zeros_like(cell_states))
     params: dict = {}
     if scheme == "chunks":
         pieces = [(s, min(T, s + k), dh[s:min(T, s + k)]) for s in range(0, T, k)]
     else:
         pieces = []
         for t in range(T):
-            if not dh[t].any() and not (lstm and t == T - 1 and dc.any()):
+            if not dh[t].any() and not (dc is not None and t == T - 1 and dc.any()):
                 continue                                             # L_t sends nothing: skip its window
             s = max(0, t - k + 1)
             d = np.zeros((t + 1 - s, B, P), dtype=dtype)

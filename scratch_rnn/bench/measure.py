@@ -58,8 +58,8 @@ def _runner_scratch(case: Case, backend: str):
         nd = 2 if case.bidirectional else 1
         dout = np.zeros((case.T, case.B, nd * case.H), dtype)
         dout[-1] = rng.standard_normal((case.B, nd * case.H))
-        kw = {"num_layers": case.layers, "bidirectional": case.bidirectional}
-        return lambda: sr.stack_backward(sr.stack_forward(stack, x, case.cell, backend=backend, **kw)[3], dout)
+        return lambda: sr.stack_backward(sr.stack_forward(stack, x, case.cell, num_layers=case.layers,
+                                                          bidirectional=case.bidirectional, backend=backend)[3], dout)
     if case.op == "train_step":
         engine = sr.ScratchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, backend=backend)
         y = rng.integers(0, 2, case.B)

@@ -113,8 +113,9 @@ def _layer_problem(task: str, params: dict, x, y):
         return cache.layer, dout @ params["head_weight"]
     out, mc = model_forward(params, x)
     _, dout, _ = task_loss(get_task(task)[1], out, y)
-    dh = np.zeros_like(mc.layer.h)
-    dh[-1] = linear_backward(mc.head, dout)[2]                   # the loss looks at h_{T-1} only
+    dh_last = linear_backward(mc.head, dout)[2]                  # the loss looks at h_{T-1} only
+    dh = np.zeros((x.shape[0], *dh_last.shape), dtype=dh_last.dtype)
+    dh[-1] = dh_last
     return mc.layer, dh
 
 

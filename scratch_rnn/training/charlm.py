@@ -109,7 +109,8 @@ class TBPTT:
         self.optimizer = Adam(params, lr=lr)
         self.V = params["weight_ih"].shape[1]
         self.pos = 0                                             # characters consumed, per stream
-        self.start, self.state = 0, (None, None)                 # the window's first step, and the state there
+        self.start = 0                                           # the window's first step, and the state there
+        self.state: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
 
     def step(self) -> float:
         if self.pos + self.k1 + 1 > len(self.stream):            # the end of the text: start over
@@ -117,7 +118,8 @@ class TBPTT:
         end = self.pos + self.k1                                 # steps start .. end-1 form the window
         ids = self.stream[self.start:end + 1]
         dtype = self.params["weight_ih"].dtype
-        out, cache = seq_forward(self.params, one_hot(ids[:-1], self.V, dtype), *self.state, backend=self.backend)
+        out, cache = seq_forward(self.params, one_hot(ids[:-1], self.V, dtype), self.state[0], self.state[1],
+                                 backend=self.backend)
         mask = np.zeros(ids[1:].shape, dtype=bool)
         mask[-self.k1:] = True                                   # the loss is on the k1 new steps only
         loss, dout, _ = seq_loss(out, ids[1:], mask)
@@ -136,11 +138,11 @@ def bits_per_char(params: dict, ids: np.ndarray, B: int = 16, chunk: int = 256, 
     """Mean cross-entropy per character in bits, reading `ids` as B streams with the state carried."""
     st = streams(ids, B)
     V, dtype = params["weight_ih"].shape[1], params["weight_ih"].dtype
-    state: tuple = (None, None)
+    state: tuple[np.ndarray | None, np.ndarray | None] = (None, None)
     total, count = 0.0, 0
     for s in range(0, len(st) - 1, chunk):
         piece = st[s:min(len(st), s + chunk + 1)]
-        out, cache = seq_forward(params, one_hot(piece[:-1], V, dtype), *state, backend=backend)
+        out, cache = seq_forward(params, one_hot(piece[:-1], V, dtype), state[0], state[1], backend=backend)
         loss, _, _ = seq_loss(out, piece[1:])
         total += float(loss) * piece[1:].size
         count += piece[1:].size
@@ -172,6 +174,7 @@ def sample(params: dict, vocab: Vocabulary, n: int, temperature: float, rng: np.
         p = np.exp(z - z.max())
         nxt = int(rng.choice(vocab.size, p=p / p.sum()))
         chars.append(vocab.chars[nxt])
-        out, cache = seq_forward(params, one_hot(np.array([[nxt]]), vocab.size, dtype), *state, backend=backend)
+        out, cache = seq_forward(params, one_hot(np.array([[nxt]]), vocab.size, dtype), state[0], state[1],
+                                 backend=backend)
         state, logits = final_state(cache), out[-1, 0].astype(np.float64)
     return "".join(chars)

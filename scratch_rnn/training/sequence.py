@@ -47,6 +47,7 @@ def seq_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Arr
         if key not in params:
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {key!r}")
     cell, layer = cell_of(params), layer_params(params)
+    cache: Any
     if cell == "lstm":
         h, _, cache = lstm_forward(layer, x, h0, c0, backend=backend)
     else:
