@@ -114,7 +114,8 @@ def check_range(x: np.ndarray, p: dict, h0: np.ndarray) -> None:
         return float(np.abs(a).max(initial=0.0))
 
     def row_sum(w):                                                # the infinity norm, in float64
-        return float(np.abs(w).astype(np.float64).sum(axis=1).max(initial=0.0))
+        with np.errstate(over="ignore"):                           # inf is an answer here: refused below
+            return float(np.abs(w).astype(np.float64).sum(axis=1).max(initial=0.0))
 
     s = row_sum(p["weight_hr"]) if "weight_hr" in p else 1.0
     bound = (amax(x) * row_sum(p["weight_ih"]) + amax(p["bias_ih"])
