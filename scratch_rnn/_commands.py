@@ -129,6 +129,15 @@ def _cmd_truncation(args) -> int:
     return 0
 
 
+def _cmd_gradratios(args) -> int:
+    from .study.gradratios import gradratios
+    res = gradratios(Path(args.out), T=args.T, draws=args.draws, seed=args.seed,
+                     figures=None if args.figures is None else Path(args.figures))
+    print(Path(res["files"]["md"]).read_text())
+    print("wrote " + ", ".join(str(p) for p in res["files"].values()))
+    return 0
+
+
 def _cmd_charlm(args) -> int:
     from .study.language import run_charlm
     k1, k2 = args.tbptt

@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._commands import (_cmd_bench, _cmd_charlm, _cmd_gradcheck, _cmd_gradflow, _cmd_report, _cmd_reproduce,
-                        _cmd_sample, _cmd_sweep, _cmd_truncation)
+from ._commands import (_cmd_bench, _cmd_charlm, _cmd_gradcheck, _cmd_gradflow, _cmd_gradratios, _cmd_report,
+                        _cmd_reproduce, _cmd_sample, _cmd_sweep, _cmd_truncation)
 from ._options import NONNEG_FLOAT, NONNEG_INT, POS_FLOAT, POS_INT, model_option, number, tbptt_option
 
 
@@ -129,6 +129,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scheduler", metavar="ADDRESS", default=None, help="run on a dask.distributed cluster at ADDRESS")
     p.add_argument("--scheduler-file", metavar="FILE", default=None, help="run on the dask cluster described by FILE")
     p.set_defaults(func=_cmd_truncation)
+
+    p = sub.add_parser("gradratios", help="exact gradient ratios at initialisation, over many draws of the weights",
+                       description="||dL/dh_0|| / ||dL/dh_T-1|| (and the LSTM's ||dL/dc_0|| / ||dL/dc_T-1||) of the "
+                                   "exact BPTT at initialisation, float64, for the study's models and tasks, over "
+                                   "--draws draws of weights and batch: median and range. Writes "
+                                   "gradratios.{csv,json,md,png} to --out.")
+    p.add_argument("--out", default="results/gradratios", metavar="DIR", help="output folder (default: results/gradratios)")
+    p.add_argument("--T", type=number(int, 2), default=100, help="sequence length (default 100)")
+    p.add_argument("--draws", type=POS_INT, default=20, help="draws per model and task (default 20)")
+    p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed (default 0)")
+    p.add_argument("--figures", default=None, metavar="DIR", help="also copy the figure into DIR")
+    p.set_defaults(func=_cmd_gradratios)
 
     p = sub.add_parser("charlm", help="a character-level language model trained with streaming TBPTT(k1, k2)",
                        description="Train a one-layer character model on --text (default: the pydoc topics that ship "
