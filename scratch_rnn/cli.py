@@ -87,7 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train every (task, model, T, seed) with early stopping and report the success "
                                    "rate (accuracy >= 0.99 on 1000 fresh sequences) with Wilson 95% intervals.")
     _common(p, "results/sweep")
-    p.add_argument("--tasks", nargs="+", choices=("xor", "first_bit"), default=["xor"])
+    p.add_argument("--tasks", nargs="+", choices=("xor", "first_bit", "adding"), default=["xor"],
+                   help="xor, first_bit (classification: success = test accuracy >= 0.99), adding (regression: "
+                        "success = test MSE <= 0.01; the best constant has 1/6)")
     p.add_argument("--models", nargs="+", type=model_option, default=[("rnn", "pytorch"), ("lstm", "pytorch"),
                    ("lstm", "forget_bias")], metavar="CELL:INIT[:LAYERS[:bi]]",
                    help="e.g. rnn:pytorch rnn:orthogonal rnn:identity lstm:forget_bias lstm:chrono gru:pytorch; "

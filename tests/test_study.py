@@ -258,3 +258,15 @@ def test_gradflow_command_writes_its_profiles(tmp_path, capsys):
     runs = [RunRecord.from_dict(r) for r in json.loads((tmp_path / "gradflow_runs.json").read_text())["runs"]]
     assert [r.spec.cell for r in runs] == ["rnn", "lstm"] and all(len(r.flow_init["h"]) == 8 for r in runs)
     assert (tmp_path / "gradient_flow.png").stat().st_size > 0 and (tmp_path / "gate_statistics.png").stat().st_size > 0
+
+
+def test_sweep_takes_the_adding_problem(tmp_path):
+    """A regression task in a sweep: success by MSE, the summary's MSE column filled, accuracy empty."""
+    out = tmp_path / "adding"
+    assert main(["sweep", "--tasks", "adding", "--models", "lstm:forget_bias", "--lengths", "6", "--seeds", "2",
+                 "--updates", "10", "--workers", "1", "--out", str(out)]) == 0
+    import csv
+    with open(out / "sweep_summary.csv") as f:
+        (row,) = list(csv.DictReader(f))
+    assert row["task"] == "adding" and row["runs"] == "2" and row["mean_final_accuracy"] == ""
+    assert 0 < float(row["mean_final_mse"]) < 1 and row["successes"] == "0"   # 10 updates do not solve it
