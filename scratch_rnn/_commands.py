@@ -141,8 +141,13 @@ def _cmd_gradratios(args) -> int:
 def _cmd_charlm(args) -> int:
     from .study.language import run_charlm
     k1, k2 = args.tbptt
-    res = run_charlm(Path(args.out), args.text, args.cell, args.hidden, k1, k2, args.updates, args.batch, args.lr,
-                     args.clip, args.seed, args.eval_every)
+    try:
+        res = run_charlm(Path(args.out), args.text, args.cell, args.hidden, k1, k2, args.updates, args.batch, args.lr,
+                         args.clip, args.seed, args.eval_every)
+    except KeyboardInterrupt:
+        print(f"\nscratch-rnn charlm: interrupted; the checkpoint in {args.out} holds the last update; run the same "
+              "command again to continue", file=sys.stderr)
+        return 130
     last = res["evaluations"][-1]
     print(f"update {last['update']}: validation {last['val_bpc']:.3f} bits per character, "
           f"{res['seconds'] / 60:.1f} min in all")

@@ -116,3 +116,26 @@ def test_charlm_and_sample_commands_resume_and_refuse_another_configuration(tmp_
     assert "holds a checkpoint of another configuration (differs in ['hidden'])" in capsys.readouterr().err
     assert main(["charlm", "--text", str(tmp_path / "missing.txt"), "--out", str(out)]) == 2
     assert "--text" in capsys.readouterr().err
+
+
+def test_an_interrupted_charlm_saves_and_resumes(tmp_path, monkeypatch, capsys):
+    text = tmp_path / "t.txt"
+    text.write_text(TEXT)
+    out = tmp_path / "lm"
+    args = ["charlm", "--text", str(text), "--hidden", "8", "--tbptt", "4,4", "--batch", "4", "--eval-every", "100",
+            "--updates", "12", "--out", str(out)]
+    real_step, calls = TBPTT.step, []
+
+    def step(self):
+        calls.append(1)
+        if len(calls) == 6:
+            raise KeyboardInterrupt                               # Ctrl-C during the sixth update
+        return real_step(self)
+    monkeypatch.setattr(TBPTT, "step", step)
+    assert main(args) == 130
+    assert "run the same command again to continue" in capsys.readouterr().err
+    assert sr.load_checkpoint(out / "charlm.npz")["update"] == 5
+    monkeypatch.setattr(TBPTT, "step", real_step)
+    assert main(args) == 0
+    log = json.loads((out / "charlm.json").read_text())
+    assert len(log["losses"]) == 12 and log["evaluations"][-1]["update"] == 12
