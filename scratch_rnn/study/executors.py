@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass

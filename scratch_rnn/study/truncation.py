@@ -29,7 +29,7 @@ import numpy as np
 
 from ..training.charlm import Vocabulary, default_text, one_hot, split
 from ..training.losses import linear_backward, task_loss
-from ..training.model import init_model, layer_params, model_forward
+from ..training.model import init_model, model_backward, model_forward
 from ..training.optim import Adam, clip_grad_norm
 from ..training.sequence import seq_backward, seq_forward, seq_loss
 from ..training.tasks import copying, copying_baseline, get_task
@@ -120,7 +120,7 @@ def _layer_problem(task: str, params: dict, x, y):
 
 
 def _train(task: str, params: dict, T: int, updates: int, rng, job, k=None, scheme="chunks") -> list[float]:
-    """Adam with clipping; full BPTT, or TBPTT(k) by `scheme` on the copying task. Returns the losses."""
+    """Adam with clipping; full BPTT, or TBPTT(k) by `scheme` (sequence tasks). Returns the losses."""
     opt, losses = Adam(params, lr=job.lr), []
     for _ in range(updates):
         x, y = _batch(task, T, job.batch, rng, np.float32)
@@ -129,7 +129,6 @@ def _train(task: str, params: dict, T: int, updates: int, rng, job, k=None, sche
             loss, dout, _ = seq_loss(out, y)
             grads, _ = seq_backward(cache, dout, k=k, scheme=scheme)
         else:
-            from ..training.model import model_backward
             out, mc = model_forward(params, x)
             loss, dout, _ = task_loss(get_task(task)[1], out, y)
             grads, _ = model_backward(mc, dout)
