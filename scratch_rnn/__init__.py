@@ -1,11 +1,12 @@
-"""scratch_rnn: a vanilla tanh RNN and an LSTM with hand-written forward passes and BPTT.
+"""scratch_rnn: the RNN (tanh or ReLU), the LSTM (with or without a projection) and the GRU, with
+hand-written forward passes and BPTT, full or truncated, one layer or stacked and bidirectional.
 
 Arrays are time-major: x (T, B, D), hidden and cell states (T, B, H). Parameters are dicts with
 PyTorch's names, shapes and gate order. See the README for the equations and the glossary.
 
 Layers, each using only those before it: ``_numba`` (the compiled mirrors, a leaf) <- ``rnn``,
-``lstm`` (the NumPy reference and the public functions) <- ``training`` <- ``study`` <- ``cli``;
-``gradcheck`` and ``bench`` sit beside ``study``. Defaults: the functional core
+``lstm``, ``gru`` (the NumPy reference and the public functions), ``stack``, ``truncated`` <-
+``training`` <- ``study`` <- ``cli``; ``gradcheck`` and ``bench`` sit beside ``study``. Defaults: the functional core
 (`rnn_forward`, `lstm_backward`, ...) runs the NumPy reference; everything that trains runs Numba.
 """
 from importlib import metadata as _metadata
