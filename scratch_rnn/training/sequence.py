@@ -27,6 +27,7 @@ from ..gru import gru_backward, gru_forward
 from ..lstm import lstm_backward, lstm_forward
 from ..rnn import rnn_backward, rnn_forward
 from ..truncated import truncated_backward
+from .losses import mse_loss, softmax_cross_entropy
 from .model import HEAD_KEYS, cell_of, layer_params
 
 
@@ -78,35 +79,24 @@ def _mask(mask, T: int, B: int) -> np.ndarray:
 
 def seq_loss(out: ArrayLike, y: ArrayLike, mask: ArrayLike | None = None, loss: str = "cross_entropy"):
     """(loss, dout, accuracy) of per-step targets y (T, B) (int labels; float (T, B, C) for "mse"),
-    averaged over the steps where mask (T, B) is True (all by default); accuracy is nan for "mse"."""
+    averaged over the steps where mask (T, B) is True (all by default); accuracy is nan for "mse".
+    The (t, b) that count are the rows of `softmax_cross_entropy` (`mse_loss`); dout is 0 elsewhere."""
     out = as_float_array("out", out)
     if out.ndim != 3:
         raise ValueError(f"out: expected a 3-D array (T, B, C), got shape {out.shape}")
     T, B, C = out.shape
     m = _mask(mask, T, B)
-    n = int(m.sum())
-    if loss == "mse":
-        target = as_float_array("y", y, out.dtype)
-        check_shape("y", target, out.shape, "(T, B, C)")
-        diff = (out - target) * m[:, :, None]
-        return out.dtype.type(np.sum(diff * diff) / (n * C)), 2 * diff / (n * C), float("nan")
-    if loss != "cross_entropy":
+    if loss not in ("cross_entropy", "mse"):
         raise ValueError(f"loss: expected 'cross_entropy' or 'mse', got {loss!r}")
     y = np.asarray(y)
-    if y.dtype.kind not in "iu":
-        raise TypeError(f"y: expected integer class labels (T, B), got dtype {y.dtype}")
-    check_shape("y", y, (T, B), "(T, B)")
-    if y[m].min() < 0 or y[m].max() >= C:
-        raise ValueError(f"y: expected labels in [0, {C}) where the mask is on, got values in [{y[m].min()}, {y[m].max()}]")
-    shifted = out - out.max(axis=2, keepdims=True)               # (T, B, C) <= 0
-    log_p = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))
-    yy = np.where(m, y, 0)
-    picked = np.take_along_axis(log_p, yy[:, :, None], axis=2)[:, :, 0]   # (T, B) log p[y]
-    dout = np.exp(log_p)                                         # softmax, then minus the one-hot
-    np.put_along_axis(dout, yy[:, :, None], np.take_along_axis(dout, yy[:, :, None], axis=2) - 1, axis=2)
-    dout *= m[:, :, None] / n                                    # the mean over the steps that count
-    acc = float(np.mean(out.argmax(axis=2)[m] == y[m]))
-    return out.dtype.type(-picked[m].sum() / n), dout, acc
+    expected = (T, B, C) if loss == "mse" else (T, B)
+    check_shape("y", y, expected, "(T, B, C)" if loss == "mse" else "(T, B)")
+    dout = np.zeros_like(out)
+    if loss == "mse":
+        value, dout[m] = mse_loss(out[m], as_float_array("y", y[m], out.dtype))
+        return value, dout, float("nan")
+    value, dout[m] = softmax_cross_entropy(out[m], y[m])         # rows: the (t, b) that carry a loss
+    return value, dout, float(np.mean(out[m].argmax(axis=1) == y[m]))
 
 
 def seq_backward(cache: SeqCache, dout: np.ndarray, k: int | None = None, scheme: str = "chunks"):
