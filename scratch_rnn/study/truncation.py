@@ -27,12 +27,12 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..training.charlm import Vocabulary, default_text, one_hot, split
+from ..training.charlm import Vocabulary, default_text, split
 from ..training.losses import linear_backward, task_loss
 from ..training.model import init_model, model_backward, model_forward
 from ..training.optim import Adam, clip_grad_norm
 from ..training.sequence import seq_backward, seq_forward, seq_loss
-from ..training.tasks import copying, copying_baseline, get_task
+from ..training.tasks import copying, copying_baseline, get_task, one_hot
 from ..truncated import SCHEMES, truncated_backward
 
 TRUNCATION = {"hidden": 64, "batch": 32, "lr": 1e-2, "clip": 1.0, "seeds": 3, "cells": ("rnn", "lstm", "gru"),

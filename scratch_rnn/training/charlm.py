@@ -24,6 +24,7 @@ import numpy as np
 
 from .optim import Adam, clip_grad_norm
 from .sequence import final_state, seq_backward, seq_forward, seq_loss
+from .tasks import one_hot
 
 
 def default_text() -> str:
@@ -84,13 +85,6 @@ def streams(ids: np.ndarray, B: int) -> np.ndarray:
     if steps < 2:
         raise ValueError(f"B: expected at most {len(ids) // 2} streams for {len(ids)} characters, got {B}")
     return np.ascontiguousarray(ids[:steps * B].reshape(B, steps).T)
-
-
-def one_hot(ids: np.ndarray, V: int, dtype) -> np.ndarray:
-    """(T, B, V) from character ids (T, B)."""
-    x = np.zeros((*ids.shape, V), dtype=dtype)
-    np.put_along_axis(x, ids[..., None], 1, axis=-1)
-    return x
 
 
 class TBPTT:

@@ -95,6 +95,13 @@ def get_task(name: str) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]], T
 COPY_SYMBOLS, COPY_BLANK, COPY_DELIMITER, COPY_N = 8, 0, 9, 10
 
 
+def one_hot(ids: np.ndarray, V: int, dtype) -> np.ndarray:
+    """(..., V) one-hot vectors of the integer ids (...)."""
+    x = np.zeros((*ids.shape, V), dtype=dtype)
+    np.put_along_axis(x, ids[..., None], 1, axis=-1)
+    return x
+
+
 def copying(T: int, B: int, rng: np.random.Generator,
             dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
     """The copying memory task in the form of Arjovsky, Shah & Bengio 2016: 10 symbols drawn from 8
@@ -109,8 +116,7 @@ def copying(T: int, B: int, rng: np.random.Generator,
     tokens = np.full((L, B), COPY_BLANK)
     tokens[:COPY_N] = symbols
     tokens[T + COPY_N - 1] = COPY_DELIMITER                       # the last step before the recall
-    x = np.zeros((L, B, COPY_SYMBOLS + 2), dtype=dtype)
-    np.put_along_axis(x, tokens[:, :, None], 1, axis=2)
+    x = one_hot(tokens, COPY_SYMBOLS + 2, dtype)
     y = np.full((L, B), COPY_BLANK, dtype=np.int64)
     y[-COPY_N:] = symbols
     return x, y
