@@ -172,13 +172,15 @@ def test_run_key_depends_on_every_field():
              "updates": 11, "lr": 2e-3, "batch": 5, "clip": None, "hidden": 65, "dtype": "float64",
              "eval_every": 1, "screen_n": 257, "eval_n": 1001, "success_accuracy": 0.9, "success_mse": 0.02,
              "flow": True, "notebook_flow": True, "engine": "torch", "backend": "numpy", "device": "cuda",
-             "layers": 2, "bidirectional": True}
+             "layers": 2, "bidirectional": True, "arm": "curriculum"}
     assert set(other) == set(base.__dict__)                      # a new field must be added here too
     keys = {run_key(base)}
     for field, value in other.items():
         changed = {**base.__dict__, field: value}
         if field == "device":
             changed["engine"] = "torch"                          # cuda needs the torch engine
+        if field == "arm":
+            changed["eval_every"] = 1                            # a curriculum moves on at screens
         keys.add(run_key(RunSpec(**changed)))
     assert len(keys) == len(other) + 1
 

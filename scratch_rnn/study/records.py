@@ -27,6 +27,8 @@ class RunRecord:
     flow_final: dict | None = None        # ... and after training
     notebook_flow: list | None = None     # the notebook's metric per t (spec.notebook_flow)
     notebook_flow_exact: list | None = None  # exact ||dL/dh_t|| on the same sequence
+    curriculum: dict | None = None        # curriculum arm: {"passed": [[length, update], ...] at each switch,
+                                          # "final_by_length": {length: test metric}, the lengths before T}
 
     @property
     def final_metric(self) -> float:

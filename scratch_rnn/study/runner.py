@@ -75,17 +75,22 @@ def _run_one(spec: RunSpec) -> RunRecord:
     evals, diverged, stopped_at = [], None, None
     every = spec.eval_every or spec.updates
     history, done = None, 0
+    lengths, passed = spec.schedule(), []                         # the lengths to train on, in order
+    L = lengths[0]
     try:
         while done < spec.updates:
             stop = min(spec.updates, done + every)
-            history = train(engine, sampler, spec.T, spec.batch, stop, rng, history=history, start=done, dtype=dtype)
+            history = train(engine, sampler, L, spec.batch, stop, rng, history=history, start=done, dtype=dtype)
             done = stop
             if spec.eval_every:
-                screen = evaluate(engine, sampler, spec.T, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
-                evals.append([done, screen])
+                screen = evaluate(engine, sampler, L, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
+                evals.append([done, screen] if spec.arm == "direct" else [done, screen, L])
                 if spec.passes(screen):
-                    stopped_at = done
-                    break
+                    if L == spec.T:
+                        stopped_at = done
+                        break
+                    passed.append([L, done])                     # the curriculum moves on
+                    L = lengths[len(passed)]
     except TrainingDiverged as err:
         diverged = {"update": err.update, "tensor": err.tensor}
         history = err.history
@@ -97,6 +102,10 @@ def _run_one(spec: RunSpec) -> RunRecord:
         succeeded=succeeded, updates_to_success=stopped_at if succeeded else None, diverged=diverged,
         history=history.to_dict() if history is not None else None, seconds=0.0, flow_init=flow_init,
         runaway_at=history.runaway_at(RUNAWAY_FACTOR) if history is not None else None)
+    if spec.arm == "curriculum":                                 # does it still solve the shorter lengths?
+        rec.curriculum = {"passed": passed, "final_by_length": {
+            str(n): evaluate(engine, sampler, n, spec.eval_n, run_rng(spec, f"test{n}"), dtype=dtype)
+            for n in lengths[:-1]}}
     if spec.flow:
         rec.flow_final = _flow(spec, engine, task, sampler)
     if spec.notebook_flow:

@@ -41,6 +41,10 @@ RUNAWAY_FACTOR = 10.0
 #: what a run belongs to: the notebook's experiments 1-2, its experiment 3, or the calibrated study
 #: (which `sweep` and `gradflow` run on chosen grids)
 EXPERIMENTS = ("notebook", "notebook_sweep", "study")
+#: how a run reaches its length: "direct" trains at T from the start; "curriculum" trains on the
+#: CURRICULUM lengths below T, then T, moving on at the first screen that passes
+ARMS = ("direct", "curriculum")
+CURRICULUM = (10, 20, 30, 50, 75, 100, 150)
 ENGINES = ("scratch", "torch")
 DEVICES = ("cpu", "cuda")
 
@@ -74,6 +78,7 @@ class RunSpec:
     device: str = "cpu"            # the torch engine's device
     layers: int = 1                # stacked recurrent layers
     bidirectional: bool = False    # two directions per layer
+    arm: str = "direct"            # "direct" or "curriculum" (ARMS)
 
     def __post_init__(self):
         self.check()
@@ -108,14 +113,23 @@ class RunSpec:
         need(not (stack and self.flow), "flow", "False for a stacked or bidirectional model (the gradient-flow "
              "records are defined for one layer)")
         need(not (stack and self.notebook_flow), "notebook_flow", "False for a stacked or bidirectional model")
+        need(self.arm in ARMS, "arm", f"one of {ARMS}")
+        need(self.arm == "direct" or self.eval_every > 0, "eval_every",
+             "an integer > 0 for the curriculum arm (it moves to the next length at a screen)")
+
+    def schedule(self) -> list[int]:
+        """The lengths trained on, in order: [T] for the direct arm; the CURRICULUM lengths below T,
+        then T, for the curriculum arm."""
+        return [L for L in CURRICULUM if L < self.T] + [self.T] if self.arm == "curriculum" else [self.T]
 
     @property
     def model(self) -> tuple[str, str]:
         """(cell, init), the model axis of the report; a stack's init carries its shape as --models
         writes it ("pytorch:2", "chrono:1:bi")."""
+        arm = "" if self.arm == "direct" else f"+{self.arm}"
         if self.layers == 1 and not self.bidirectional:
-            return self.cell, self.init
-        return self.cell, f"{self.init}:{self.layers}" + (":bi" if self.bidirectional else "")
+            return self.cell, self.init + arm
+        return self.cell, f"{self.init}:{self.layers}" + (":bi" if self.bidirectional else "") + arm
 
     @property
     def regression(self) -> bool:
@@ -162,7 +176,7 @@ def notebook_specs(engine: str, seeds: int, proto: dict = NOTEBOOK, device: str 
 
 
 def study_specs(engine: str, proto: dict = STUDY, device: str = "cpu", tasks=None, models=None, lengths=None,
-                seeds=None, first_seed: int = 0, backend: str = "numba") -> list[RunSpec]:
+                seeds=None, first_seed: int = 0, backend: str = "numba", arm: str = "direct") -> list[RunSpec]:
     """The calibrated study's grid (or the given part of it). Gradient profiles are recorded for
     the first seed at the lengths in ``proto["flow_lengths"]``."""
     specs = []
@@ -174,7 +188,7 @@ def study_specs(engine: str, proto: dict = STUDY, device: str = "cpu", tasks=Non
                 for k in range(n):
                     specs.append(RunSpec(
                         experiment="study", task=task, cell=cell, init=init, T=T, seed=first_seed + k,
-                        layers=layers, bidirectional=bi,
+                        layers=layers, bidirectional=bi, arm=arm,
                         updates=proto["updates"], eval_every=proto["eval_every"], screen_n=proto["screen_n"],
                         success_accuracy=proto["success_accuracy"], success_mse=proto["success_mse"],
                         flow=T in proto["flow_lengths"] and k == 0 and layers == 1 and not bi, **_base(proto, engine, backend, device)))
