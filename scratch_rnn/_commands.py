@@ -113,7 +113,7 @@ def _cmd_sweep(args) -> int:
     from .study.commands import sweep
     res = sweep(Path(args.out), args.tasks, args.models, args.lengths, args.seeds, args.updates,
                 engine=args.engine, backend=args.backend, device=args.device, seed=args.seed,
-                lr=args.lr, clip=args.clip or None, arm=args.arm, **_run_options(args))
+                lr=args.lr, clip=args.clip or None, arm=args.arm, dtype=args.dtype, **_run_options(args))
     print_summary(res["summary"])
     print_failures(res["failures"])
     print("wrote " + ", ".join(str(p) for p in res["figures"]))

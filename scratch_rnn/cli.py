@@ -87,6 +87,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Train every (task, model, T, seed) with early stopping and report the success "
                                    "rate (accuracy >= 0.99 on 1000 fresh sequences) with Wilson 95% intervals.")
     _common(p, "results/sweep")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="the dtype of training (default float32, the study's)")
     p.add_argument("--arm", choices=("direct", "curriculum"), default="direct",
                    help="direct: train at each length from the start; curriculum: train on 10, 20, 30, 50, 75, 100, "
                         "150 up to the length, moving on at the first screen that passes, within the same budget")

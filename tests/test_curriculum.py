@@ -49,8 +49,12 @@ def test_a_curriculum_run_moves_on_at_passing_screens_only():
 
 def test_sweep_runs_the_curriculum_arm(tmp_path):
     out = tmp_path / "cur"
-    assert main(["sweep", "--arm", "curriculum", "--tasks", "first_bit", "--models", "rnn:orthogonal",
-                 "--lengths", "20", "--seeds", "1", "--updates", "200", "--workers", "1", "--out", str(out)]) == 0
+    assert main(["sweep", "--arm", "curriculum", "--dtype", "float64", "--tasks", "first_bit", "--models",
+                 "rnn:orthogonal", "--lengths", "20", "--seeds", "1", "--updates", "200", "--workers", "1",
+                 "--out", str(out)]) == 0
     with open(out / "sweep_summary.csv") as f:
         (row,) = list(csv.DictReader(f))
     assert row["init"] == "orthogonal+curriculum" and row["runs"] == "1"
+    import json
+    (run,) = json.loads((out / "sweep_runs.json").read_text())["runs"]
+    assert run["spec"]["dtype"] == "float64" and run["spec"]["arm"] == "curriculum"

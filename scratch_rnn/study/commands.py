@@ -115,10 +115,10 @@ def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str,
 
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",
           device: str = "cpu", seed: int = 0, lr: float = 1e-3, clip: float | None = 1.0, backend: str = "numba",
-          arm: str = "direct", **run) -> dict:
+          arm: str = "direct", dtype: str = "float32", **run) -> dict:
     """Success rate vs length for chosen tasks, models (cell, init) and seeds, under the study's protocol;
     `arm` "curriculum" reaches each length through the shorter ones (`specs.CURRICULUM`)."""
-    proto = {**sp.STUDY, "updates": updates, "lr": lr, "clip": clip, "flow_lengths": ()}
+    proto = {**sp.STUDY, "updates": updates, "lr": lr, "clip": clip, "flow_lengths": (), "dtype": dtype}
     return _grid("sweep", build_sweep, out, proto, engine, device, backend, seed, run, tasks=tasks, models=models,
                  lengths=lengths, seeds=seeds, arm=arm)
 
