@@ -125,7 +125,7 @@ class RunSpec:
     @property
     def model(self) -> tuple[str, str]:
         """(cell, init), the model axis of the report; a stack's init carries its shape as --models
-        writes it ("pytorch:2", "chrono:1:bi")."""
+        writes it ("pytorch:2", "chrono:1:bi"), a curriculum run's its arm ("chrono+curriculum")."""
         arm = "" if self.arm == "direct" else f"+{self.arm}"
         if self.layers == 1 and not self.bidirectional:
             return self.cell, self.init + arm
@@ -146,7 +146,7 @@ class RunSpec:
 
 def run_rng(spec: RunSpec, purpose: str) -> np.random.Generator:
     """The generator for one purpose ("init", "batches", "test", ...) of one run (a one-layer
-    model's streams are those it had before stacks existed)."""
+    model trained directly keeps the streams it had before stacks and arms existed)."""
     cell, init = spec.model
     key = zlib.crc32(f"{spec.experiment}|{spec.task}|{cell}|{init}|{spec.T}|{purpose}".encode())
     return np.random.default_rng([spec.seed, key])
