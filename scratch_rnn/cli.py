@@ -17,6 +17,11 @@ def _common(p, out_default):
                    help="the scratch engine's loops, and those of the gradient analysis (default: numba)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch engine only; cuda needs a GPU")
     p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed; seed k of a configuration is seed + k (default 0)")
+    _run_args(p)
+
+
+def _run_args(p):
+    """How a command's runs are executed and stored: local workers or a Dask cluster, resume or start over."""
     p.add_argument("--workers", type=POS_INT, default=None, help="parallel processes (default: one per CPU)")
     p.add_argument("--fresh", action="store_true", help="start over: move the runs already in --out aside "
                    "(into --out/previous-TIME/, never deleted) instead of resuming")
@@ -130,11 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", default=None, metavar="DIR", help="also copy the two main figures into DIR "
                    "(the README's: --figures docs/figures)")
     p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed (default 0)")
-    p.add_argument("--workers", type=POS_INT, default=None, help="parallel processes (default: one per CPU)")
-    p.add_argument("--fresh", action="store_true", help="start over: move the stored jobs aside instead of resuming")
-    p.add_argument("--retry-failed", action="store_true", help="run again the jobs stored as failed")
-    p.add_argument("--scheduler", metavar="ADDRESS", default=None, help="run on a dask.distributed cluster at ADDRESS")
-    p.add_argument("--scheduler-file", metavar="FILE", default=None, help="run on the dask cluster described by FILE")
+    _run_args(p)
     p.set_defaults(func=_cmd_truncation)
 
     p = sub.add_parser("gradratios", help="exact gradient ratios at initialisation, over many draws of the weights",
