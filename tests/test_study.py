@@ -270,3 +270,16 @@ def test_sweep_takes_the_adding_problem(tmp_path):
         (row,) = list(csv.DictReader(f))
     assert row["task"] == "adding" and row["runs"] == "2" and row["mean_final_accuracy"] == ""
     assert 0 < float(row["mean_final_mse"]) < 1 and row["successes"] == "0"   # 10 updates do not solve it
+
+
+def test_fisher_comparisons_against_the_reference_model():
+    from scratch_rnn.study.stats import comparisons, fisher_p
+    from scipy.stats import fisher_exact
+    assert fisher_p(15, 15, 0, 15) == fisher_exact([[15, 0], [0, 15]]).pvalue and fisher_p(3, 5, 3, 5) == 1.0
+    assert abs(fisher_p(15, 15, 0, 15) - 1.2893450075787698e-08) < 1e-20   # 2 / C(30, 15)
+    row = lambda cell, init, T, k, n=5: {"task": "xor", "cell": cell, "init": init, "T": T, "successes": k, "runs": n}  # noqa: E731
+    summary = [row("rnn", "pytorch", 10, 5), row("rnn", "pytorch", 30, 0), row("lstm", "chrono", 10, 5),
+               row("lstm", "chrono", 30, 5), row("lstm", "pytorch", 50, 2)]
+    tests = comparisons(summary)
+    assert [(t["model"], t["T"], t["fisher_p"]) for t in tests] == [
+        ("LSTM (chrono init)", 10, 1.0), ("LSTM (chrono init)", 30, fisher_p(5, 5, 0, 5))]   # T=50: no reference

@@ -19,6 +19,7 @@ from . import plots
 from . import specs as sp
 from . import executors
 from .report import notebook_summary, study_summary, write_csv, write_json, write_report
+from .stats import comparisons
 from .store import META, RunStore, check_writable
 
 
@@ -96,6 +97,9 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
         "study_runs": write_json({"meta": meta, "runs": [r.to_dict() for r in st_runs]}, out / "study_runs.json"),
         "study_summary": write_csv(summary, out / "study_summary.csv"),
     }
+    tests = comparisons(summary)
+    if tests:
+        files["study_comparisons"] = write_csv(tests, out / "study_comparisons.csv")
     rel = {k: os.path.relpath(v, out) for k, v in written.items()}
     files["report"] = write_report(out, nb_runs, st_runs, proto, nb_proto, meta, rel, failures)
     return {"files": files, "figures": written, "summary": summary, "notebook": notebook_summary(nb_runs),
@@ -128,6 +132,9 @@ def build_sweep(out: Path, runs, failures, meta: dict) -> dict:
     write_json({"meta": meta, "runs": [r.to_dict() for r in runs]}, out / "sweep_runs.json")
     if summary:
         write_csv(summary, out / "sweep_summary.csv")
+    tests = comparisons(summary)
+    if tests:
+        write_csv(tests, out / "sweep_comparisons.csv")
     tasks = list(dict.fromkeys(r.spec.task for r in runs))
     figures = [plots.success_vs_length(runs, out / f"sweep_{task}.png", task) for task in tasks]
     return {"summary": summary, "figures": figures, "failures": failures}

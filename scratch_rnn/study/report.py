@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .specs import RUNAWAY_FACTOR
-from .stats import group_runs, model_label, notebook_flow_runs, wilson
+from .stats import comparisons, group_runs, model_label, notebook_flow_runs, wilson
 
 
 def study_summary(runs: list, failures=()) -> list[dict]:
@@ -91,6 +91,22 @@ def _table(summary: list[dict], task: str) -> str:
     return "\n".join(out)
 
 
+def _tests_table(tests: list[dict]) -> list[str]:
+    """Fisher's exact test of each model against the reference model, one column per length."""
+    if not tests:
+        return []
+    Ts = sorted({t["T"] for t in tests})
+    by = {(t["model"], t["T"]): t for t in tests}
+    lines = [f"Fisher's exact test against {tests[0]['reference']} (two-sided p; successes/runs of both):", "",
+             "| model | " + " | ".join(f"T={T}" for T in Ts) + " |", "|---|" + "---|" * len(Ts)]
+    for model in dict.fromkeys(t["model"] for t in tests):
+        cells = [f"{by[model, T]['fisher_p']:.2g} ({by[model, T]['successes']}/{by[model, T]['runs']} vs "
+                 f"{by[model, T]['reference_successes']}/{by[model, T]['reference_runs']})"
+                 if (model, T) in by else "" for T in Ts]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _flow_lines(runs: list) -> list[str]:
     lines = []
     for r in runs:
@@ -170,8 +186,10 @@ def write_report(out: Path, nb_runs: list, study_runs: list, protocol: dict, not
            "the mean final accuracy of all runs. Runs stopped by a NaN or inf: "
            f"{sum(r['diverged'] for r in summary)}; runs whose training loss climbed above {RUNAWAY_FACTOR:g} times "
            f"its first value (flagged, not stopped): {sum(r['runaway'] for r in summary)}.", ""]
+    tests = comparisons(summary)
     for task in dict.fromkeys(r["task"] for r in summary):
         md += [f"### Task: {task}", "", _table(summary, task), "", f"![success {task}]({figures['success_' + task]})", ""]
+        md += _tests_table([t for t in tests if t["task"] == task])
     md += ["## 3. Gradient flow, exactly", "",
            "||dL/dh_t|| and ||dL/dc_t|| from the hand-written BPTT on a fixed batch, at initialisation and "
            "after training, with the product-of-Jacobian-norms bound (RNN) and the cell-path term "

@@ -1,4 +1,4 @@
-"""Small statistics for the study: Wilson intervals, grouping, labels."""
+"""Small statistics for the study: Wilson intervals, Fisher's exact test, grouping, labels."""
 from __future__ import annotations
 
 import math
@@ -12,6 +12,30 @@ LABELS = {("rnn", "pytorch"): "RNN (PyTorch init)", ("rnn", "orthogonal"): "RNN 
 
 def model_label(cell: str, init: str) -> str:
     return LABELS.get((cell, init), f"{cell.upper()} ({init})")
+
+
+def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Two-sided p-value of Fisher's exact test that k1 successes of n1 and k2 of n2 come from the
+    same success rate (`scipy.stats.fisher_exact` on the 2x2 table)."""
+    from scipy.stats import fisher_exact
+    return float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
+
+
+def comparisons(summary: list[dict], reference: tuple[str, str] | None = None) -> list[dict]:
+    """Every model against a reference model (the summary's first by default) at each (task, T) both
+    ran: their successes and runs, and Fisher's p."""
+    rows = []
+    by = {(r["task"], r["cell"], r["init"], r["T"]): r for r in summary}
+    ref = reference or ((summary[0]["cell"], summary[0]["init"]) if summary else None)
+    for r in summary:
+        base = by.get((r["task"], *ref, r["T"])) if ref else None
+        if base is None or (r["cell"], r["init"]) == ref:
+            continue
+        rows.append({"task": r["task"], "T": r["T"], "model": model_label(r["cell"], r["init"]),
+                     "reference": model_label(*ref), "successes": r["successes"], "runs": r["runs"],
+                     "reference_successes": base["successes"], "reference_runs": base["runs"],
+                     "fisher_p": fisher_p(r["successes"], r["runs"], base["successes"], base["runs"])})
+    return rows
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
