@@ -24,11 +24,13 @@ def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
 def comparisons(summary: list[dict], reference: tuple[str, str] | None = None) -> list[dict]:
     """Every model against a reference model (the summary's first by default) at each (task, T) both
     ran: their successes and runs, and Fisher's p."""
-    rows = []
+    rows: list[dict] = []
+    if not summary:
+        return rows
     by = {(r["task"], r["cell"], r["init"], r["T"]): r for r in summary}
-    ref = reference or ((summary[0]["cell"], summary[0]["init"]) if summary else None)
+    ref = reference or (summary[0]["cell"], summary[0]["init"])
     for r in summary:
-        base = by.get((r["task"], *ref, r["T"])) if ref else None
+        base = by.get((r["task"], ref[0], ref[1], r["T"]))
         if base is None or (r["cell"], r["init"]) == ref:
             continue
         rows.append({"task": r["task"], "T": r["T"], "model": model_label(r["cell"], r["init"]),
