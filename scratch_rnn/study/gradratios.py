@@ -63,15 +63,16 @@ def plot(rows: list[dict], path: Path) -> Path:
     tasks = list(dict.fromkeys(r["task"] for r in rows))
     models = list(dict.fromkeys((r["cell"], r["init"]) for r in rows))
     fig, axes = plt.subplots(1, len(tasks), figsize=(6.5 * len(tasks), 4.2), squeeze=False)
+    names = {"h_ratio": "||dL/dh_0|| / ||dL/dh_T-1||", "c_ratio": "||dL/dc_0|| / ||dL/dc_T-1||"}
     for ax, task in zip(axes[0], tasks):
+        labelled: set[str] = set()                               # one legend entry per ratio
         for i, m in enumerate(models):
             for q, dx, marker in (("h_ratio", -0.12, "o"), ("c_ratio", 0.12, "s")):
                 v = [r[q] for r in rows if (r["cell"], r["init"]) == m and r["task"] == task and q in r]
                 if v:
                     ax.scatter(np.full(len(v), i + dx), v, s=14, marker=marker, alpha=0.6,
-                               color="C0" if q == "h_ratio" else "C1",
-                               label=("||dL/dh_0|| / ||dL/dh_T-1||" if q == "h_ratio" else "||dL/dc_0|| / ||dL/dc_T-1||")
-                               if i == 0 or (q == "c_ratio" and m == ("lstm", "pytorch")) else None)
+                               color="C0" if q == "h_ratio" else "C1", label=None if q in labelled else names[q])
+                    labelled.add(q)
                     ax.hlines(np.median(v), i + dx - 0.1, i + dx + 0.1, color="k")
         ax.set_yscale("log")
         ax.set_xticks(range(len(models)))

@@ -68,25 +68,23 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
         from tqdm.auto import tqdm
         bar = tqdm(total=updates, initial=done, desc="charlm")
     t0 = time.perf_counter() - log["seconds"]
-    blas = one_blas_thread()
-    blas.__enter__()
     try:
-        while done < updates:
-            log["losses"].append(trainer.step())
-            done += 1
-            if bar is not None:
-                bar.update()
-            if done % eval_every == 0 or done == updates:
-                log["evaluations"].append({"update": done, "val_bpc": bits_per_char(params, val_ids),
-                                           "train_loss": float(np.mean(log["losses"][-50:]))})
-                log["seconds"] = time.perf_counter() - t0
-                save()
+        with one_blas_thread():
+            while done < updates:
+                log["losses"].append(trainer.step())
+                done += 1
+                if bar is not None:
+                    bar.update()
+                if done % eval_every == 0 or done == updates:
+                    log["evaluations"].append({"update": done, "val_bpc": bits_per_char(params, val_ids),
+                                               "train_loss": float(np.mean(log["losses"][-50:]))})
+                    log["seconds"] = time.perf_counter() - t0
+                    save()
     except KeyboardInterrupt:
         log["seconds"] = time.perf_counter() - t0
         save()
         raise
     finally:
-        blas.__exit__(None, None, None)
         if bar is not None:
             bar.close()
     log["sample"] = sample(params, vocab, 400, 0.8, np.random.default_rng(seed))
