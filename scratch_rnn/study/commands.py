@@ -18,7 +18,8 @@ from .._provenance import provenance
 from . import plots
 from . import specs as sp
 from . import executors
-from .report import notebook_summary, study_summary, write_csv, write_json, write_report
+from .gradratios import gradratios
+from .report import notebook_summary, robustness_rows, study_summary, write_csv, write_json, write_report
 from .stats import comparisons
 from .store import META, RunStore, check_writable
 
@@ -55,19 +56,27 @@ def _run(specs, out: Path, store_meta: dict, run: dict, job_runner=None):
 
 def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bool = False, seed: int = 0,
               seeds: int | None = None, backend: str = "numba", figures: Path | None = None, **run) -> dict:
-    """The notebook protocol, then the calibrated study; results and report.md in `out`, figures
-    in `figures` (default out/figures). `run`: workers, scheduler, scheduler_file, fresh, retry_failed."""
+    """The notebook protocol, then the calibrated study (its arms: `specs.reproduce_specs`), then
+    the gradient ratios over draws; results and report.md in `out`, figures in `figures` (default
+    out/figures). `seeds` overrides both seed counts of the grid. `run`: workers, scheduler,
+    scheduler_file, fresh, retry_failed."""
     check_engine(engine, device, backend)
+    if engine == "scratch":
+        check_engine("torch", "cpu")                             # the robustness sample trains on both engines
     out = check_writable(out)
     fig = check_writable(figures if figures is not None else out / "figures", "--figures")
     nb_proto = sp.QUICK_NOTEBOOK if quick else sp.NOTEBOOK
     proto: dict[str, Any] = dict(sp.QUICK if quick else sp.STUDY)
     if seeds is not None:
-        proto["seeds"] = seeds
+        proto.update(seeds=seeds, headline_seeds=seeds)
     nb_specs = sp.notebook_specs(engine, proto["seeds"], nb_proto, device, first_seed=seed, backend=backend)
-    st_specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend)
+    arms = sp.reproduce_specs(engine, proto, device, first_seed=seed, backend=backend)
+    st_specs = [s for group in arms.values() for s in group]
     store_meta = {"command": "reproduce", "notebook_protocol": nb_proto, "study_protocol": proto}
     store, outcome, seconds = _run(nb_specs + st_specs, out, store_meta, run)
+    t0 = time.perf_counter()
+    gradratios(out / "gradratios", T=proto["flow_lengths"][0], draws=3 if quick else 20, seed=seed)
+    seconds += time.perf_counter() - t0
     meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
                                        "workers": run.get("workers") or os.cpu_count(), "quick": quick})
     res = build_reproduce(out, fig, store.records(nb_specs), store.records(st_specs),
@@ -75,9 +84,24 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     return {**res, "seconds": seconds, "outcome": outcome}
 
 
+def split_study(runs: list, engine: str, dtype: str) -> dict[str, list]:
+    """The study's records by part: "main" (the direct and curriculum arms on the study's engine and
+    dtype), "adding", and the robustness reruns "dtype" (the other dtype) and "engine" (the other
+    engine)."""
+    parts: dict[str, list] = {"main": [], "adding": [], "dtype": [], "engine": []}
+    for r in runs:
+        s = r.spec
+        part = ("engine" if s.engine != engine else "dtype" if s.dtype != dtype
+                else "adding" if s.task == "adding" else "main")
+        parts[part].append(r)
+    return parts
+
+
 def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict) -> dict:
     """Tables, figures and report.md of `reproduce` from its records."""
     nb_proto, proto, engine = meta["notebook_protocol"], meta["study_protocol"], meta.get("engine", "scratch")
+    parts = split_study(st_runs, engine, proto["dtype"])
+    main = parts["main"]
     written = {
         "notebook_panel": plots.notebook_panel(nb_runs, fig / "notebook_panel.png",
                                                f"Notebook protocol ({engine} engine): {nb_proto['updates']} updates"),
@@ -85,12 +109,20 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
                                                f"Notebook protocol ({engine} engine): {nb_proto['sweep_updates']} "
                                                "updates per length"),
         "notebook_gradflow": plots.notebook_gradflow(nb_runs, fig / "notebook_gradflow.png"),
-        "gradient_flow": plots.gradient_flow(st_runs, fig / "gradient_flow.png"),
-        "gates": plots.gate_statistics(st_runs, fig / "gate_statistics.png"),
+        "gradient_flow": plots.gradient_flow([r for r in main if r.spec.arm == "direct"], fig / "gradient_flow.png"),
+        "gates": plots.gate_statistics([r for r in main if r.spec.arm == "direct"], fig / "gate_statistics.png"),
+        "curriculum_flow": plots.curriculum_flow(main, fig / "curriculum_flow.png"),
     }
     for task in proto["tasks"]:
-        written[f"success_{task}"] = plots.success_vs_length(st_runs, fig / f"success_{task}.png", task)
-    summary = study_summary(st_runs, [f for f in failures if f[0].experiment == "study"])
+        written[f"success_{task}"] = plots.success_vs_length(main, fig / f"success_{task}.png", task)
+    if parts["adding"]:
+        written["adding"] = plots.adding_curves(parts["adding"], fig / "adding.png")
+    ratios = out / "gradratios" / "gradratios.png"
+    if ratios.is_file():
+        import shutil
+        written["gradratios"] = Path(shutil.copy(ratios, fig / "gradratios.png"))
+    study_failures = [f for f in failures if f[0].experiment == "study"]
+    summary = study_summary(main + parts["adding"], study_failures)
     files = {
         "notebook_runs": write_json({"meta": meta, "runs": [r.to_dict() for r in nb_runs]}, out / "notebook_runs.json"),
         "notebook_summary": write_csv(notebook_summary(nb_runs), out / "notebook_summary.csv"),
@@ -100,10 +132,13 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
     tests = comparisons(summary)
     if tests:
         files["study_comparisons"] = write_csv(tests, out / "study_comparisons.csv")
+    robust = robustness_rows(parts)
+    if robust:
+        files["robustness"] = write_csv(robust, out / "robustness.csv")
     rel = {k: os.path.relpath(v, out) for k, v in written.items()}
-    files["report"] = write_report(out, nb_runs, st_runs, proto, nb_proto, meta, rel, failures)
+    files["report"] = write_report(out, nb_runs, parts, proto, nb_proto, meta, rel, failures)
     return {"files": files, "figures": written, "summary": summary, "notebook": notebook_summary(nb_runs),
-            "failures": failures}
+            "failures": failures, "robustness": robust}
 
 
 def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str, backend: str, seed: int,

@@ -195,3 +195,63 @@ def gate_statistics(runs: list, path: Path) -> Path:
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def curriculum_flow(runs: list, path: Path) -> Path:
+    """The exact ||dL/dh_t|| at the target length T on one fixed batch, at initialisation, at each
+    switch of the curriculum (when a shorter length was passed) and at the end, one panel per
+    (task, model) of the curriculum runs that recorded them."""
+    plt = _plt()
+    sel = [r for r in runs if r.curriculum and r.curriculum.get("flow_at_switch") is not None and r.flow_init]
+    cols = 3
+    nrows = max(1, -(-len(sel) // cols))
+    fig, axes = plt.subplots(nrows, cols, figsize=(6 * cols, 4.2 * nrows), squeeze=False)
+    cmap = plt.get_cmap("viridis")
+    for ax, r in zip(axes.flat, sel):
+        s = r.spec
+        switches = r.curriculum["flow_at_switch"]
+        ax.plot(r.flow_init["h"], color="k", ls=":", label="init")
+        for i, f in enumerate(switches):
+            ax.plot(f["h"], color=cmap(i / max(1, len(switches))), label=f"T={f['length']} passed (update {f['update']})")
+        ax.plot(r.flow_final["h"], color="C3", ls="--",
+                label=f"end (update {r.updates}, {'passed' if r.succeeded else 'failed'} T={s.T})")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"time step t of a length-{s.T} batch (loss at the last step)")
+        ax.set_ylabel("||dL/dh_t||")
+        ax.set_title(f"{s.task}, {model_label(*s.model)}, T={s.T}, seed {s.seed}", fontsize=10)
+        ax.legend(fontsize=6)
+        ax.grid(alpha=0.3)
+    if not sel:
+        axes[0, 0].text(0.5, 0.5, "no curriculum run recorded gradient profiles", ha="center", va="center")
+    for ax in list(axes.flat)[max(1, len(sel)):]:
+        ax.axis("off")
+    return _save(fig, path)
+
+
+def adding_curves(runs: list, path: Path) -> Path:
+    """The adding problem: training MSE per update (a running mean over 50 updates) of every run,
+    one panel per T, against the best constant (MSE 1/6) and the success threshold."""
+    plt = _plt()
+    Ts = sorted({r.spec.T for r in runs})
+    fig, axes = plt.subplots(1, len(Ts), figsize=(7 * len(Ts), 4.5), squeeze=False)
+    models = list(dict.fromkeys(r.spec.model for r in runs))
+    for ax, T in zip(axes[0], Ts):
+        labelled: set = set()
+        for r in (r for r in runs if r.spec.T == T and r.history):
+            loss = np.asarray(r.history["loss"], dtype=float)
+            w = min(50, len(loss))
+            smooth = np.convolve(loss, np.ones(w) / w, mode="valid")
+            i = models.index(r.spec.model)
+            ax.plot(np.arange(len(smooth)) + w, smooth, color=f"C{i}", lw=1, alpha=0.8,
+                    label=None if r.spec.model in labelled else model_label(*r.spec.model))
+            labelled.add(r.spec.model)
+        ax.axhline(get_task("adding")[1].chance, color="r", ls="--", lw=1, label="best constant (1/6)")
+        if runs:
+            ax.axhline(runs[0].spec.success_mse, color="g", ls="--", lw=1, label="success threshold")
+        ax.set_yscale("log")
+        ax.set_xlabel("update (batch of %d sequences)" % runs[0].spec.batch if runs else "update")
+        ax.set_ylabel("training MSE (running mean of 50 updates)")
+        ax.set_title(f"adding problem, T = {T}")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    return _save(fig, path)

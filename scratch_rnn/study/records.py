@@ -28,7 +28,11 @@ class RunRecord:
     notebook_flow: list | None = None     # the notebook's metric per t (spec.notebook_flow)
     notebook_flow_exact: list | None = None  # exact ||dL/dh_t|| on the same sequence
     curriculum: dict | None = None        # curriculum arm: {"passed": [[length, update], ...] at each switch,
-                                          # "final_by_length": {length: test metric}, the lengths before T}
+                                          # "final_by_length": {length: test metric}, the lengths before T,
+                                          # with spec.flow "flow_at_switch": [{"length", "update", "h"[, "c"]}]
+                                          # the exact profiles at T when each length was passed}
+    near_misses: list | None = None       # [[update, screen, test], ...]: the screen passed, the test did not,
+                                          # and training went on
 
     @property
     def final_metric(self) -> float:

@@ -28,10 +28,16 @@ def make_engine(spec: RunSpec, params: dict):
     return ScratchEngine(params, task, lr=spec.lr, clip=spec.clip, backend=spec.backend)
 
 
+def _flow_batch(spec: RunSpec, sampler, dtype=np.float64) -> tuple:
+    """The fixed batch (at the target length T) on which a run's gradient profiles are measured."""
+    x, y = sampler(spec.T, spec.batch, run_rng(spec, "flow"), dtype=np.float64)
+    return x.astype(dtype), y
+
+
 def _flow(spec: RunSpec, engine, task, sampler) -> dict:
     """Exact profiles and their companions on a fixed batch, from the engine's current weights."""
     params = {k: np.asarray(v, dtype=np.float64) for k, v in engine.numpy_params().items()}
-    x, y = sampler(spec.T, spec.batch, run_rng(spec, "flow"), dtype=np.float64)
+    x, y = _flow_batch(spec, sampler)
     rec = {k: v.tolist() for k, v in engine.profile(x.astype(spec.dtype), y).items()}
     if spec.cell == "rnn":
         rec["bound"] = gf.jacobian_bound(params, task, x, y, backend=spec.backend).tolist()
@@ -76,7 +82,14 @@ def _run_one(spec: RunSpec) -> RunRecord:
     every = spec.eval_every or spec.updates
     history, done = None, 0
     lengths, passed = spec.schedule(), []                         # the lengths to train on, in order
+    near_misses: list = []                                       # [update, screen, test] where only the screen passed
+    switch_flows: list = []                                      # curriculum + flow: profiles at T at each switch
+    metric, tested_at = float("nan"), -1                         # the latest test metric and its update
     L = lengths[0]
+
+    def test() -> float:                                         # a fresh test set at each update it is taken
+        return evaluate(engine, sampler, spec.T, spec.eval_n, run_rng(spec, f"test@{done}"), dtype=dtype)
+
     try:
         while done < spec.updates:
             stop = min(spec.updates, done + every)
@@ -86,26 +99,37 @@ def _run_one(spec: RunSpec) -> RunRecord:
                 screen = evaluate(engine, sampler, L, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
                 evals.append([done, screen] if spec.arm == "direct" else [done, screen, L])
                 if spec.passes(screen):
-                    if L == spec.T:
-                        stopped_at = done
-                        break
+                    if L == spec.T:                              # the screen passed: the test decides
+                        metric, tested_at = test(), done
+                        if spec.passes(metric):
+                            stopped_at = done
+                            break
+                        near_misses.append([done, screen, metric])   # a near miss: train on
+                        continue
                     passed.append([L, done])                     # the curriculum moves on
+                    if spec.flow:                                # the exact profile at T, as it stands now
+                        prof = engine.profile(*_flow_batch(spec, sampler, dtype))
+                        switch_flows.append({"length": L, "update": done, **{k: v.tolist() for k, v in prof.items()}})
                     L = lengths[len(passed)]
     except TrainingDiverged as err:
         diverged = {"update": err.update, "tensor": err.tensor}
         history = err.history
-    metric = evaluate(engine, sampler, spec.T, spec.eval_n, run_rng(spec, "test"), dtype=dtype)
+        tested_at = -1                                           # the weights moved since any earlier test
+    if tested_at != done:
+        metric = test()
     succeeded = bool(spec.passes(metric))
     rec = RunRecord(
         spec=spec, updates=done, evals=evals,
         final_accuracy=None if spec.regression else metric, final_mse=metric if spec.regression else None,
         succeeded=succeeded, updates_to_success=stopped_at if succeeded else None, diverged=diverged,
         history=history.to_dict() if history is not None else None, seconds=0.0, flow_init=flow_init,
-        runaway_at=history.runaway_at(RUNAWAY_FACTOR) if history is not None else None)
+        runaway_at=history.runaway_at(RUNAWAY_FACTOR) if history is not None else None, near_misses=near_misses)
     if spec.arm == "curriculum":                                 # does it still solve the shorter lengths?
         rec.curriculum = {"passed": passed, "final_by_length": {
             str(n): evaluate(engine, sampler, n, spec.eval_n, run_rng(spec, f"test{n}"), dtype=dtype)
             for n in lengths[:-1]}}
+        if spec.flow:
+            rec.curriculum["flow_at_switch"] = switch_flows
     if spec.flow:
         rec.flow_final = _flow(spec, engine, task, sampler)
     if spec.notebook_flow:

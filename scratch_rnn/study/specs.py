@@ -17,7 +17,8 @@ other runs share the sweep, and `--seed N` shifts every run's seed without chang
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +27,33 @@ from ..training.tasks import TASKS
 
 NOTEBOOK = {"hidden": 64, "lr": 1e-3, "batch": 32, "clip": None, "dtype": "float32",
             "updates": 100, "sweep_updates": 50, "lengths": (5, 10, 20, 30, 50, 75, 100, 150), "eval_n": 1000}
+#: the calibrated study (`reproduce`). Its arms, each with its budget:
+#: * direct: train at T from the start, at most `updates` updates; every length in `lengths`, `seeds`
+#:   seeds, and `headline_seeds` seeds at the `headline_lengths` that the README's claims rest on;
+#: * curriculum: reach T through the CURRICULUM lengths below it, `updates` updates in all (the
+#:   same budget as direct), at `curriculum_lengths` with `headline_seeds` seeds;
+#: * adding: the adding problem, a regression, with its own budget (`adding`): the LSTM needs
+#:   several thousand updates at T = 100 (Hochreiter & Schmidhuber 1997; Arjovsky et al. 2016);
+#: * robustness: a sample of the direct and curriculum runs (`robustness`) trained again in float64
+#:   and on the other engine, from the same initial weights and batches.
 STUDY = {"hidden": 64, "lr": 1e-3, "batch": 32, "clip": 1.0, "dtype": "float32", "updates": 3000,
          "eval_every": 100, "screen_n": 256, "eval_n": 1000, "success_accuracy": 0.99, "success_mse": 0.01,
-         "lengths": (5, 10, 20, 30, 50, 75, 100, 150), "seeds": 5, "tasks": ("xor", "first_bit"),
+         "lengths": (5, 10, 20, 30, 50, 75, 100, 150), "seeds": 5,
+         "headline_lengths": (30, 50, 100, 150), "headline_seeds": 10, "curriculum_lengths": (30, 50, 100, 150),
+         "tasks": ("xor", "first_bit"),
          "models": (("rnn", "pytorch"), ("rnn", "orthogonal"), ("lstm", "pytorch"), ("lstm", "forget_bias"),
-                    ("lstm", "chrono")),
-         "flow_lengths": (100,)}
-QUICK = {**STUDY, "updates": 200, "lengths": (5, 10, 30), "seeds": 2,
-         "models": (("rnn", "pytorch"), ("lstm", "pytorch"), ("lstm", "forget_bias")), "flow_lengths": (30,)}
+                    ("lstm", "chrono"), ("gru", "pytorch")),
+         "flow_lengths": (100,),
+         "adding": {"lengths": (100, 200), "updates": 10000, "seeds": 5,
+                    "models": (("rnn", "pytorch"), ("rnn", "orthogonal"), ("lstm", "pytorch"), ("lstm", "forget_bias"))},
+         "robustness": {"task": "xor", "direct_lengths": (30, 50), "curriculum_lengths": (100,),
+                        "models": (("rnn", "orthogonal"), ("lstm", "chrono")), "seeds": 10}}
+QUICK = {**STUDY, "updates": 200, "lengths": (5, 10, 30), "seeds": 2, "headline_lengths": (30,), "headline_seeds": 2,
+         "curriculum_lengths": (30,), "flow_lengths": (30,),
+         "models": (("rnn", "pytorch"), ("lstm", "pytorch"), ("lstm", "forget_bias")),
+         "adding": {"lengths": (20,), "updates": 200, "seeds": 1, "models": (("rnn", "orthogonal"), ("lstm", "pytorch"))},
+         "robustness": {"task": "xor", "direct_lengths": (10,), "curriculum_lengths": (30,),
+                        "models": (("lstm", "forget_bias"),), "seeds": 2}}
 QUICK_NOTEBOOK = {**NOTEBOOK, "lengths": (5, 10, 20), "updates": 60, "sweep_updates": 30}
 
 #: a run whose training loss climbs above this multiple of its first loss is flagged (not stopped)
@@ -193,3 +213,32 @@ def study_specs(engine: str, proto: dict = STUDY, device: str = "cpu", tasks=Non
                         success_accuracy=proto["success_accuracy"], success_mse=proto["success_mse"],
                         flow=T in proto["flow_lengths"] and k == 0 and layers == 1 and not bi, **_base(proto, engine, backend, device)))
     return specs
+
+
+def reproduce_specs(engine: str, proto: dict = STUDY, device: str = "cpu", first_seed: int = 0,
+                    backend: str = "numba") -> dict[str, list[RunSpec]]:
+    """The calibrated study's runs by arm: {"direct", "curriculum", "adding", "robustness"}.
+    Gradient profiles are recorded for the first seed at ``proto["flow_lengths"]`` (at every switch
+    of the curriculum too); the robustness runs are direct and curriculum runs again, in float64
+    and on the other engine."""
+    kw: dict[str, Any] = {"engine": engine, "device": device, "first_seed": first_seed, "backend": backend}
+    head, n_head = proto["headline_lengths"], proto["headline_seeds"]
+    direct: list[RunSpec] = []
+    for task in proto["tasks"]:
+        for model in proto["models"]:
+            for T in proto["lengths"]:
+                direct += study_specs(proto=proto, tasks=[task], models=[model], lengths=[T],
+                                      seeds=n_head if T in head else proto["seeds"], **kw)
+    curriculum = study_specs(proto=proto, lengths=proto["curriculum_lengths"], seeds=n_head, arm="curriculum", **kw)
+    add = proto["adding"]
+    adding = study_specs(proto={**proto, "updates": add["updates"], "flow_lengths": ()}, tasks=["adding"], models=add["models"],
+                         lengths=add["lengths"], seeds=add["seeds"], **kw)
+    rob = proto["robustness"]
+    sample = [s for s in direct if s.T in rob["direct_lengths"]] + \
+             [s for s in curriculum if s.T in rob["curriculum_lengths"]]
+    sample = [s for s in sample if s.task == rob["task"] and (s.cell, s.init) in rob["models"]
+              and s.seed < first_seed + rob["seeds"]]
+    other = "torch" if engine == "scratch" else "scratch"
+    robustness = [replace(s, dtype="float64" if s.dtype == "float32" else "float32", flow=False) for s in sample] + \
+                 [replace(s, engine=other, device="cpu", flow=False) for s in sample]
+    return {"direct": direct, "curriculum": curriculum, "adding": adding, "robustness": robustness}

@@ -11,7 +11,18 @@ LABELS = {("rnn", "pytorch"): "RNN (PyTorch init)", ("rnn", "orthogonal"): "RNN 
 
 
 def model_label(cell: str, init: str) -> str:
-    return LABELS.get((cell, init), f"{cell.upper()} ({init})")
+    """"LSTM (chrono init)"; a curriculum run's model "LSTM (chrono init) + curriculum"."""
+    base, plus, arm = init.partition("+")
+    return LABELS.get((cell, base), f"{cell.upper()} ({base})") + (f" + {arm}" if plus else "")
+
+
+def model_order(model: tuple[str, str]) -> tuple:
+    """A sort key that lists the models as the study does: the RNN, then the LSTM, then the GRU, each
+    init in the order of LABELS, the direct arm before the curriculum; other models after those."""
+    cell, init = model
+    base, _, arm = init.partition("+")
+    known = list(LABELS)
+    return (bool(arm), known.index((cell, base)) if (cell, base) in known else len(known), cell, init)
 
 
 def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
@@ -21,9 +32,19 @@ def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
     return float(fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue)
 
 
+def _row(r: dict, base: dict, comparison: str, reference: str) -> dict:
+    return {"task": r["task"], "T": r["T"], "comparison": comparison, "model": model_label(r["cell"], r["init"]),
+            "reference": reference, "successes": r["successes"], "runs": r["runs"],
+            "reference_successes": base["successes"], "reference_runs": base["runs"],
+            "fisher_p": fisher_p(r["successes"], r["runs"], base["successes"], base["runs"])}
+
+
 def comparisons(summary: list[dict], reference: tuple[str, str] | None = None) -> list[dict]:
-    """Every model against a reference model (the summary's first by default) at each (task, T) both
-    ran: their successes and runs, and Fisher's p."""
+    """Fisher's exact test at each (task, T) that both sides ran, for three kinds of comparison:
+    "vs reference" (every model against the reference model, the summary's first by default),
+    "vs PyTorch init" (every other init of a cell against the same cell with PyTorch's init, same
+    arm) and "curriculum vs direct" (a model's curriculum runs against its direct runs). Each row:
+    both sides' successes and runs, and the two-sided p."""
     rows: list[dict] = []
     if not summary:
         return rows
@@ -31,13 +52,35 @@ def comparisons(summary: list[dict], reference: tuple[str, str] | None = None) -
     ref = reference or (summary[0]["cell"], summary[0]["init"])
     for r in summary:
         base = by.get((r["task"], ref[0], ref[1], r["T"]))
-        if base is None or (r["cell"], r["init"]) == ref:
-            continue
-        rows.append({"task": r["task"], "T": r["T"], "model": model_label(r["cell"], r["init"]),
-                     "reference": model_label(*ref), "successes": r["successes"], "runs": r["runs"],
-                     "reference_successes": base["successes"], "reference_runs": base["runs"],
-                     "fisher_p": fisher_p(r["successes"], r["runs"], base["successes"], base["runs"])})
+        if base is not None and (r["cell"], r["init"]) != ref:
+            rows.append(_row(r, base, "vs reference", model_label(*ref)))
+    for r in summary:
+        init, plus, arm = r["init"].partition("+")
+        default = "pytorch" + plus + arm
+        base = by.get((r["task"], r["cell"], default, r["T"]))
+        if base is not None and r["init"] != default and (r["cell"], default) != ref:
+            rows.append(_row(r, base, "vs PyTorch init", model_label(r["cell"], default)))
+    for r in summary:
+        init, plus, arm = r["init"].partition("+")
+        base = by.get((r["task"], r["cell"], init, r["T"]))
+        if plus and base is not None:
+            rows.append(_row(r, base, f"{arm} vs direct", model_label(r["cell"], init)))
     return rows
+
+
+def agreement(main: list, other: list) -> dict:
+    """How often two sets of runs of the same specs (differing in dtype or engine only) agree on
+    success: matched by (task, model, T, seed); the counts of each outcome pair."""
+    def key(r):
+        s = r.spec
+        return s.task, s.model, s.T, s.seed
+    a = {key(r): r.succeeded for r in main}
+    pairs = [(a[key(r)], r.succeeded) for r in other if key(r) in a]
+    n = len(pairs)
+    agree = sum(x == y for x, y in pairs)
+    return {"pairs": n, "agree": agree, "fraction": agree / n if n else float("nan"),
+            "both_succeed": sum(x and y for x, y in pairs), "both_fail": sum(not x and not y for x, y in pairs),
+            "main_only": sum(x and not y for x, y in pairs), "other_only": sum(y and not x for x, y in pairs)}
 
 
 def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -55,9 +98,9 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
 
 
 def group_runs(runs: list) -> dict:
-    """{(cell, init): {T: [records]}} of `RunRecord`s, in first-seen order."""
+    """{(cell, init): {T: [records]}} of `RunRecord`s, models in `model_order`."""
     out: dict = {}
-    for r in runs:
+    for r in sorted(runs, key=lambda r: model_order(r.spec.model)):
         s = r.spec
         out.setdefault(s.model, {}).setdefault(s.T, []).append(r)
     return out
