@@ -77,14 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("reproduce", help="the study: the notebook's protocol, then the calibrated study",
                        description="Run the notebook's experiments 1-3 and its gradient-flow cell exactly as written "
-                                   "(over several seeds), then the calibrated study: RNN and LSTM with several "
-                                   "initialisations, T = 5..150, temporal XOR and the first-bit control, success = "
-                                   "accuracy >= 0.99 on 1000 fresh sequences. Writes JSON/CSV results (with "
-                                   "configuration, seeds and versions), PNG figures and report.md to --out.")
+                                   "(over several seeds), then the calibrated study: RNN, LSTM and GRU with several "
+                                   "initialisations on temporal XOR and the first-bit control, T = 5..150, trained "
+                                   "at T directly and through a curriculum of shorter lengths (success = accuracy "
+                                   ">= 0.99 on 1000 fresh sequences); the adding problem at T = 100 and 200 (success "
+                                   "= MSE <= 0.01); a sample rerun in float64 and on the other engine; the exact "
+                                   "gradient ratios at initialisation over 20 draws. Writes JSON/CSV results (with "
+                                   "configuration, seeds and versions), PNG figures and report.md to --out; resumes "
+                                   "from the run store in --out when run again.")
     _common(p, "results")
-    p.add_argument("--quick", action="store_true", help="a small version (under a minute on 2 cores) that writes "
-                   "the same files")
-    p.add_argument("--seeds", type=POS_INT, default=None, help="seeds per configuration (default 5; 2 with --quick)")
+    p.add_argument("--quick", action="store_true", help="a small version (under a minute on 2 cores) that runs "
+                   "every arm and task and writes the same files")
+    p.add_argument("--seeds", type=POS_INT, default=None, help="seeds per configuration, every length (default: 10 "
+                   "at T = 30, 50, 100, 150 and 5 elsewhere; 2 with --quick)")
     p.add_argument("--figures", default=None, metavar="DIR", help="where the figures go (default: OUT/figures)")
     p.set_defaults(func=_cmd_reproduce)
 

@@ -58,3 +58,35 @@ def test_sweep_runs_the_curriculum_arm(tmp_path):
     import json
     (run,) = json.loads((out / "sweep_runs.json").read_text())["runs"]
     assert run["spec"]["dtype"] == "float64" and run["spec"]["arm"] == "curriculum"
+
+
+def test_profiles_at_each_switch_are_exact_profiles_at_T():
+    """With flow, a curriculum run records ||dL/dh_t|| on the fixed length-T batch at every switch;
+    the last switch's profile equals the one measured from the weights at that update."""
+    spec = RunSpec(**{**BASE, "updates": 400}, arm="curriculum", flow=True)
+    rec = run_one(spec)
+    flows = rec.curriculum["flow_at_switch"]
+    assert [(f["length"], f["update"]) for f in flows] == [tuple(p) for p in rec.curriculum["passed"]]
+    assert flows and all(len(f["h"]) == spec.T for f in flows)
+    assert flows[0]["h"] != rec.flow_init["h"]                    # training moved the weights before the switch
+    # the same run stopped at the first switch (budget = that update) ends with the same profile
+    short = run_one(RunSpec(**{**BASE, "updates": flows[0]["update"]}, arm="curriculum", flow=True))
+    np.testing.assert_allclose(short.flow_final["h"], flows[0]["h"], rtol=1e-6)
+
+
+def test_a_near_miss_trains_on(monkeypatch):
+    """The screen passes at update 50 while the test on fresh sequences fails: the run goes on and
+    succeeds at the next passing screen whose test passes, with the near miss recorded."""
+    from scratch_rnn.study import runner
+    calls = []
+
+    def fake_evaluate(engine, sampler, T, n, rng, dtype=None):
+        calls.append(n)
+        if n == 256:                                             # every screen passes
+            return 1.0
+        return 0.5 if sum(c == 1000 for c in calls) == 1 else 1.0   # the first test fails, the next passes
+    monkeypatch.setattr(runner, "evaluate", fake_evaluate)
+    spec = RunSpec(**{**BASE, "updates": 200, "screen_n": 256, "eval_n": 1000})
+    rec = run_one(spec)
+    assert rec.near_misses == [[50, 1.0, 0.5]]
+    assert rec.succeeded and rec.updates_to_success == 100 and rec.updates == 100 and rec.final_accuracy == 1.0

@@ -13,7 +13,7 @@ from scratch_rnn.study import gradflow as gf
 from scratch_rnn.study import plots
 from scratch_rnn.study.records import RunRecord
 from scratch_rnn.study.runner import run_one
-from scratch_rnn.study.specs import RunSpec, notebook_specs, study_specs
+from scratch_rnn.study.specs import reproduce_specs, RunSpec, notebook_specs, study_specs
 from scratch_rnn.study.stats import wilson
 from scratch_rnn.training.model import exact_profile
 
@@ -139,7 +139,16 @@ def test_a_runs_role_does_not_depend_on_its_seed(first_seed):
     assert sum(s.experiment == "notebook" for s in nb) == 2 * 2 * 2
     assert sum(s.experiment == "notebook_sweep" for s in nb) == 2 * 2 * 8
     assert [(s.cell, s.T) for s in nb if s.notebook_flow] == [("rnn", 100), ("lstm", 100)]
-    assert len([s for s in st if s.flow]) == 2 * 5 and all(s.seed == first_seed for s in st if s.flow)
+    assert len([s for s in st if s.flow]) == 2 * 6 and all(s.seed == first_seed for s in st if s.flow)
+    arms = reproduce_specs("scratch", first_seed=first_seed)
+    for arm in ("direct", "curriculum"):
+        flows = [(s.task, s.model, s.T, s.seed) for s in arms[arm] if s.flow]
+        assert len(flows) == 2 * 6 and {f[2:] for f in flows} == {(100, first_seed)}, arm
+    assert {s.seed for s in arms["direct"] if s.T in (30, 50, 100, 150)} == {first_seed + k for k in range(10)}
+    assert {s.seed for s in arms["direct"] if s.T == 5} == {first_seed + k for k in range(5)}
+    rob = arms["robustness"]
+    assert len(rob) == 2 * (2 * 2 * 10 + 2 * 10) and not any(s.flow for s in rob)   # 2 variants of 60 runs
+    assert {(s.dtype, s.engine) for s in rob} == {("float64", "scratch"), ("float32", "torch")}
 
 
 @pytest.mark.parametrize("k", [0, 3])
@@ -217,14 +226,26 @@ def test_reproduce_quick_writes_everything(tmp_path):
                  "figures/success_xor.png", "figures/success_first_bit.png", "figures/gradient_flow.png",
                  "figures/gate_statistics.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    for name in ("robustness.csv", "study_comparisons.csv", "gradratios/gradratios.csv", "figures/adding.png",
+                 "figures/curriculum_flow.png", "figures/gradratios.png"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     runs = json.loads((out / "study_runs.json").read_text())
     assert runs["meta"]["versions"]["numpy"] and runs["meta"]["study_protocol"]["updates"] == 200
     records = [RunRecord.from_dict(r) for r in runs["runs"]]
-    assert all(0 <= r.final_accuracy <= 1 and r.spec.seed in (1000, 1001) for r in records)
+    assert all(r.spec.seed in (1000, 1001) for r in records)
+    assert all(0 <= r.final_accuracy <= 1 for r in records if r.spec.task != "adding")
+    adding = [r for r in records if r.spec.task == "adding"]          # every arm and task ran
+    assert adding and all(r.final_mse > 0 and r.final_accuracy is None for r in adding)
+    assert {r.spec.arm for r in records} == {"direct", "curriculum"}
+    assert {(r.spec.dtype, r.spec.engine) for r in records} == {("float32", "scratch"), ("float64", "scratch"),
+                                                                ("float32", "torch")}
+    assert any(r.curriculum and "flow_at_switch" in r.curriculum for r in records)
     nb = [RunRecord.from_dict(r) for r in json.loads((out / "notebook_runs.json").read_text())["runs"]]
     assert sorted(r.spec.cell for r in nb if r.notebook_flow) == ["lstm", "rnn"]
     report = (out / "report.md").read_text()
     assert "## 2. The calibrated study" in report and "figures/success_xor.png" in report
+    for section in ("### Headline", "## 4. The adding problem", "## 5. Robustness", "### Gradient ratios"):
+        assert section in report, section
     assert "Calibrated study:" in proc.stdout
 
 
@@ -283,3 +304,13 @@ def test_fisher_comparisons_against_the_reference_model():
     tests = comparisons(summary)
     assert [(t["model"], t["T"], t["fisher_p"]) for t in tests] == [
         ("LSTM (chrono init)", 10, 1.0), ("LSTM (chrono init)", 30, fisher_p(5, 5, 0, 5))]   # T=50: no reference
+    # the other two kinds: an init against the same cell's PyTorch init, a curriculum against direct
+    summary += [row("lstm", "pytorch", 30, 1), row("lstm", "chrono+curriculum", 30, 4, 10),
+                row("lstm", "pytorch+curriculum", 30, 0, 10)]
+    kinds = {(t["comparison"], t["model"], t["reference"], t["T"]): (t["successes"], t["reference_successes"])
+             for t in comparisons(summary)}
+    assert kinds[("vs PyTorch init", "LSTM (chrono init)", "LSTM (PyTorch init)", 30)] == (5, 1)
+    assert kinds[("vs PyTorch init", "LSTM (chrono init) + curriculum", "LSTM (PyTorch init) + curriculum", 30)] == (4, 0)
+    assert kinds[("curriculum vs direct", "LSTM (chrono init) + curriculum", "LSTM (chrono init)", 30)] == (4, 5)
+    assert kinds[("curriculum vs direct", "LSTM (PyTorch init) + curriculum", "LSTM (PyTorch init)", 30)] == (0, 1)
+    assert not any(k[0] == "vs PyTorch init" and k[1] == "LSTM (PyTorch init)" for k in kinds)

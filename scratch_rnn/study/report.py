@@ -211,15 +211,19 @@ ADDING_PAPERS = [
     ("Hochreiter & Schmidhuber 1997, Table 7",
      "T = 100: 74,000 training sequences to the stopping criterion (T = 500: 209,000; T = 1000: 853,000)",
      "values in [-1, 1], target 0.5 + (X1 + X2) / 4 (errors a quarter of ours), the first marker among the first "
-     "ten steps, lengths T to T + T/10, an LSTM of 2 memory blocks of 2 cells without forget gates, one sequence per "
-     "update; stopped when the mean training error is below 0.01 and the last 2000 sequences all have an absolute "
+     "ten steps, lengths from T to T + T/10, a small LSTM without forget gates trained one sequence at a time; "
+     "stopped when the mean training error is below 0.01 and the last 2000 sequences all have an absolute "
      "error below 0.04"),
     ("Le, Jaitly & Hinton 2015, Figure 2",
-     "LSTM: test MSE near 0 at T = 150 and 200, reached after several hundred thousand training examples",
-     "100 hidden units, SGD with gradient clipping, batches of 16; a fixed training set of 100,000 sequences"),
+     "learning curves (test MSE against training steps) at T = 150, 200, 300 and 400 for the LSTM, the IRNN "
+     "and tanh RNNs; no count of sequences to a threshold",
+     "the task in the form used here (values U(0, 1), two marked steps); SGD with gradient clipping, a fixed "
+     "training set, no forget-gate bias named; compare the order of magnitude of the steps only"),
     ("Arjovsky, Shah & Bengio 2016, Figure 2",
-     "LSTM: solves T = 100 and 200 (test MSE near 0) within a few thousand updates; T = 400 and 750 only later or not",
-     "LSTM of 128 units, RMSProp lr 1e-3, batches of 20; a fixed training set of 100,000 sequences"),
+     "learning curves (test MSE against training iterations) at T = 100, 200, 400 and 750 for the LSTM, the "
+     "uRNN and tanh/IRNN baselines; no count of sequences to a threshold",
+     "the same task as here; RMSProp and a different hidden size per model, a fixed training set; compare the "
+     "order of magnitude of the iterations only"),
 ]
 
 
