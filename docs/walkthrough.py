@@ -228,8 +228,9 @@ fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
 for ax, task in zip(axes[:2], ("xor", "first_bit")):
     for model in dict.fromkeys((r["cell"], r["init"]) for r in summary):
         rows = [r for r in summary if r["task"] == task and (r["cell"], r["init"]) == model]
-        ax.plot([int(r["T"]) for r in rows], [float(r["success_rate"]) for r in rows], marker="o",
-                label=f"{model[0].upper()} ({model[1]})")
+        if rows:                                   # a curriculum run's init ends in "+curriculum": dashed
+            ax.plot([int(r["T"]) for r in rows], [float(r["success_rate"]) for r in rows], marker="o",
+                    ls="--" if "+" in model[1] else "-", label=f"{model[0].upper()} ({model[1]})")
     ax.set_xscale("log")
     ax.set_title(f"{task}: runs that reached the success threshold")
     ax.set_xlabel("T")
@@ -243,10 +244,10 @@ axes[2].set_title("xor: median updates to success")
 axes[2].set_xlabel("T")
 plt.tight_layout()
 plt.show()
-print(f"{'task':10s}{'model':22s}{'T':>5s}{'successes':>11s}")
+print(f"{'task':10s}{'model':30s}{'T':>5s}{'successes':>11s}")
 for r in summary:
     if int(r["T"]) in (30, 100):
-        print(f"{r['task']:10s}{r['cell'] + ' ' + r['init']:22s}{r['T']:>5s}{r['successes'] + '/' + r['runs']:>11s}")
+        print(f"{r['task']:10s}{r['cell'] + ' ' + r['init']:30s}{r['T']:>5s}{r['successes'] + '/' + r['runs']:>11s}")
 
 # %% [markdown]
 # ## 6. Truncated BPTT
