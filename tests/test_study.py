@@ -101,7 +101,7 @@ def test_record_round_trips_through_json():
 
 def test_a_runaway_run_is_flagged_and_counted():
     """lr 1e6: the loss climbs while every number stays finite; the run is flagged, not stopped."""
-    from scratch_rnn.study.report import study_summary
+    from scratch_rnn.study.tables import study_summary
     recs = [run_one(RunSpec(**{**BASE, "updates": 40, "eval_every": 0, "lr": lr}, cell="rnn")) for lr in (1e6, 1e-2)]
     assert recs[0].runaway_at is not None and recs[0].diverged is None and recs[0].updates == 40
     assert recs[1].runaway_at is None

@@ -19,7 +19,8 @@ from . import plots
 from . import specs as sp
 from . import executors
 from .gradratios import gradratios
-from .report import notebook_summary, robustness_rows, study_summary, write_csv, write_json, write_report
+from .report import write_report
+from .tables import notebook_summary, robustness_rows, study_summary, write_csv, write_json
 from .stats import comparisons
 from .store import META, RunStore, check_writable
 

@@ -16,7 +16,7 @@ import numpy as np
 from .._provenance import provenance
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
-from .report import write_csv, write_json
+from .tables import write_csv, write_json
 from .stats import model_label
 from .store import check_writable
 

@@ -1,107 +1,14 @@
-"""Results files and the markdown report of `scratch-rnn reproduce`."""
+"""The markdown report of `scratch-rnn reproduce` (its rows come from `tables`)."""
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 
 from .specs import CURRICULUM, RUNAWAY_FACTOR
-from .stats import comparisons, group_runs, model_label, notebook_flow_runs, wilson
-
-
-def study_summary(runs: list, failures=()) -> list[dict]:
-    """One row per (task, model, T): successes, Wilson interval, updates to success, and the mean
-    final test metric (accuracy, or MSE for a regression task; the other column is None) of the
-    runs that trained; `failed` counts the runs of that cell that raised (`failures`: (spec, failure)
-    pairs from the store), which are in no other column."""
-    failed: dict = {}
-    for spec, _ in failures:
-        key = (spec.task, *spec.model, spec.T)
-        failed[key] = failed.get(key, 0) + 1
-    rows = []
-    for task in dict.fromkeys(r.spec.task for r in runs):
-        for (cell, init), by_T in group_runs([r for r in runs if r.spec.task == task]).items():
-            for T in sorted(by_T):
-                rs = by_T[T]
-                k = sum(r.succeeded for r in rs)
-                lo, hi = wilson(k, len(rs))
-                ups = [r.updates_to_success for r in rs if r.updates_to_success is not None]
-                mean = float(np.mean([r.final_metric for r in rs]))
-                regression = rs[0].spec.regression
-                rows.append({"task": task, "cell": cell, "init": init, "arm": rs[0].spec.arm, "T": T, "runs": len(rs),
-                             "successes": k,
-                             "success_rate": k / len(rs), "wilson_lo": lo, "wilson_hi": hi,
-                             "median_updates_to_success": float(np.median(ups)) if ups else None,
-                             "mean_final_accuracy": None if regression else mean,
-                             "mean_final_mse": mean if regression else None,
-                             "diverged": sum(r.diverged is not None for r in rs),
-                             "runaway": sum(r.runaway_at is not None for r in rs),
-                             "near_miss_runs": sum(bool(r.near_misses) for r in rs),
-                             "near_miss_then_success": sum(bool(r.near_misses) and r.succeeded for r in rs),
-                             "forgot_shorter": sum(_forgot(r) for r in rs if r.succeeded) if rs[0].spec.arm == "curriculum"
-                             else None,
-                             "failed": failed.get((task, cell, init, T), 0)})
-    return rows
-
-
-def _forgot(r) -> bool:
-    """Whether a curriculum run, at the end, fails the success threshold at a length it passed earlier."""
-    return any(not r.spec.passes(v) for v in (r.curriculum or {}).get("final_by_length", {}).values())
-
-
-def robustness_rows(parts: dict) -> list[dict]:
-    """Per robustness variant ("dtype", "engine") and per cell of the sample (and "all"): the
-    matched runs, how many agree on success with the study's own runs, and the successes of each."""
-    from .stats import agreement
-    main = {(r.spec.task, r.spec.model, r.spec.T, r.spec.seed): r for r in parts["main"]}
-    rows = []
-    for variant in ("dtype", "engine"):
-        runs = parts.get(variant, [])
-        if not runs:
-            continue
-        label = (f"{runs[0].spec.dtype}" if variant == "dtype" else f"{runs[0].spec.engine} engine")
-        cells = list(dict.fromkeys((r.spec.task, r.spec.model, r.spec.T) for r in runs))
-        for cell in cells + ["all"]:
-            sel = [r for r in runs if cell == "all" or (r.spec.task, r.spec.model, r.spec.T) == cell]
-            mine = [main[k] for k in ((r.spec.task, r.spec.model, r.spec.T, r.spec.seed) for r in sel) if k in main]
-            a = agreement(mine, sel)
-            rows.append({"variant": label, "task": "all" if cell == "all" else cell[0],
-                         "model": "all" if cell == "all" else model_label(*cell[1]), "T": "all" if cell == "all" else cell[2],
-                         "pairs": a["pairs"], "agree": a["agree"], "agreement": a["fraction"],
-                         "study_successes": a["both_succeed"] + a["main_only"],
-                         "variant_successes": a["both_succeed"] + a["other_only"],
-                         "study_only": a["main_only"], "variant_only": a["other_only"]})
-    return rows
-
-
-def notebook_summary(runs: list) -> list[dict]:
-    """Mean, sd and best test accuracy per (experiment, cell, T) of the notebook protocol."""
-    rows = []
-    for exp, name in (("notebook", "exp1-2"), ("notebook_sweep", "exp3")):
-        sel = [r for r in runs if r.spec.experiment == exp]
-        for cell in ("rnn", "lstm"):
-            for T in sorted({r.spec.T for r in sel}):
-                acc = [r.final_accuracy for r in sel if r.spec.cell == cell and r.spec.T == T]
-                if acc:
-                    rows.append({"experiment": name, "cell": cell, "T": T, "seeds": len(acc), "mean_accuracy": float(np.mean(acc)),
-                                 "sd_accuracy": float(np.std(acc, ddof=1)) if len(acc) > 1 else 0.0,
-                                 "max_accuracy": float(np.max(acc))})
-    return rows
-
-
-def write_csv(rows: list[dict], path: Path) -> Path:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
-def write_json(obj, path: Path) -> Path:
-    path.write_text(json.dumps(obj, default=float))
-    return path
+from .stats import comparisons, model_label, notebook_flow_runs
+from .tables import forgot_shorter, notebook_summary, robustness_rows, study_summary
 
 
 def _table(summary: list[dict], task: str) -> str:
@@ -200,7 +107,7 @@ def _curriculum_lines(runs: list) -> list[str]:
         worst = [min(r.curriculum["final_by_length"].values()) for r in ok if r.curriculum["final_by_length"]]
         metric = ("MSE" if rs[0].spec.regression else "accuracy")
         out.append(f"| {key[0]} | {model_label(*key[1])} | {key[2]} | {len(ok)}/{len(rs)} | {when or '-'} | "
-                   f"{sum(_forgot(r) for r in ok)}/{len(ok)} | "
+                   f"{sum(forgot_shorter(r) for r in ok)}/{len(ok)} | "
                    + (f"{metric} {min(worst):.3f}" if worst else "-") + " |")
     return out + ["", "(length: median update (runs that passed it))", ""]
 

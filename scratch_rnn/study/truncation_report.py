@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import truncation as tr
-from .report import write_csv, write_json
+from .tables import write_csv, write_json
 from .store import check_writable
 
 
