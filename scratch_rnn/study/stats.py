@@ -18,9 +18,11 @@ def model_label(cell: str, init: str) -> str:
 
 def model_order(model: tuple[str, str]) -> tuple:
     """A sort key that lists the models as the study does: the RNN, then the LSTM, then the GRU, each
-    init in the order of LABELS, the direct arm before the curriculum; other models after those."""
+    init in the order of LABELS (a stack after the one-layer model of its init), the direct arm before
+    the curriculum; other models after those."""
     cell, init = model
     base, _, arm = init.partition("+")
+    base = base.split(":")[0]                                    # a stack ("pytorch:2:bi") sorts by its init
     known = list(LABELS)
     return (bool(arm), known.index((cell, base)) if (cell, base) in known else len(known), cell, init)
 
