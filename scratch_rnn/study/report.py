@@ -125,7 +125,7 @@ ADDING_PAPERS = [
      "learning curves (test MSE against training steps) at T = 150, 200, 300 and 400 for the LSTM, the IRNN "
      "and tanh RNNs; no count of sequences to a threshold",
      "the task in the form used here (values U(0, 1), two marked steps); SGD with gradient clipping, a fixed "
-     "training set, no forget-gate bias named; compare the order of magnitude of the steps only"),
+     "training set; compare the order of magnitude of the steps only"),
     ("Arjovsky, Shah & Bengio 2016, Figure 2",
      "learning curves (test MSE against training iterations) at T = 100, 200, 400 and 750 for the LSTM, the "
      "uRNN and tanh/IRNN baselines; no count of sequences to a threshold",
