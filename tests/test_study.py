@@ -314,3 +314,17 @@ def test_fisher_comparisons_against_the_reference_model():
     assert kinds[("curriculum vs direct", "LSTM (chrono init) + curriculum", "LSTM (chrono init)", 30)] == (4, 5)
     assert kinds[("curriculum vs direct", "LSTM (PyTorch init) + curriculum", "LSTM (PyTorch init)", 30)] == (0, 1)
     assert not any(k[0] == "vs PyTorch init" and k[1] == "LSTM (PyTorch init)" for k in kinds)
+
+
+def test_agreement_pairs_runs_by_cell_and_seed():
+    """Reruns pair with the study's runs of the same (task, model, T, seed) only; each outcome pair counted."""
+    from types import SimpleNamespace as NS
+    from scratch_rnn.study.stats import agreement
+
+    def run(seed, ok, T=50):
+        return NS(spec=NS(task="xor", model=("lstm", "chrono"), T=T, seed=seed), succeeded=ok)
+    main = [run(0, True), run(1, False), run(2, True), run(3, False, T=100)]
+    other = [run(0, True), run(1, True), run(2, False), run(3, False), run(9, True)]   # seeds 3 (T=50), 9: no pair
+    a = agreement(main, other)
+    assert (a["pairs"], a["agree"], a["both_succeed"], a["both_fail"], a["main_only"], a["other_only"]) == (3, 1, 1, 0, 1, 1)
+    assert a["fraction"] == 1 / 3

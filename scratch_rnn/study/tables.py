@@ -55,7 +55,6 @@ def robustness_rows(parts: dict) -> list[dict]:
     """Per robustness variant ("dtype", "engine") and per cell of the sample (and "all"): the
     matched runs, how many agree on success with the study's own runs, and the successes of each."""
     from .stats import agreement
-    main = {(r.spec.task, r.spec.model, r.spec.T, r.spec.seed): r for r in parts["main"]}
     rows = []
     for variant in ("dtype", "engine"):
         runs = parts.get(variant, [])
@@ -65,8 +64,7 @@ def robustness_rows(parts: dict) -> list[dict]:
         cells = list(dict.fromkeys((r.spec.task, r.spec.model, r.spec.T) for r in runs))
         for cell in cells + ["all"]:
             sel = [r for r in runs if cell == "all" or (r.spec.task, r.spec.model, r.spec.T) == cell]
-            mine = [main[k] for k in ((r.spec.task, r.spec.model, r.spec.T, r.spec.seed) for r in sel) if k in main]
-            a = agreement(mine, sel)
+            a = agreement(parts["main"], sel)                    # pairs matched by (task, model, T, seed)
             rows.append({"variant": label, "task": "all" if cell == "all" else cell[0],
                          "model": "all" if cell == "all" else model_label(*cell[1]), "T": "all" if cell == "all" else cell[2],
                          "pairs": a["pairs"], "agree": a["agree"], "agreement": a["fraction"],
