@@ -273,11 +273,13 @@ def test_sweep_command_on_each_engine(engine, tmp_path, capsys):
 
 
 def test_gradflow_command_writes_its_profiles(tmp_path, capsys):
-    code = main(["gradflow", "--models", "rnn:orthogonal", "lstm:chrono", "--T", "8", "--updates", "20",
+    """Every cell, the GRU included (its profile has ||dL/dh_t|| alone: no Jacobian bound, no cell path)."""
+    code = main(["gradflow", "--models", "rnn:orthogonal", "lstm:chrono", "gru:pytorch", "--T", "8", "--updates", "20",
                  "--workers", "1", "--out", str(tmp_path)])
     assert code == 0
     runs = [RunRecord.from_dict(r) for r in json.loads((tmp_path / "gradflow_runs.json").read_text())["runs"]]
-    assert [r.spec.cell for r in runs] == ["rnn", "lstm"] and all(len(r.flow_init["h"]) == 8 for r in runs)
+    assert [r.spec.cell for r in runs] == ["rnn", "lstm", "gru"] and all(len(r.flow_init["h"]) == 8 for r in runs)
+    assert set(runs[2].flow_init) == set(runs[2].flow_final) == {"h"}
     assert (tmp_path / "gradient_flow.png").stat().st_size > 0 and (tmp_path / "gate_statistics.png").stat().st_size > 0
 
 

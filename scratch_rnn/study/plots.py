@@ -148,7 +148,7 @@ def _length_axis(ax, Ts) -> None:
 
 def gradient_flow(runs: list, path: Path) -> Path:
     """||dL/dh_t|| (and ||dL/dc_t||) at initialisation and after training, with the Jacobian bound
-    (RNN) or the cell-path term (LSTM), one panel per (task, model)."""
+    (RNN) or the cell-path term (LSTM; the GRU has ||dL/dh_t|| alone), one panel per (task, model)."""
     plt = _plt()
     sel = [r for r in runs if r.flow_init]
     cols = 3
@@ -163,7 +163,7 @@ def gradient_flow(runs: list, path: Path) -> Path:
             if "c" in f:
                 ax.plot(f["c"], ls=ls, color="C1", label=f"||dL/dc_t|| {tag}")
                 ax.plot(f["cell_path"], ls=ls, color="C2", lw=1, label=f"cell path dL/dc_T*prod f {tag}")
-            else:
+            elif "bound" in f:
                 ax.plot(f["bound"], ls=ls, color="C3", lw=1, label=f"Jacobian-norm bound {tag}")
         ax.set_yscale("log")
         ax.set_xlabel("time step t (loss at the last step)")

@@ -41,7 +41,7 @@ def _flow(spec: RunSpec, engine, task, sampler) -> dict:
     rec = {k: v.tolist() for k, v in engine.profile(x.astype(spec.dtype), y).items()}
     if spec.cell == "rnn":
         rec["bound"] = gf.jacobian_bound(params, task, x, y, backend=spec.backend).tolist()
-    else:
+    elif spec.cell == "lstm":                    # the GRU has neither a bound here nor a cell path
         rec["cell_path"] = gf.cell_path(params, task, x, y, backend=spec.backend).tolist()
         rec["gates"] = {k: v.tolist() for k, v in gf.gate_statistics(params, x, backend=spec.backend).items()}
     return rec
