@@ -93,28 +93,33 @@ def notebook_gradflow(runs: list, path: Path) -> Path:
 
 def success_vs_length(runs: list, path: Path, task: str) -> Path:
     """Success rate vs T with Wilson 95% intervals, and the final test metric (accuracy, or MSE
-    for a regression task) of every run."""
+    for a regression task) of every run; a model's curriculum runs in its colour, dashed."""
     plt = _plt()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(15, 5.2))
     sel = [r for r in runs if r.spec.task == task]
     groups = group_runs(sel)
     regression = get_task(task)[1].loss == "mse"
-    Ts = []
+    colors: dict = {}                  # one colour per model; a curriculum arm is the same colour, dashed
+    all_T: set = set()
     for i, (model, by_T) in enumerate(groups.items()):
         Ts = sorted(by_T)
+        all_T.update(Ts)
+        curriculum = "+" in model[1]
+        color = colors.setdefault((model[0], model[1].split("+")[0]), f"C{len(colors) % 10}")
+        style = {"color": color, "ls": "--" if curriculum else "-", "marker": "s" if curriculum else "o"}
         k = np.array([sum(r.succeeded for r in by_T[T]) for T in Ts])
         n = np.array([len(by_T[T]) for T in Ts])
         lo, hi = np.array([wilson(a, b) for a, b in zip(k, n)]).T
-        x = np.array(Ts) * (1 + 0.015 * (i - 2))
-        ax.errorbar(x, k / n, yerr=[k / n - lo, hi - k / n], marker="o", capsize=3, label=model_label(*model))
+        x = np.array(Ts) * (1 + 0.012 * (i - len(groups) / 2))
+        ax.errorbar(x, k / n, yerr=[k / n - lo, hi - k / n], capsize=3, label=model_label(*model), **style)
         metric = [np.mean([r.final_metric for r in by_T[T]]) for T in Ts]
-        ax2.plot(Ts, metric, marker="o", label=model_label(*model))
+        ax2.plot(Ts, metric, label=model_label(*model), **style)
         for T in Ts:
-            ax2.scatter([T * (1 + 0.015 * (i - 2))] * len(by_T[T]), [r.final_metric for r in by_T[T]],
-                        s=10, alpha=0.3, color=f"C{i}")
-    if Ts:
-        _length_axis(ax, Ts)
-        _length_axis(ax2, Ts)
+            ax2.scatter([T * (1 + 0.012 * (i - len(groups) / 2))] * len(by_T[T]), [r.final_metric for r in by_T[T]],
+                        s=10, alpha=0.3, color=color)
+    if all_T:
+        _length_axis(ax, sorted(all_T))
+        _length_axis(ax2, sorted(all_T))
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("sequence length T")
     threshold = (f"MSE <= {sel[0].spec.success_mse:g}" if regression else f"accuracy >= {sel[0].spec.success_accuracy:g}") \
