@@ -166,6 +166,28 @@ def test_success_plot_at_none_and_all_successes(k, tmp_path):
     assert path.stat().st_size > 0
 
 
+def test_success_plot_labels_every_length_and_colours_a_models_arms_alike(tmp_path, monkeypatch):
+    """Direct runs at 5, 10, 20 and curriculum runs at 20 only: the T axis names all three lengths
+    (not the last group's), and the curriculum line has its model's colour, dashed."""
+    recs = []
+    for T, init in ((5, "pytorch"), (10, "pytorch"), (20, "pytorch"), (5, "orthogonal"), (20, "orthogonal")):
+        spec = RunSpec(**{**BASE, "T": T, "seed": 0, "init": init}, cell="rnn")
+        recs.append(RunRecord(spec=spec, updates=60, evals=[], final_accuracy=0.5, final_mse=None, succeeded=False,
+                              updates_to_success=None, diverged=None, history=None, seconds=0.0))
+    recs.append(RunRecord(spec=RunSpec(**{**BASE, "T": 20, "seed": 0, "init": "pytorch"}, cell="rnn", arm="curriculum"),
+                          updates=60, evals=[], final_accuracy=0.5, final_mse=None, succeeded=False,
+                          updates_to_success=None, diverged=None, history=None, seconds=0.0))
+    figs = []
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figs.append(fig) or path)
+    plots.success_vs_length(recs, tmp_path / "s.png", "first_bit")
+    ax2 = figs[0].axes[1]
+    assert [t.get_text() for t in ax2.get_xticklabels()] == ["5", "10", "20"]
+    lines = {ln.get_label(): ln for ln in ax2.get_lines() if not ln.get_label().startswith("chance")}
+    direct, curriculum = lines["RNN (PyTorch init)"], lines["RNN (PyTorch init) + curriculum"]
+    assert direct.get_color() == curriculum.get_color() != lines["RNN (orthogonal W_hh)"].get_color()
+    assert (direct.get_linestyle(), curriculum.get_linestyle()) == ("-", "--")
+
+
 def test_cli_help_for_every_subcommand(capsys):
     for cmd in ([], ["gradcheck"], ["bench"], ["reproduce"], ["sweep"], ["gradflow"]):
         with pytest.raises(SystemExit) as e:

@@ -110,13 +110,12 @@ def success_vs_length(runs: list, path: Path, task: str) -> Path:
         k = np.array([sum(r.succeeded for r in by_T[T]) for T in Ts])
         n = np.array([len(by_T[T]) for T in Ts])
         lo, hi = np.array([wilson(a, b) for a, b in zip(k, n)]).T
-        x = np.array(Ts) * (1 + 0.012 * (i - len(groups) / 2))
-        ax.errorbar(x, k / n, yerr=[k / n - lo, hi - k / n], capsize=3, label=model_label(*model), **style)
+        shift = 1 + 0.012 * (i - len(groups) / 2)           # side by side around each T (log axis)
+        ax.errorbar(np.array(Ts) * shift, k / n, yerr=[k / n - lo, hi - k / n], capsize=3, label=model_label(*model), **style)
         metric = [np.mean([r.final_metric for r in by_T[T]]) for T in Ts]
         ax2.plot(Ts, metric, label=model_label(*model), **style)
         for T in Ts:
-            ax2.scatter([T * (1 + 0.012 * (i - len(groups) / 2))] * len(by_T[T]), [r.final_metric for r in by_T[T]],
-                        s=10, alpha=0.3, color=color)
+            ax2.scatter([T * shift] * len(by_T[T]), [r.final_metric for r in by_T[T]], s=10, alpha=0.3, color=color)
     if all_T:
         _length_axis(ax, sorted(all_T))
         _length_axis(ax2, sorted(all_T))
