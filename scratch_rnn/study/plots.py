@@ -104,9 +104,9 @@ def success_vs_length(runs: list, path: Path, task: str) -> Path:
     for i, (model, by_T) in enumerate(groups.items()):
         Ts = sorted(by_T)
         all_T.update(Ts)
-        curriculum = "+" in model[1]
-        color = colors.setdefault((model[0], model[1].split("+")[0]), f"C{len(colors) % 10}")
-        style = {"color": color, "ls": "--" if curriculum else "-", "marker": "s" if curriculum else "o"}
+        base, _, arm = model[1].partition("+")            # "chrono+curriculum": the curriculum arm of chrono
+        color = colors.setdefault((model[0], base), f"C{len(colors) % 10}")
+        style = {"color": color, "ls": "--" if arm else "-", "marker": "s" if arm else "o"}
         k = np.array([sum(r.succeeded for r in by_T[T]) for T in Ts])
         n = np.array([len(by_T[T]) for T in Ts])
         lo, hi = np.array([wilson(a, b) for a, b in zip(k, n)]).T
