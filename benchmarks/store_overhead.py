@@ -21,10 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from scratch_rnn._provenance import provenance
-from scratch_rnn.study.executors import execute
-from scratch_rnn.study.runner import run_one
+from scratch_rnn.runs import RunStore, execute
+from scratch_rnn.study.runner import run_one, run_one_safe
 from scratch_rnn.study.specs import STUDY, study_specs
-from scratch_rnn.study.store import RunStore
 
 
 def _noop(x):
@@ -50,7 +49,7 @@ def main() -> None:
         for k in range(50):
             rec.spec = replace(spec, seed=k)
             t = time.perf_counter()
-            store.add_record(rec)
+            store.add_record(rec.spec, rec.to_dict())
             times.append(time.perf_counter() - t)
     append = statistics.median(times)
     result = {"lstm_T100_run_s": full_run, "store_append_s": append, "store_fraction": append / full_run,
@@ -75,7 +74,7 @@ def main() -> None:
             for name, kw in (("local", {"workers": 2}), ("dask", {"scheduler": cluster.scheduler_address})):
                 with tempfile.TemporaryDirectory() as d:
                     t = time.perf_counter()
-                    execute(sweep, RunStore(d, {"command": "bench"}), progress=False, **kw)
+                    execute(sweep, RunStore(d, {"command": "bench"}), run_one_safe, progress=False, **kw)
                     walls[name] = time.perf_counter() - t
         result["dask"] = {"task_round_trip_s": statistics.median(rt), "sweep_runs": len(sweep),
                           "sweep_wall_local_s": walls["local"], "sweep_wall_dask_s": walls["dask"]}

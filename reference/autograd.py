@@ -4,16 +4,24 @@ The loss is the one scratch_rnn's backward functions differentiate::
 
     L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1})
 
-Parameter, x, h0 and c0 gradients come from the fused ``nn.RNN`` / ``nn.LSTM`` (the layers the
+`autograd_grads` is the oracle of one layer, `stack_autograd_grads` of a stacked, bidirectional,
+projected or variable-length ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``. For one layer, parameter, x, h0 and
+c0 gradients come from the fused ``nn.RNN`` / ``nn.LSTM`` (the layers the
 study trains); the total dL/dh_t and dL/dc_t for every t come from the unrolled cell-by-cell
 layers, whose parameter gradients are returned too (keys prefixed ``unrolled_``) so the two torch
 paths can be checked against each other.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
+
+from scratch_rnn._validate import PARAM_NAMES
+from scratch_rnn.cells import get_cell
+from scratch_rnn.stack import state_dict_key
 
 from .transfer import params_to_torch
 from .unrolled import UnrolledGRU, UnrolledLSTM, UnrolledRNN
@@ -40,8 +48,7 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
 
     x (T, B, D); h0, c0, dc_last (B, H) or None (zeros); dh (T, B, H). dtype follows x.
     """
-    if cell not in _FUSED:
-        raise ValueError(f"cell: expected one of {tuple(_FUSED)}, got {cell!r}")
+    spec = get_cell(cell)
     T, B, D = x.shape
     H = params["weight_hh"].shape[1]
     dtype = torch.from_numpy(np.zeros(0, x.dtype)).dtype
@@ -55,25 +62,25 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
         return [_t(a, device).requires_grad_() for a in (x, h0, c0)]
 
     # fused layer: parameter, x, h0, c0 gradients
-    kw = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
+    kw = {"nonlinearity": nonlinearity} if len(spec.nonlinearities) > 1 else {}
     layer = _FUSED[cell](D, H, **kw).to(device=device, dtype=dtype)
     params_to_torch(params, layer.cpu()).to(device)
     xt, h0t, c0t = leaves()
-    if cell != "lstm":
+    if not spec.cell_state:
         out, _ = layer(xt, h0t[None])
         loss = (out * dh_t).sum()
     else:
         out, (_, c_n) = layer(xt, (h0t[None], c0t[None]))
         loss = (out * dh_t).sum() + (c_n[0] * dc_t).sum()
     loss.backward()
-    grads = {f"{k}": getattr(layer, f"{k}_l0").grad for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    grads = {k: getattr(layer, state_dict_key(k, 0, 0)).grad for k in PARAM_NAMES}
     grads.update(x=xt.grad, h0=h0t.grad)
-    if cell == "lstm":
+    if spec.cell_state:
         grads["c0"] = c0t.grad
 
     # unrolled layer: the total dL/dh_t and dL/dc_t
     unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = (
-        UnrolledRNN(D, H, nonlinearity) if cell == "rnn" else _UNROLLED[cell](D, H)).to(dtype=dtype)
+        UnrolledRNN(D, H, nonlinearity) if len(spec.nonlinearities) > 1 else _UNROLLED[cell](D, H)).to(dtype=dtype)
     params_to_torch(params, unrolled.cell).to(device)
     xt, h0t, c0t = leaves()
     if not isinstance(unrolled, UnrolledLSTM):
@@ -85,6 +92,48 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
     grads["h"] = torch.stack([_grad(h) for h in unrolled.h])
     if isinstance(unrolled, UnrolledLSTM):
         grads["c"] = torch.stack([_grad(c) for c in unrolled.c])
-    for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+    for k in PARAM_NAMES:
         grads[f"unrolled_{k}"] = getattr(unrolled.cell, k).grad
     return {k: v.detach().cpu().numpy() for k, v in grads.items()}
+
+
+def stack_autograd_grads(cell: str, params: dict, x, h0, c0, dout, dh_n, dc_n=None, lengths=None, num_layers: int = 1,
+                         bidirectional: bool = False, proj_size: int = 0, nonlinearity: str = "tanh",
+                         device: str = "cpu") -> dict:
+    """Gradients of L = sum(dout * out) + sum(dh_n * h_n) + sum(dc_n * c_n) (the c_n term for the LSTM)
+    by autograd through the torch module that has the state_dict `params`, packed with
+    ``pack_padded_sequence(..., enforce_sorted=False)`` when `lengths` (B,) are given.
+
+    x (T, B, D); h0 (num_layers * num_directions, B, P); c0 and dc_n (..., B, H), LSTM only, else
+    None; dout like the output (T, B, num_directions * P). Returns ``{"params": {state_dict key:
+    gradient}, "x", "h0"[, "c0"]}`` as NumPy arrays of x's dtype.
+    """
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    spec = get_cell(cell)
+    spec.check_options(nonlinearity=nonlinearity, proj_size=proj_size, c0=c0, dc_n=dc_n)
+    T, B, D = x.shape
+    H = params["weight_hh_l0"].shape[0] // spec.gates
+    kw: dict[str, Any] = {"num_layers": num_layers, "bidirectional": bidirectional}
+    if len(spec.nonlinearities) > 1:
+        kw["nonlinearity"] = nonlinearity
+    if spec.projection:
+        kw["proj_size"] = proj_size
+    dtype = torch.from_numpy(np.zeros(0, x.dtype)).dtype
+    m = _FUSED[cell](D, H, **kw).to(device=device, dtype=dtype)
+    m.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in params.items()})
+    leaves = {k: _t(v, device).requires_grad_() for k, v in (("x", x), ("h0", h0), ("c0", c0)) if v is not None}
+    inp: Any = leaves["x"]
+    if lengths is not None:
+        inp = pack_padded_sequence(inp, torch.from_numpy(np.asarray(lengths)), enforce_sorted=False)
+    out, state = m(inp, (leaves["h0"], leaves["c0"]) if spec.cell_state else leaves["h0"])
+    if lengths is not None:
+        out = pad_packed_sequence(out, total_length=T)[0]
+    h_n, c_n = state if spec.cell_state else (state, None)
+    loss = (out * _t(dout, device)).sum() + (h_n * _t(dh_n, device)).sum()
+    if c_n is not None and dc_n is not None:
+        loss = loss + (c_n * _t(dc_n, device)).sum()
+    loss.backward()
+    grads: dict[str, Any] = {"params": {k: _grad(v).detach().cpu().numpy() for k, v in m.named_parameters()}}
+    grads.update({k: _grad(v).detach().cpu().numpy() for k, v in leaves.items()})
+    return grads

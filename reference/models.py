@@ -6,6 +6,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from scratch_rnn.cells import CELLS
+
 
 class VanillaRNN(nn.Module):
     """nn.RNN (tanh, one layer) + nn.Linear on h_{T-1}."""
@@ -64,5 +66,5 @@ class StackModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _, state = self.stack(x)
-        h_n = state[0] if self.cell == "lstm" else state          # (num_layers * D, B, H)
+        h_n = state[0] if CELLS[self.cell].cell_state else state  # (num_layers * D, B, H)
         return self.fc(torch.cat(list(h_n[-self.nd:]), dim=1))    # (B, C)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from scratch_rnn._validate import PARAM_NAMES
+from scratch_rnn.stack import state_dict_key
 
 from .unrolled import ProjectedLSTMCell
 
@@ -30,7 +31,7 @@ def _names(module: nn.Module) -> dict:
         if not module.bias:
             raise ValueError("module: expected bias=True (scratch_rnn layers have both biases), got bias=False")
         proj = ("weight_hr",) if getattr(module, "proj_size", 0) else ()
-        return {k: f"{k}_l0" for k in PARAM_NAMES + proj}
+        return {k: state_dict_key(k, 0, 0) for k in PARAM_NAMES + proj}
     if not module.bias:
         raise ValueError("module: expected bias=True (scratch_rnn layers have both biases), got bias=False")
     return {k: k for k in PARAM_NAMES + (("weight_hr",) if isinstance(module, ProjectedLSTMCell) else ())}

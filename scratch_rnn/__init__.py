@@ -4,10 +4,13 @@ hand-written forward passes and BPTT, full or truncated, one layer or stacked an
 Arrays are time-major: x (T, B, D), hidden and cell states (T, B, H). Parameters are dicts with
 PyTorch's names, shapes and gate order. See the README for the equations and the glossary.
 
-Layers, each using only those before it: ``_numba`` (the compiled mirrors, a leaf) <- ``rnn``,
-``lstm``, ``gru`` (the NumPy reference and the public functions), ``stack``, ``truncated`` <-
-``training`` <- ``study`` <- ``cli``; ``gradcheck`` and ``bench`` sit beside ``study``. Defaults: the functional core
-(`rnn_forward`, `lstm_backward`, ...) runs the NumPy reference; everything that trains runs Numba.
+Layers, each using only those before it: the ground floor (``_validate``, ``_activations``,
+``_files``, ``_backend``, ``_provenance``) and ``_numba`` (the compiled mirrors, a leaf) <- ``rnn``,
+``lstm``, ``gru`` (the NumPy reference and the public functions), ``cells`` (the registry),
+``stack``, ``truncated`` <- ``training`` <- ``runs`` (the run store and executors) <- the
+experiments ``study``, ``truncation``, ``charlm``, and the tools ``gradcheck``, ``bench`` <-
+``cli``. Defaults: the functional core (`rnn_forward`, ...) runs the NumPy reference, and a
+backward pass the backend of its forward pass; everything that trains runs Numba.
 """
 from importlib import metadata as _metadata
 

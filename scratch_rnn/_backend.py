@@ -1,8 +1,8 @@
 """Where a backend name turns into the loops that run.
 
-`numpy` loops live next to their public functions (`rnn.py`, `lstm.py`) and are the specification;
-`numba` loops (`_numba/rnn.py`, `_numba/lstm.py`) mirror them with the same names and argument
-order. Numba is imported only when that backend is first asked for, so `import scratch_rnn` stays fast.
+`numpy` loops live next to their public functions (`rnn.py`, `lstm.py`, `gru.py`) and are the
+specification; `numba` loops (`_numba/rnn.py`, `_numba/lstm.py`, `_numba/gru.py`) mirror them with
+the same names and argument order. Numba is imported only when that backend is first asked for, so `import scratch_rnn` stays fast.
 """
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
+#: the parameters of one layer and direction, PyTorch's names; an LSTM with a projection adds "weight_hr"
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 BACKENDS = ("numpy", "numba")
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 def check_backend(backend) -> str:
@@ -55,23 +55,22 @@ def check_x(x) -> np.ndarray:
     return as_float_array("x", x)
 
 
-def check_params(params, cell: str, D: int, dtype: np.dtype) -> tuple[dict, int]:
-    """Check the parameter dict of a `cell` ("rnn", "lstm" or "gru") layer fed inputs of size D.
+def check_params(params, G: int, D: int, dtype: np.dtype, projection: bool = False) -> tuple[dict, int]:
+    """Check the parameter dict of a layer with G gates (1 RNN, 3 GRU, 4 LSTM) fed inputs of size D;
+    `projection`: the layer may have a ``weight_hr`` (the LSTM).
 
-    Returns (params as contiguous arrays, H). Keys and shapes are PyTorch's, with G gates
-    (`GATES`): weight_ih (G*H, D), weight_hh (G*H, P), bias_ih (G*H,), bias_hh (G*H,), and P = H,
+    Returns (params as contiguous arrays, H). Keys and shapes are PyTorch's: weight_ih (G*H, D), weight_hh (G*H, P), bias_ih (G*H,), bias_hh (G*H,), and P = H,
     except for an LSTM with a projection: then ``weight_hr`` (P, H) is a fifth key and the hidden
     state has P entries, the cell state H (``nn.LSTM(..., proj_size=P)``).
     """
-    G = GATES[cell]
-    allowed = PARAM_NAMES + (("weight_hr",) if cell == "lstm" else ())
+    allowed = PARAM_NAMES + (("weight_hr",) if projection else ())
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a dict with keys {PARAM_NAMES}, got {type(params).__name__}")
     missing = [k for k in PARAM_NAMES if k not in params]
     unknown = sorted(str(k) for k in params if k not in allowed)
     if missing or unknown:
         raise ValueError(
-            f"params: expected keys {PARAM_NAMES}" + (" and optionally 'weight_hr'" if cell == "lstm" else "")
+            f"params: expected keys {PARAM_NAMES}" + (" and optionally 'weight_hr'" if projection else "")
             + f", got {tuple(sorted(map(str, params)))} (missing: {missing}, unknown: {unknown})"
         )
     p = {k: as_float_array(f"params['{k}']", params[k], dtype) for k in allowed if k in params}

@@ -41,15 +41,15 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _backend
+from ._activations import sigmoid
 from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
                         read_only)
-from .lstm import sigmoid
 
 
 @dataclass(frozen=True)
 class GRUCache:
     """What the backward pass needs: the inputs, h (T, B, H), the activated gates (T, 3, B, H) with
-    gates[t] = (r_t, z_t, n_t), and the recurrent part of the candidate gh_n (T, B, H)."""
+    gates[t] = (r_t, z_t, n_t), and the recurrent part of the candidate gh_n (T, B, H), and the backend that ran the forward pass."""
 
     params: dict
     x: np.ndarray
@@ -57,6 +57,7 @@ class GRUCache:
     h: np.ndarray
     gates: np.ndarray
     gh_n: np.ndarray
+    backend: str = "numpy"   # the loops that ran the forward pass; backward runs the same by default
 
 
 @dataclass(frozen=True)
@@ -78,24 +79,25 @@ def gru_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
     array); cache feeds `gru_backward` and holds copies of x, params and h0. dtype follows x."""
     x = check_x(x)
     T, B, D = x.shape
-    p, H = check_params(params, "gru", D, x.dtype)
+    p, H = check_params(params, 3, D, x.dtype)
     h0 = check_state("h0", h0, B, H, x.dtype)
     check_range(x, p, h0)
     loop = _backend.loops("gru", backend).gru_forward_loop
     h, gates, gh_n = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-    cache = GRUCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, gates=gates, gh_n=gh_n)
+    cache = GRUCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, gates=gates, gh_n=gh_n, backend=backend)
     return read_only(h), cache
 
 
-def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str = "numpy") -> GRUGrads:
+def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str | None = None) -> GRUGrads:
     """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
-    h_t. Returns `GRUGrads`."""
+    h_t. `backend` None (the default) runs the loops that ran the forward pass (``cache.backend``).
+    Returns `GRUGrads`."""
     if not isinstance(cache, GRUCache):
         raise TypeError(f"cache: expected the GRUCache returned by gru_forward, got {type(cache).__name__}")
     dh = as_float_array("dh", dh, cache.h.dtype)
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params
-    loop = _backend.loops("gru", backend).gru_backward_loop
+    loop = _backend.loops("gru", cache.backend if backend is None else backend).gru_backward_loop
     dx, dh0, dh_total, dw_ih, dw_hh, db_ih, db_hh = loop(
         cache.x, cache.h0, cache.h, cache.gates, cache.gh_n, dh, p["weight_ih"], p["weight_hh"])
     grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db_ih, "bias_hh": db_hh}

@@ -6,11 +6,11 @@ and gate order i, f, g, o (``nn.LSTM``): ``weight_ih`` (4H, D), ``weight_hh`` (4
 
 Forward, for t = 0 .. T-1 (h_{-1} = h0, c_{-1} = c0)::
 
-    z_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh         (B, 4H)  pre-activations
-    i_t = sigmoid(z_t[:, 0:H])                                (B, H)   input gate
-    f_t = sigmoid(z_t[:, H:2H])                               (B, H)   forget gate
-    g_t = tanh(z_t[:, 2H:3H])                                 (B, H)   candidate
-    o_t = sigmoid(z_t[:, 3H:4H])                              (B, H)   output gate
+    a_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh         (B, 4H)  pre-activations
+    i_t = sigmoid(a_t[:, 0:H])                                (B, H)   input gate
+    f_t = sigmoid(a_t[:, H:2H])                               (B, H)   forget gate
+    g_t = tanh(a_t[:, 2H:3H])                                 (B, H)   candidate
+    o_t = sigmoid(a_t[:, 3H:4H])                              (B, H)   output gate
     c_t = f_t * c_{t-1} + i_t * g_t                           (B, H)   cell state
     h_t = o_t * tanh(c_t)                                     (B, H)   hidden state
 
@@ -24,17 +24,17 @@ Backward. ``dh[t]`` is the gradient the loss sends directly into h_t and ``dc_la
 sends directly into c_{T-1}. ``dh_total[t]`` = dL/dh_t and ``dc_total[t]`` = dL/dc_t are totals
 over every path::
 
-    dh_total[t] = dh[t] + dz_{t+1} W_hh                                   (0 past the end)
+    dh_total[t] = dh[t] + da_{t+1} W_hh                                   (0 past the end)
     dm_t        = dh_total[t]        (dh_total[t] W_hr with a projection, (B, H))
     dc_total[t] = dc_total[t+1] * f_{t+1} + dm_t * o_t * (1 - tanh(c_t)^2)
                                                        (dc_last in place of the first term at T-1)
-    dz_t[i] = dc_total[t] * g_t     * i_t (1 - i_t)
-    dz_t[f] = dc_total[t] * c_{t-1} * f_t (1 - f_t)
-    dz_t[g] = dc_total[t] * i_t     * (1 - g_t^2)
-    dz_t[o] = dm_t * tanh(c_t) * o_t (1 - o_t)
-    dW_ih = sum_t dz_t^T x_t    dW_hh = sum_t dz_t^T h_{t-1}    db_ih = db_hh = sum_t sum_b dz_t
+    da_t[i] = dc_total[t] * g_t     * i_t (1 - i_t)
+    da_t[f] = dc_total[t] * c_{t-1} * f_t (1 - f_t)
+    da_t[g] = dc_total[t] * i_t     * (1 - g_t^2)
+    da_t[o] = dm_t * tanh(c_t) * o_t (1 - o_t)
+    dW_ih = sum_t da_t^T x_t    dW_hh = sum_t da_t^T h_{t-1}    db_ih = db_hh = sum_t sum_b da_t
     dW_hr = sum_t dh_total[t]^T m_t                           (with a projection)
-    dx_t = dz_t W_ih            dh0 = dz_0 W_hh                 dc0 = dc_total[0] * f_0
+    dx_t = da_t W_ih            dh0 = da_0 W_hh                 dc0 = dc_total[0] * f_0
 
 Along the cell path alone, dL/dc_s = dL/dc_t * prod_{k=s+1..t} f_k: the forget gates decide
 whether the gradient survives the trip back.
@@ -47,6 +47,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _backend
+from ._activations import sigmoid
 from ._validate import (as_float_array, check_params, check_range, check_shape, check_state, check_x, frozen_copy,
                         read_only)
 
@@ -54,7 +55,8 @@ from ._validate import (as_float_array, check_params, check_range, check_shape, 
 @dataclass(frozen=True)
 class LSTMCache:
     """What the backward pass needs: the inputs, h (T, B, P) and c (T, B, H), the activated gates
-    (T, 4, B, H) with gates[t] = (i_t, f_t, g_t, o_t), and tanh(c) (T, B, H). P = H without a projection."""
+    (T, 4, B, H) with gates[t] = (i_t, f_t, g_t, o_t), tanh(c) (T, B, H), and the backend that ran the
+    forward pass (the backward pass runs the same one unless told otherwise). P = H without a projection."""
 
     params: dict
     x: np.ndarray
@@ -64,6 +66,7 @@ class LSTMCache:
     c: np.ndarray
     gates: np.ndarray
     tanh_c: np.ndarray
+    backend: str = "numpy"   # the loops that ran the forward pass; backward runs the same by default
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
     """
     x = check_x(x)
     T, B, D = x.shape
-    p, H = check_params(params, "lstm", D, x.dtype)
+    p, H = check_params(params, 4, D, x.dtype, projection=True)
     h0 = check_state("h0", h0, B, p["weight_hh"].shape[1], x.dtype, "P" if "weight_hr" in p else "H")
     c0 = check_state("c0", c0, B, H, x.dtype)
     check_range(x, p, h0)
@@ -101,14 +104,15 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
                                p.get("weight_hr"))
     # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
     cache = LSTMCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), c0=c0.copy(), h=h, c=c, gates=gates,
-                      tanh_c=tanh_c)
+                      tanh_c=tanh_c, backend=backend)
     return read_only(h), read_only(c), cache
 
 
 def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = None,
-                  backend: str = "numpy") -> LSTMGrads:
+                  backend: str | None = None) -> LSTMGrads:
     """Backpropagate through time. dh (T, B, P) is the gradient the loss sends directly into each
     h_t; dc_last (B, H; zeros if None) the one it sends directly into the last cell state c_{T-1}.
+    `backend` None (the default) runs the loops that ran the forward pass (``cache.backend``).
     Returns `LSTMGrads`."""
     if not isinstance(cache, LSTMCache):
         raise TypeError(f"cache: expected the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
@@ -118,7 +122,7 @@ def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = N
     check_shape("dh", dh, (T, B, P), "(T, B, P)" if "weight_hr" in cache.params else "(T, B, H)")
     dc_last = check_state("dc_last", dc_last, B, H, cache.h.dtype)
     p = cache.params
-    loop = _backend.loops("lstm", backend).lstm_backward_loop
+    loop = _backend.loops("lstm", cache.backend if backend is None else backend).lstm_backward_loop
     dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr = loop(
         cache.x, cache.h0, cache.c0, cache.h, cache.c, cache.gates, cache.tanh_c, dh, dc_last,
         p["weight_ih"], p["weight_hh"], p.get("weight_hr"),
@@ -127,12 +131,6 @@ def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = N
     if dw_hr is not None:
         grads["weight_hr"] = dw_hr
     return LSTMGrads(params=grads, x=dx, h0=dh0, c0=dc0, h=dh_total, c=dc_total)
-
-
-def sigmoid(z):
-    """1 / (1 + exp(-z)) without overflow: exp is only ever taken of -|z|."""
-    e = np.exp(-np.abs(z))                                       # in (0, 1]
-    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None):
@@ -146,11 +144,11 @@ def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None):
     tanh_c = np.empty((T, B, H), dtype=x.dtype)
     h_prev, c_prev = h0, c0                                      # (B, H) h_{t-1}, c_{t-1}
     for t in range(T):
-        z = x[t] @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh        # (B, 4H) pre-activations z_t
-        i = sigmoid(z[:, 0:H])                                   # (B, H) input gate
-        f = sigmoid(z[:, H:2 * H])                               # (B, H) forget gate
-        g = np.tanh(z[:, 2 * H:3 * H])                           # (B, H) candidate
-        o = sigmoid(z[:, 3 * H:4 * H])                           # (B, H) output gate
+        a = x[t] @ w_ih.T + b_ih + h_prev @ w_hh.T + b_hh        # (B, 4H) pre-activations a_t
+        i = sigmoid(a[:, 0:H])                                   # (B, H) input gate
+        f = sigmoid(a[:, H:2 * H])                               # (B, H) forget gate
+        g = np.tanh(a[:, 2 * H:3 * H])                           # (B, H) candidate
+        o = sigmoid(a[:, 3 * H:4 * H])                           # (B, H) output gate
         c[t] = f * c_prev + i * g                                # (B, H) c_t
         tanh_c[t] = np.tanh(c[t])                                # (B, H)
         m = o * tanh_c[t]                                        # (B, H) o_t tanh(c_t)
@@ -172,7 +170,7 @@ def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, 
     dw_hh = np.zeros_like(w_hh)                                  # (4H, P)
     db = np.zeros(4 * H, dtype=x.dtype)                          # (4H,)
     dw_hr = None if w_hr is None else np.zeros_like(w_hr)        # (P, H)
-    dz = np.empty((B, 4 * H), dtype=x.dtype)                     # (B, 4H) dL/dz_t
+    da = np.empty((B, 4 * H), dtype=x.dtype)                     # (B, 4H) dL/da_t
     dh_next = np.zeros((B, P), dtype=x.dtype)                    # (B, P) dL/dh_t through step t+1
     dc_next = dc_last                                            # (B, H) dL/dc_t through c_{t+1}
     for t in reversed(range(T)):
@@ -184,15 +182,15 @@ def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, 
         if w_hr is not None:
             dw_hr += dh_total[t].T @ (o * tanh_c[t])             # (P, H)
         dc_total[t] = dc_next + dm * o * (1 - tanh_c[t] ** 2)    # (B, H) via c_{t+1} and h_t
-        dz[:, 0:H] = dc_total[t] * g * i * (1 - i)               # (B, H) dL/dz_i
-        dz[:, H:2 * H] = dc_total[t] * c_prev * f * (1 - f)      # (B, H) dL/dz_f
-        dz[:, 2 * H:3 * H] = dc_total[t] * i * (1 - g * g)       # (B, H) dL/dz_g
-        dz[:, 3 * H:4 * H] = dm * tanh_c[t] * o * (1 - o)        # (B, H) dL/dz_o
-        dw_ih += dz.T @ x[t]                                     # (4H, D)
-        dw_hh += dz.T @ h_prev                                   # (4H, P)
-        db += dz.sum(axis=0)                                     # (4H,)
-        dx[t] = dz @ w_ih                                        # (B, D)
-        dh_next = dz @ w_hh                                      # (B, P) dL/dh_{t-1} through z_t
+        da[:, 0:H] = dc_total[t] * g * i * (1 - i)               # (B, H) dL/da_i
+        da[:, H:2 * H] = dc_total[t] * c_prev * f * (1 - f)      # (B, H) dL/da_f
+        da[:, 2 * H:3 * H] = dc_total[t] * i * (1 - g * g)       # (B, H) dL/da_g
+        da[:, 3 * H:4 * H] = dm * tanh_c[t] * o * (1 - o)        # (B, H) dL/da_o
+        dw_ih += da.T @ x[t]                                     # (4H, D)
+        dw_hh += da.T @ h_prev                                   # (4H, P)
+        db += da.sum(axis=0)                                     # (4H,)
+        dx[t] = da @ w_ih                                        # (B, D)
+        dh_next = da @ w_hh                                      # (B, P) dL/dh_{t-1} through a_t
         dc_next = dc_total[t] * f                                # (B, H) dL/dc_{t-1} through c_t
     dh0, dc0 = dh_next, dc_next                                  # (B, P), (B, H) past step 0: dL/dh0, dL/dc0
     return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr

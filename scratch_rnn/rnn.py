@@ -39,13 +39,15 @@ NONLINEARITIES = ("tanh", "relu")
 
 @dataclass(frozen=True)
 class RNNCache:
-    """What the backward pass needs: the inputs and every hidden state h (T, B, H)."""
+    """What the backward pass needs: the inputs, every hidden state h (T, B, H), and the backend
+    that ran the forward pass (the backward pass runs the same one unless told otherwise)."""
 
     params: dict
     x: np.ndarray
     h0: np.ndarray
     h: np.ndarray
     nonlinearity: str = "tanh"
+    backend: str = "numpy"   # the loops that ran the forward pass; backward runs the same by default
 
 
 @dataclass(frozen=True)
@@ -73,7 +75,7 @@ def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend
         raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
     x = check_x(x)
     T, B, D = x.shape
-    p, H = check_params(params, "rnn", D, x.dtype)
+    p, H = check_params(params, 1, D, x.dtype)
     h0 = check_state("h0", h0, B, H, x.dtype)
     relu = nonlinearity == "relu"
     if not relu:
@@ -86,19 +88,20 @@ def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend
         raise ValueError(f"x, params, h0: the ReLU RNN's state overflowed {x.dtype} at step t = {t}; scale the "
                          "inputs or the parameters down, or use float64")
     # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
-    cache = RNNCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, nonlinearity=nonlinearity)
+    cache = RNNCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, nonlinearity=nonlinearity, backend=backend)
     return read_only(h), cache
 
 
-def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str = "numpy") -> RNNGrads:
+def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str | None = None) -> RNNGrads:
     """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
-    h_t (zeros where the loss does not look at h_t). Returns `RNNGrads`."""
+    h_t (zeros where the loss does not look at h_t). `backend` None (the default) runs the loops that
+    ran the forward pass (``cache.backend``). Returns `RNNGrads`."""
     if not isinstance(cache, RNNCache):
         raise TypeError(f"cache: expected the RNNCache returned by rnn_forward, got {type(cache).__name__}")
     dh = as_float_array("dh", dh, cache.h.dtype)
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params
-    loop = _backend.loops("rnn", backend).rnn_backward_loop
+    loop = _backend.loops("rnn", cache.backend if backend is None else backend).rnn_backward_loop
     dx, dh0, dh_total, dw_ih, dw_hh, db = loop(cache.x, cache.h0, cache.h, dh, p["weight_ih"], p["weight_hh"],
                                                cache.nonlinearity == "relu")
     grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db, "bias_hh": db.copy()}

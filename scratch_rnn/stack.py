@@ -31,12 +31,20 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validate import GATES, as_float_array, check_shape, check_x
-from .gru import gru_backward, gru_forward
-from .lstm import lstm_backward, lstm_forward
-from .rnn import rnn_backward, rnn_forward
+from ._validate import PARAM_NAMES, as_float_array, check_shape, check_x
+from .cells import CELLS, Cell, get_cell
 
-PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+
+def state_dict_key(name: str, layer: int, direction: int) -> str:
+    """The key of parameter `name` of `layer` and `direction` (1: reverse) in an ``nn.RNN`` /
+    ``nn.LSTM`` / ``nn.GRU`` state_dict: ``weight_ih_l0``, ``bias_hh_l1_reverse``, ..."""
+    return f"{name}_l{layer}" + ("_reverse" if direction else "")
+
+
+def state_dict_keys(num_layers: int, num_directions: int, projection: bool = False) -> list[str]:
+    """Every key of such a state_dict, in the module's order (layer major, forward first)."""
+    names = PARAM_NAMES + (("weight_hr",) if projection else ())
+    return [state_dict_key(n, layer, d) for layer in range(num_layers) for d in range(num_directions) for n in names]
 
 
 @dataclass(frozen=True)
@@ -45,9 +53,9 @@ class StackCache:
     num_layers: int
     num_directions: int
     batch_first: bool
-    shape: tuple                 # (T, B, H_out): H_out = proj_size, or H without a projection
-    cell_size: int               # H
-    groups: list                 # [(length, batch indices)], one cell call each
+    shape: tuple                 # (T, B, P): P = proj_size, or H without a projection
+    cell_size: int               # H, the size of the cell state (and of every gate)
+    groups: list                 # [(steps, batch indices)], one cell call each
     caches: dict                 # (layer, direction, group) -> the cell's cache (time reversed for direction 1)
     backend: str
 
@@ -55,7 +63,7 @@ class StackCache:
 @dataclass(frozen=True)
 class StackGrads:
     """``params``: the keys of the state_dict; ``x`` like the input; ``h0`` (``c0``) like the initial
-    states; ``h[layer, direction]`` (``c[...]``, LSTM) the total dL/dh_t (dL/dc_t), (T, B, H_out)
+    states; ``h[layer, direction]`` (``c[...]``, LSTM) the total dL/dh_t (dL/dc_t), (T, B, P)
     ((T, B, H)), in real time."""
 
     params: dict
@@ -66,10 +74,6 @@ class StackGrads:
     c: dict | None
 
 
-def _key(name: str, layer: int, direction: int) -> str:
-    return f"{name}_l{layer}" + ("_reverse" if direction else "")
-
-
 def _states(name: str, value, n: int, B: int, H: int, dtype, letter: str = "H") -> list[Any]:
     if value is None:
         return [None] * n
@@ -78,23 +82,22 @@ def _states(name: str, value, n: int, B: int, H: int, dtype, letter: str = "H") 
     return list(arr)
 
 
-def _check_proj_size(proj_size, cell: str) -> None:
+def _check_proj_size(proj_size, cell: Cell) -> None:
     if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
         raise ValueError(f"proj_size: expected an integer >= 0, got {proj_size!r}")
-    if proj_size and cell != "lstm":
-        raise ValueError(f"proj_size: applies to cell 'lstm' only, got proj_size={proj_size} for {cell!r}")
+    cell.check_options(proj_size=int(proj_size))
 
 
-def _sizes(params: dict, cell: str, proj_size: int) -> tuple[int, int]:
-    """(H, H_out) from the first layer's weights; 0 < proj_size < H, as nn.LSTM requires."""
-    H = np.shape(params["weight_hh_l0"])[0] // GATES[cell]
+def _sizes(params: dict, cell: Cell, proj_size: int) -> tuple[int, int]:
+    """(H, P) from the first layer's weights; 0 < proj_size < H, as nn.LSTM requires."""
+    H = np.shape(params["weight_hh_l0"])[0] // cell.gates
     if proj_size and proj_size >= H:
         raise ValueError(f"proj_size: expected 0 < proj_size < hidden size H = {H} (as nn.LSTM), got {proj_size}")
     return H, (proj_size or H)
 
 
 def _groups(lengths, T: int, B: int) -> list:
-    """[(L, indices)] of the batch grouped by sequence length; one group (T, all) without lengths.
+    """[(steps, indices)] of the batch grouped by sequence length; one group (T, all) without lengths.
     A group of the whole batch is the slice ``[:]``, so it indexes views, not copies."""
     if lengths is None:
         return [(T, slice(None))]
@@ -114,117 +117,100 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
                   batch_first: bool = False, nonlinearity: str = "tanh", proj_size: int = 0,
                   h0: ArrayLike | None = None, c0: ArrayLike | None = None, lengths: ArrayLike | None = None,
                   backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, StackCache]:
-    """``out, h_n, c_n, cache``, with the shapes of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``: out (T, B, D*H_out)
-    ((B, T, D*H_out) with batch_first), h_n (num_layers*D, B, H_out), c_n (num_layers*D, B, H) for the
-    LSTM, else None; H_out = proj_size, or H without a projection."""
-    if cell not in ("rnn", "lstm", "gru"):
-        raise ValueError(f"cell: expected 'rnn', 'lstm' or 'gru', got {cell!r}")
-    if cell != "rnn" and nonlinearity != "tanh":
-        raise ValueError(f"nonlinearity: applies to cell 'rnn' only, got {nonlinearity!r} for {cell!r}")
+    """``out, h_n, c_n, cache``, with the shapes of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``: out (T, B, D*P)
+    ((B, T, D*P) with batch_first), h_n (num_layers*D, B, P), c_n (num_layers*D, B, H) for the
+    LSTM, else None; P = proj_size, or H without a projection (D here: the number of directions)."""
+    spec = get_cell(cell)
+    spec.check_options(nonlinearity=nonlinearity, c0=c0)
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
         raise ValueError(f"num_layers: expected an integer >= 1, got {num_layers!r}")
     if not isinstance(params, dict):
         raise TypeError(f"params: expected a state_dict-like dict, got {type(params).__name__}")
-    _check_proj_size(proj_size, cell)
+    _check_proj_size(proj_size, spec)
     nd = 2 if bidirectional else 1
     names = PARAM_NAMES + (("weight_hr",) if proj_size else ())
-    expected = [_key(n, layer, d) for layer in range(num_layers) for d in range(nd) for n in names]
+    expected = state_dict_keys(num_layers, nd, bool(proj_size))
     missing, extra = [k for k in expected if k not in params], sorted(set(params) - set(expected))
     if missing or extra:
         raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params)} "
                          f"(missing: {missing}, unexpected: {extra})")
-    H, H_out = _sizes(params, cell, proj_size)
+    H, P = _sizes(params, spec, proj_size)
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
     T, B, _ = x.shape
     groups = _groups(lengths, T, B)
-    h0s = _states("h0", h0, num_layers * nd, B, H_out, x.dtype, "proj_size" if proj_size else "H")
-    c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype) if cell == "lstm" else [None] * (num_layers * nd)
-    if cell != "lstm" and c0 is not None:
-        raise ValueError(f"c0: only the LSTM has a cell state, got one for cell {cell!r}")
+    h0s = _states("h0", h0, num_layers * nd, B, P, x.dtype, "proj_size" if proj_size else "H")
+    c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype)
     caches: dict[tuple[int, int, int], Any] = {}
-    h_n = np.zeros((num_layers * nd, B, H_out), dtype=x.dtype)
+    h_n = np.zeros((num_layers * nd, B, P), dtype=x.dtype)
     c_n = np.zeros((num_layers * nd, B, H), dtype=x.dtype)
     inp = x
     for layer in range(num_layers):
-        out = np.zeros((T, B, nd * H_out), dtype=x.dtype)      # zeros past each sequence's length
+        out = np.zeros((T, B, nd * P), dtype=x.dtype)          # zeros past each sequence's length
         for d in range(nd):
-            p = {n: params[_key(n, layer, d)] for n in names}
+            p = {n: params[state_dict_key(n, layer, d)] for n in names}
             i = layer * nd + d
-            for k, (L, idx) in enumerate(groups):
-                seq = inp[:L, idx][::-1] if d else inp[:L, idx]  # the reverse direction reads time backwards
-                h0_i = h0s[i]
-                s0 = None if h0_i is None else h0_i[idx]
-                if cell == "lstm":
-                    c0_i = c0s[i]
-                    c_0 = None if c0_i is None else c0_i[idx]
-                    h, c, caches[layer, d, k] = lstm_forward(p, seq, s0, c_0, backend=backend)
+            for k, (steps, idx) in enumerate(groups):
+                seq = inp[:steps, idx][::-1] if d else inp[:steps, idx]  # the reverse direction reads time backwards
+                s0 = None if h0s[i] is None else h0s[i][idx]
+                c_0 = None if c0s[i] is None else c0s[i][idx]
+                h, c, caches[layer, d, k] = spec.forward(p, seq, s0, c_0, backend=backend, nonlinearity=nonlinearity)
+                if c is not None:
                     c_n[i, idx] = c[-1]
-                elif cell == "gru":
-                    h, caches[layer, d, k] = gru_forward(p, seq, s0, backend=backend)
-                else:
-                    h, caches[layer, d, k] = rnn_forward(p, seq, s0, backend=backend, nonlinearity=nonlinearity)
                 h_n[i, idx] = h[-1]
-                out[:L, idx, d * H_out:(d + 1) * H_out] = h[::-1] if d else h   # back to real time
+                out[:steps, idx, d * P:(d + 1) * P] = h[::-1] if d else h   # back to real time
         inp = out
-    stack_cache = StackCache(cell, num_layers, nd, batch_first, (T, B, H_out), H, groups, caches, backend)
-    return (np.swapaxes(inp, 0, 1) if batch_first else inp), h_n, (c_n if cell == "lstm" else None), stack_cache
+    stack_cache = StackCache(cell, num_layers, nd, batch_first, (T, B, P), H, groups, caches, backend)
+    return (np.swapaxes(inp, 0, 1) if batch_first else inp), h_n, (c_n if spec.cell_state else None), stack_cache
 
 
 def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = None, dc_n: ArrayLike | None = None,
                    backend: str | None = None) -> StackGrads:
-    """BPTT through every layer and direction; dout like `out`, dh_n (dc_n) like h_n (c_n)."""
+    """BPTT through every layer and direction; dout like `out`, dh_n (dc_n) like h_n (c_n).
+    `backend` None (the default) runs the loops that ran the forward pass."""
     if not isinstance(cache, StackCache):
         raise TypeError(f"cache: expected the StackCache returned by stack_forward, got {type(cache).__name__}")
-    backend = backend or cache.backend
-    T, B, H = cache.shape                                        # H: H_out, the hidden state's size
-    C = cache.cell_size                                          # the cell state's size
-    nd, L_, dtype = cache.num_directions, cache.num_layers, cache.caches[0, 0, 0].h.dtype
+    spec = CELLS[cache.cell]
+    spec.check_options(dc_n=dc_n)
+    T, B, P = cache.shape                                        # P: the hidden state's size
+    H = cache.cell_size                                          # H: the cell state's size
+    nd, num_layers, dtype = cache.num_directions, cache.num_layers, cache.caches[0, 0, 0].h.dtype
     dout = as_float_array("dout", dout, dtype)
-    check_shape("dout", dout, (B, T, nd * H) if cache.batch_first else (T, B, nd * H),
-                "(B, T, D*H_out)" if cache.batch_first else "(T, B, D*H_out)")
+    check_shape("dout", dout, (B, T, nd * P) if cache.batch_first else (T, B, nd * P),
+                "(B, T, D*P)" if cache.batch_first else "(T, B, D*P)")
     d_in = np.swapaxes(dout, 0, 1) if cache.batch_first else dout
-    dhn = _states("dh_n", dh_n, L_ * nd, B, H, dtype, "H_out")
-    if cache.cell != "lstm" and dc_n is not None:
-        raise ValueError(f"dc_n: only the LSTM has a cell state, got one for cell {cache.cell!r}")
-    dcn = _states("dc_n", dc_n, L_ * nd, B, C, dtype) if cache.cell == "lstm" else [None] * (L_ * nd)
-    lstm = cache.cell == "lstm"
+    dhn = _states("dh_n", dh_n, num_layers * nd, B, P, dtype, "P")
+    dcn = _states("dc_n", dc_n, num_layers * nd, B, H, dtype)
     params: dict[str, np.ndarray] = {}
-    dh0 = np.zeros((L_ * nd, B, H), dtype=dtype)
-    dc0 = np.zeros((L_ * nd, B, C), dtype=dtype)
+    dh0 = np.zeros((num_layers * nd, B, P), dtype=dtype)
+    dc0 = np.zeros((num_layers * nd, B, H), dtype=dtype)
     h_tot: dict[tuple[int, int], np.ndarray] = {}
     c_tot: dict[tuple[int, int], np.ndarray] = {}
-    for layer in reversed(range(L_)):
+    for layer in reversed(range(num_layers)):
         d_below: Any = None
         for d in range(nd):
             i = layer * nd + d
-            h_tot[layer, d] = np.zeros((T, B, H), dtype=dtype)  # 0 past each sequence's length
-            if lstm:
-                c_tot[layer, d] = np.zeros((T, B, C), dtype=dtype)
-            for k, (L, idx) in enumerate(cache.groups):
-                part = d_in[:L, idx, d * H:(d + 1) * H]
+            h_tot[layer, d] = np.zeros((T, B, P), dtype=dtype)  # 0 past each sequence's length
+            if spec.cell_state:
+                c_tot[layer, d] = np.zeros((T, B, H), dtype=dtype)
+            for k, (steps, idx) in enumerate(cache.groups):
+                part = d_in[:steps, idx, d * P:(d + 1) * P]
                 dh = np.array(part[::-1] if d else part)
-                dh_i = dhn[i]
-                if dh_i is not None:
-                    dh[-1] += dh_i[idx]                          # the final state is the last step's h
-                c_cache = cache.caches[layer, d, k]
-                g: Any
-                if lstm:
-                    dc_i = dcn[i]
-                    g = lstm_backward(c_cache, dh, None if dc_i is None else dc_i[idx], backend=backend)
+                if dhn[i] is not None:
+                    dh[-1] += dhn[i][idx]                        # the final state is the last step's h
+                dc_last = None if dcn[i] is None else dcn[i][idx]
+                g = spec.backward(cache.caches[layer, d, k], dh, dc_last, backend=backend)
+                if spec.cell_state:
                     dc0[i, idx] = g.c0
-                    c_tot[layer, d][:L, idx] = g.c[::-1] if d else g.c
-                elif cache.cell == "gru":
-                    g = gru_backward(c_cache, dh, backend=backend)
-                else:
-                    g = rnn_backward(c_cache, dh, backend=backend)
+                    c_tot[layer, d][:steps, idx] = g.c[::-1] if d else g.c
                 for n in g.params:                               # every group shares the layer's weights
-                    key = _key(n, layer, d)
+                    key = state_dict_key(n, layer, d)
                     params[key] = g.params[n] if key not in params else params[key] + g.params[n]
                 dh0[i, idx] = g.h0
-                h_tot[layer, d][:L, idx] = g.h[::-1] if d else g.h
+                h_tot[layer, d][:steps, idx] = g.h[::-1] if d else g.h
                 if d_below is None:
                     d_below = np.zeros((T, B, g.x.shape[2]), dtype=dtype)
-                d_below[:L, idx] += g.x[::-1] if d else g.x     # both directions read the same input
+                d_below[:steps, idx] += g.x[::-1] if d else g.x  # both directions read the same input
         d_in = d_below
     grad_x = np.ascontiguousarray(np.swapaxes(d_in, 0, 1) if cache.batch_first else d_in)
-    return StackGrads(params=params, x=grad_x, h0=dh0, c0=dc0 if lstm else None, h=h_tot, c=c_tot if lstm else None)
+    cs = spec.cell_state
+    return StackGrads(params=params, x=grad_x, h0=dh0, c0=dc0 if cs else None, h=h_tot, c=c_tot if cs else None)

@@ -33,53 +33,44 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validate import as_float_array, check_backend, check_shape, check_state
-from .gru import GRUCache, GRUGrads, gru_backward
-from .lstm import LSTMCache, LSTMGrads, lstm_backward
-from .rnn import RNNCache, RNNGrads, rnn_backward
+from .cells import Cell, cell_of_cache
+from .gru import GRUCache, GRUGrads
+from .lstm import LSTMCache, LSTMGrads
+from .rnn import RNNCache, RNNGrads
 
 SCHEMES = ("chunks", "window")
 _TIME_FIELDS = ("x", "h", "c", "gates", "tanh_c", "gh_n")        # the cache arrays indexed by step
 
 
-def _steps(cache, s: int, e: int):
+def _steps(cache, cell: Cell, s: int, e: int):
     """The cache of steps s .. e-1 alone, started from the state after step s-1 (h0, c0 for s = 0)."""
     kw = {f.name: getattr(cache, f.name)[s:e] for f in fields(cache) if f.name in _TIME_FIELDS}
     if s > 0:
         kw["h0"] = cache.h[s - 1]                                    # held constant: no gradient goes past it
-        if isinstance(cache, LSTMCache):
+        if cell.cell_state:
             kw["c0"] = cache.c[s - 1]
     return replace(cache, **kw)
 
 
-def _backward(cache, dh, dc_last, backend):
-    if isinstance(cache, LSTMCache):
-        return lstm_backward(cache, dh, dc_last, backend=backend)
-    if isinstance(cache, GRUCache):
-        return gru_backward(cache, dh, backend=backend)
-    return rnn_backward(cache, dh, backend=backend)
-
-
 def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k: int, scheme: str = "chunks",
                        dc_last: ArrayLike | None = None,
-                       backend: str = "numpy") -> RNNGrads | LSTMGrads | GRUGrads:
+                       backend: str | None = None) -> RNNGrads | LSTMGrads | GRUGrads:
     """Truncated BPTT of the loss whose direct gradients are dh (T, B, H) (and dc_last (B, H) into
-    c_{T-1}, LSTM), cut after k steps by `scheme` ("chunks" or "window", see the module)."""
-    if not isinstance(cache, (RNNCache, LSTMCache, GRUCache)):
-        raise TypeError(f"cache: expected the cache of rnn_forward, lstm_forward or gru_forward, got "
-                        f"{type(cache).__name__}")
+    c_{T-1}, LSTM), cut after k steps by `scheme` ("chunks" or "window", see the module).
+    `backend` None (the default) runs the loops that ran the forward pass (``cache.backend``)."""
+    cell = cell_of_cache(cache)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k: expected an integer >= 1 (steps the gradient may travel back), got {k!r}")
     if scheme not in SCHEMES:
         raise ValueError(f"scheme: expected one of {SCHEMES}, got {scheme!r}")
-    check_backend(backend)
-    lstm = isinstance(cache, LSTMCache)
+    backend = check_backend(cache.backend if backend is None else backend)
+    lstm = cell.cell_state
     cell_states = cache.c if isinstance(cache, LSTMCache) else None  # (T, B, H), LSTM only
     T, B, P = cache.h.shape
     dtype = cache.h.dtype
     dh = as_float_array("dh", dh, dtype)
     check_shape("dh", dh, (T, B, P), "(T, B, H)")
-    if not lstm and dc_last is not None:
-        raise ValueError(f"dc_last: only the LSTM has a cell state, got one for a {type(cache).__name__}")
+    cell.check_options(dc_last=dc_last)
     dc = check_state("dc_last", dc_last, B, cell_states.shape[2], dtype) if cell_states is not None else None
     out = {"x": np.zeros_like(cache.x), "h0": np.zeros_like(cache.h0), "h": np.zeros_like(cache.h)}
     if cell_states is not None:
@@ -98,7 +89,7 @@ def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k:
             pieces.append((s, t + 1, d))
     g = None
     for s, e, d in pieces:
-        g = _backward(_steps(cache, s, e), d, dc if e == T else None, backend)
+        g = cell.backward(_steps(cache, cell, s, e), d, dc if e == T else None, backend=backend)
         if len(pieces) == 1 and (s, e) == (0, T):
             return g                                                 # the whole sequence: full BPTT's own result
         for name, v in g.params.items():
@@ -113,6 +104,5 @@ def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k:
                 out["c0"] += g.c0
     if g is None:                                                    # no loss term at all: every gradient 0
         params = {name: np.zeros_like(v) for name, v in cache.params.items()}
-        grads_type = LSTMGrads if lstm else GRUGrads if isinstance(cache, GRUCache) else RNNGrads
-        return grads_type(params=params, **out)
+        return cell.grads_type(params=params, **out)
     return type(g)(params=params, **out)

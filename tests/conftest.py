@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
-from scratch_rnn._validate import GATES  # noqa: F401  (re-exported for the tests)
+from scratch_rnn.cells import GATES  # noqa: F401  (re-exported for the tests)
 from scratch_rnn.gradcheck import CELLS  # noqa: F401
 
 FORWARD = {"rnn": sr.rnn_forward, "lstm": sr.lstm_forward, "gru": sr.gru_forward}

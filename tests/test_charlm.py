@@ -11,7 +11,8 @@ from torch import nn
 import scratch_rnn as sr
 from reference import params_to_torch
 from scratch_rnn.cli import main
-from scratch_rnn.training.charlm import TBPTT, Vocabulary, bits_per_char, load_text, sample, split, streams
+from scratch_rnn.charlm.tbptt import TBPTT, bits_per_char, sample, streams
+from scratch_rnn.training.text import Vocabulary, load_text, split
 from scratch_rnn.training.tasks import one_hot
 
 TEXT = "the quick brown fox jumps over the lazy dog; " * 80

@@ -11,7 +11,7 @@ import pytest
 import scratch_rnn as sr
 from conftest import BACKWARD, CELLS, FORWARD, GATES
 from scratch_rnn.gradcheck import NUMBA_TOL, analytic_grads, max_rel_error, random_problem
-from scratch_rnn.lstm import sigmoid
+from scratch_rnn._activations import sigmoid
 
 CASES = [  # T, B, D, H, with_state
     (1, 1, 1, 1, True), (1, 3, 4, 2, False), (7, 1, 1, 5, True), (13, 5, 3, 7, False),

@@ -192,7 +192,8 @@ def test_stack_gradcheck_flags_a_wrong_gradient(monkeypatch):
     """The `gradcheck` command's stack rows fail when one gradient is off by a factor 1 + 1e-6."""
     import dataclasses
 
-    from scratch_rnn import gradcheck, gradcheck_stack
+    from scratch_rnn import gradcheck
+    from scratch_rnn.gradcheck import stacks as gradcheck_stack
     monkeypatch.setattr(gradcheck_stack, "STACK_CONFIGS", (("lstm", 2, True, 2, "tanh", (3, 5, 3)),))
     assert gradcheck.rows_pass(gradcheck_stack.check_stack_rows(with_torch=False))
     right = gradcheck_stack.stack_backward

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from scratch_rnn.cli import main
-from scratch_rnn.study import executors, runner
+from scratch_rnn.runs import executors
+from scratch_rnn.study import runner
+from scratch_rnn.study.records import stored_failures, stored_records
 from scratch_rnn.study.specs import RunSpec
-from scratch_rnn.study.store import RUNS, RunStore, run_key
+from scratch_rnn.runs import RUNS, RunStore, run_key
 
 SWEEP = ["sweep", "--tasks", "xor", "--models", "rnn:pytorch", "lstm:pytorch", "--lengths", "6", "12",
          "--seeds", "2", "--updates", "200"]                      # 8 runs of about a second each
@@ -137,7 +139,7 @@ def test_a_failing_run_is_stored_and_retried(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(runner, "run_one", real)
     assert main([*args, "--retry-failed"]) == 0                  # ...--retry-failed does
     store = RunStore(tmp_path, json.loads((tmp_path / "store.json").read_text()))
-    assert len(store.records()) == 2 and store.failures() == []
+    assert len(stored_records(store)) == 2 and stored_failures(store) == []
 
 
 @pytest.mark.parametrize("argv", [

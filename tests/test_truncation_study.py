@@ -4,7 +4,7 @@ import csv
 import numpy as np
 
 from scratch_rnn.cli import main
-from scratch_rnn.study.truncation_report import truncation
+from scratch_rnn.truncation.report import truncation
 
 
 def test_truncation_quick_writes_everything_and_resumes(tmp_path):

@@ -42,9 +42,3 @@ def jit(func=None, **extra):
     def wrap(f):
         return numba.njit(**{**FLAGS, **extra})(f)
     return wrap if func is None else wrap(func)
-
-
-def load_blas() -> None:
-    """Load the BLAS that Numba's ``np.dot`` calls (SciPy's), so that threadpoolctl, which only
-    sees libraries already loaded, can pin its thread count before the first kernel runs."""
-    import scipy.linalg.cython_blas  # noqa: F401

@@ -7,7 +7,7 @@ Differences from the reference, all exact rearrangements of the same sums (as in
   and each gate is activated for the whole batch at once, in place in the gates array;
 * backward: dx_t and the weight-gradient sums are single matrix products per chunk of time steps
   (`common._weight_grads`);
-* backward: every quantity carried through the recurrence (dL/dh_t, dL/dc_t, the four dL/dz_t
+* backward: every quantity carried through the recurrence (dL/dh_t, dL/dc_t, the four dL/da_t
   and dL/dc_{t-1} through c_t) is flushed to zero below the smallest normal number, as in `rnn`;
 * with a projection, dW_hr = sum_t dh_total[t]^T m_t is one matrix product after the loop.
 
@@ -53,19 +53,19 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, w_hr_T, h, c, gates, tanh
         h_prev = h0 if t == 0 else h[t - 1]                      # (B, H) h_{t-1}
         c_prev = c0 if t == 0 else c[t - 1]                      # (B, H) c_{t-1}
         np.dot(h_prev, w_hh_T, hw)
-        z, zx = gates[t], xw[t % K]                              # (4, B, H) z_t, activated in place
+        a, ax = gates[t], xw[t % K]                              # (4, B, H) a_t, activated in place
         for q in range(4):
             bi, bh = b_ih[q * H:(q + 1) * H], b_hh[q * H:(q + 1) * H]
             for b in range(B):
-                zq, zxb, hwb = z[q, b], zx[b, q * H:(q + 1) * H], hw[b, q * H:(q + 1) * H]
+                aq, axb, hwb = a[q, b], ax[b, q * H:(q + 1) * H], hw[b, q * H:(q + 1) * H]
                 for j in range(H):
-                    zq[j] = zxb[j] + bi[j] + hwb[j] + bh[j]      # pre-activations z_t
-        zf = z.reshape(4, B * H)                                 # each gate of the whole batch, flat
-        sigmoid_(zf[0])                                          # input gate, in place
-        sigmoid_(zf[1])                                          # forget gate
-        tanh_(zf[2])                                             # candidate
-        sigmoid_(zf[3])                                          # output gate
-        i, f, g, o = zf[0], zf[1], zf[2], zf[3]
+                    aq[j] = axb[j] + bi[j] + hwb[j] + bh[j]      # pre-activations a_t
+        af = a.reshape(4, B * H)                                 # each gate of the whole batch, flat
+        sigmoid_(af[0])                                          # input gate, in place
+        sigmoid_(af[1])                                          # forget gate
+        tanh_(af[2])                                             # candidate
+        sigmoid_(af[3])                                          # output gate
+        i, f, g, o = af[0], af[1], af[2], af[3]
         mt = m if proj else h[t]                                 # where o_t tanh(c_t) goes
         cf, tcf, mf, cpf = c[t].reshape(B * H), tanh_c[t].reshape(B * H), mt.reshape(B * H), c_prev.reshape(B * H)
         for j in range(B * H):
@@ -105,7 +105,7 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr
     dm = np.empty((B, H), dtype=x.dtype)                         # (B, H) dL/dm_t when projected
     dc_next = dc_last.copy()                                     # (B, H) dL/dc_t through c_{t+1}
     K = min(T, _chunk_steps(B, max(256, H)))                     # >= H rows: few passes over dW
-    dz = np.empty((K, B, 4 * H), dtype=x.dtype)                  # (K, B, 4H) dL/dz_t for one chunk
+    da = np.empty((K, B, 4 * H), dtype=x.dtype)                  # (K, B, 4H) dL/da_t for one chunk
     end = T
     while end > 0:
         start = max(0, end - K)                                  # this chunk: steps start .. end-1
@@ -121,7 +121,7 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr
             dmt = dm if proj else dh_total[t]                    # (B, H) dL/dm_t, m_t = o_t tanh(c_t)
             for b in range(B):
                 i, f, g, o = gt[0, b], gt[1, b], gt[2, b], gt[3, b]  # (H,) each
-                d = dz[t - start, b]                             # (4H,) dL/dz_t
+                d = da[t - start, b]                             # (4H,) dL/da_t
                 di, df, dg, do = d[0:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:4 * H]
                 tc, cp, dmb = tanh_c[t, b], c_prev[b], dmt[b]
                 dct_, dcn = dc_total[t, b], dc_next[b]
@@ -129,18 +129,18 @@ def _lstm_backward(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr
                     dct = dcn[j] + dmb[j] * o[j] * (one - tc[j] * tc[j])  # via c_{t+1} and h_t
                     dct = dct if abs(dct) >= tiny else zero      # flush subnormals
                     dct_[j] = dct
-                    v = dct * g[j] * i[j] * (one - i[j])         # dL/dz_i
+                    v = dct * g[j] * i[j] * (one - i[j])         # dL/da_i
                     di[j] = v if abs(v) >= tiny else zero        # flush subnormals
-                    v = dct * cp[j] * f[j] * (one - f[j])        # dL/dz_f
+                    v = dct * cp[j] * f[j] * (one - f[j])        # dL/da_f
                     df[j] = v if abs(v) >= tiny else zero
-                    v = dct * i[j] * (one - g[j] * g[j])         # dL/dz_g
+                    v = dct * i[j] * (one - g[j] * g[j])         # dL/da_g
                     dg[j] = v if abs(v) >= tiny else zero
-                    v = dmb[j] * tc[j] * o[j] * (one - o[j])     # dL/dz_o
+                    v = dmb[j] * tc[j] * o[j] * (one - o[j])     # dL/da_o
                     do[j] = v if abs(v) >= tiny else zero
                     v = dct * f[j]                               # dL/dc_{t-1} through c_t
                     dcn[j] = v if abs(v) >= tiny else zero
-            np.dot(dz[t - start], w_hh, dh_next)                 # dL/dh_{t-1} through z_t
-        _weight_grads(x, h0, h, dz, start, end, w_ih, dx, dw_ih, dw_hh, db)
+            np.dot(da[t - start], w_hh, dh_next)                 # dL/dh_{t-1} through a_t
+        _weight_grads(x, h0, h, da, start, end, w_ih, dx, dw_ih, dw_hh, db)
         end = start
     dh0, dc0 = dh_next, dc_next                                  # past step 0: dL/dh0, dL/dc0
     return dh0, dc0, dw_ih, dw_hh, db

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import PARAM_NAMES
+from ..cells import CELLS
 from ..training.model import init_model
 from ..training.tasks import TASKS
 
@@ -64,14 +66,11 @@ def _runner_scratch(case: Case, backend: str):
         engine = sr.ScratchEngine(params, TASKS["xor"][1], lr=1e-3, clip=1.0, backend=backend)
         y = rng.integers(0, 2, case.B)
         return lambda: engine.step(x, y, 0)
-    layer = {k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    layer = {k: params[k] for k in PARAM_NAMES}
     dh = np.zeros((case.T, case.B, case.H), dtype)
     dh[-1] = rng.standard_normal((case.B, case.H))
-    if case.cell == "rnn":
-        return lambda: sr.rnn_backward(sr.rnn_forward(layer, x, backend=backend)[1], dh, backend=backend)
-    if case.cell == "gru":
-        return lambda: sr.gru_backward(sr.gru_forward(layer, x, backend=backend)[1], dh, backend=backend)
-    return lambda: sr.lstm_backward(sr.lstm_forward(layer, x, backend=backend)[2], dh, backend=backend)
+    cell = CELLS[case.cell]
+    return lambda: cell.backward(cell.forward(layer, x, backend=backend)[2], dh)   # the forward pass's backend
 
 
 def _runner_torch(case: Case, device: str):
@@ -97,7 +96,7 @@ def _runner_torch(case: Case, device: str):
     if case.stacked:
         layer.load_state_dict({k: torch.from_numpy(v) for k, v in params.items() if not k.startswith("head_")})
     else:
-        params_to_torch({k: params[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}, layer)
+        params_to_torch({k: params[k] for k in PARAM_NAMES}, layer)
     layer = layer.to(device)
     xt = torch.from_numpy(rng.random((case.T, case.B, case.D)).astype(dtype)).to(device).requires_grad_()
     nd = 2 if case.bidirectional else 1
@@ -129,7 +128,7 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
     """Interleaved timings; one row per (case, variant) with median, q25, q75 (seconds), repeats."""
     from threadpoolctl import threadpool_limits
 
-    from .._numba.flags import load_blas
+    from .._numba.threads import load_blas
     load_blas()                      # threadpoolctl limits only the libraries already loaded
     torch: Any = None
     default_threads = 1

@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from .._provenance import provenance
+from .._files import check_writable, write_csv, write_json
+from ..runs import META, RunStore, run_into_store, run_meta
 from . import plots
 from . import specs as sp
-from . import executors
 from .gradratios import gradratios
+from .records import stored_failures, stored_records
 from .report import write_report
-from .tables import notebook_summary, robustness_rows, study_summary, write_csv, write_json
+from .runner import run_one_safe
 from .stats import comparisons
-from .store import META, RunStore, check_writable
+from .tables import notebook_summary, robustness_rows, study_summary
 
 
 def check_engine(engine: str, device: str, backend: str = "numba") -> None:
@@ -38,21 +38,6 @@ def check_engine(engine: str, device: str, backend: str = "numba") -> None:
     if engine == "torch":
         from reference.train import check_device
         check_device(device)
-
-
-def _meta(store_meta: dict, seconds, run: dict) -> dict:
-    return {**store_meta, **run, "seconds": seconds, "command_line": "scratch-rnn " + " ".join(sys.argv[1:]),
-            **provenance()}
-
-
-def _run(specs, out: Path, store_meta: dict, run: dict, job_runner=None):
-    """Store, execute (`job_runner` for jobs that are not RunSpecs), and return (store, outcome, seconds)."""
-    t0 = time.perf_counter()
-    store = RunStore(out, store_meta, fresh=run.get("fresh", False))
-    outcome = executors.execute(specs, store, workers=run.get("workers"), scheduler=run.get("scheduler"),
-                      scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
-                      progress=run.get("progress", "runs"), **({"run": job_runner} if job_runner else {}))
-    return store, outcome, time.perf_counter() - t0
 
 
 def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bool = False, seed: int = 0,
@@ -74,14 +59,14 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     arms = sp.reproduce_specs(engine, proto, device, first_seed=seed, backend=backend)
     st_specs = [s for group in arms.values() for s in group]
     store_meta = {"command": "reproduce", "notebook_protocol": nb_proto, "study_protocol": proto}
-    store, outcome, seconds = _run(nb_specs + st_specs, out, store_meta, run)
+    store, outcome, seconds = run_into_store(nb_specs + st_specs, out, store_meta, run, run_one_safe)
     t0 = time.perf_counter()
     gradratios(out / "gradratios", T=proto["flow_lengths"][0], draws=3 if quick else 20, seed=seed)
     seconds += time.perf_counter() - t0
-    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
+    meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
                                        "workers": run.get("workers") or os.cpu_count(), "quick": quick})
-    res = build_reproduce(out, fig, store.records(nb_specs), store.records(st_specs),
-                          store.failures(nb_specs + st_specs), meta)
+    res = build_reproduce(out, fig, stored_records(store, nb_specs), stored_records(store, st_specs),
+                          stored_failures(store, nb_specs + st_specs), meta)
     return {**res, "seconds": seconds, "outcome": outcome}
 
 
@@ -148,9 +133,9 @@ def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str,
     check_engine(engine, device, backend)
     out = check_writable(out)
     specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend, **grid)
-    store, outcome, seconds = _run(specs, out, {"command": command, "protocol": proto}, run)
-    meta = _meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
-    return {**build(out, store.records(specs), store.failures(specs), meta), "outcome": outcome}
+    store, outcome, seconds = run_into_store(specs, out, {"command": command, "protocol": proto}, run, run_one_safe)
+    meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
+    return {**build(out, stored_records(store, specs), stored_failures(store, specs), meta), "outcome": outcome}
 
 
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",
@@ -190,7 +175,7 @@ def gradflow(out: Path, task: str, models, T: int, updates: int, engine: str = "
 def build_gradflow(out: Path, runs, failures, meta: dict) -> dict:
     write_json({"meta": meta, "runs": [r.to_dict() for r in runs]}, out / "gradflow_runs.json")
     figs = [plots.gradient_flow(runs, out / "gradient_flow.png")]
-    if any(r.spec.cell == "lstm" for r in runs):
+    if any(r.flow_init and "gates" in r.flow_init for r in runs):   # the cells whose gates are recorded
         figs.append(plots.gate_statistics(runs, out / "gate_statistics.png"))
     return {"runs": runs, "figures": figs, "failures": failures}
 
@@ -203,8 +188,8 @@ def report(folder: Path, figures: Path | None = None) -> dict:
                          "found none")
     stored = json.loads((folder / META).read_text())
     store = RunStore(folder, {k: v for k, v in stored.items() if k != "scratch_rnn"})
-    runs, failures = store.records(), store.failures()
-    meta = _meta(store.meta, None, {"engine": runs[0].spec.engine if runs else "scratch"})
+    runs, failures = stored_records(store), stored_failures(store)
+    meta = run_meta(store.meta, None, {"engine": runs[0].spec.engine if runs else "scratch"})
     check_writable(folder)
     if stored["command"] == "reproduce":
         fig = check_writable(figures if figures is not None else folder / "figures", "--figures")

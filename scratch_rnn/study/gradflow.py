@@ -8,6 +8,7 @@ r"""Per-timestep gradient analysis built on the exact BPTT quantities.
 * `cell_path` (LSTM): the part of dL/dc_s carried by the cell path alone,
   dL/dc_{T-1} * prod_{k=s+1..T-1} f_k: what survives when the forget gates are the only way back.
 * `gate_statistics` (LSTM): mean input, forget and output gate per t.
+* `cell_analyses`: those of the above that exist for a model's cell (none for the GRU).
 * `notebook_metric`: the study notebook's "gradient flow": for each t, the norm of the gradient of
   sum(h_t) with respect to the layer's parameters, on one sequence. It is not the gradient that
   reaches step t from the loss: it measures how much the parameters influence h_t, which is
@@ -16,10 +17,13 @@ r"""Per-timestep gradient analysis built on the exact BPTT quantities.
 """
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 
-from ..lstm import lstm_backward, lstm_forward
-from ..rnn import rnn_backward, rnn_forward
+from ..cells import CELLS
+from ..lstm import LSTMCache, lstm_forward
+from ..rnn import RNNCache
 from ..training.model import cell_of, layer_params, model_loss
 
 
@@ -31,9 +35,9 @@ def _dh_last(params, task, x, y, backend):
 
 def jacobian_bound(params: dict, task, x, y, backend: str = "numba") -> np.ndarray:
     """Upper bound on ||dL/dh_t|| (T,) for the RNN, from the recurrent Jacobians."""
-    if cell_of(params) != "rnn":
-        raise ValueError("jacobian_bound: expected RNN parameters, got an LSTM's")
     dh_last, cache = _dh_last(params, task, x, y, backend)
+    if not isinstance(cache, RNNCache):
+        raise ValueError(f"params: jacobian_bound expects an RNN's parameters, got a {cell_of(params).upper()}'s")
     w = params["weight_hh"].astype(np.float64)
     jac = (1 - cache.h.astype(np.float64) ** 2)[..., None] * w                  # (T, B, H, H) step Jacobians
     factor = np.linalg.norm(jac, 2, axis=(2, 3))                                # (T, B) spectral norms
@@ -47,9 +51,9 @@ def jacobian_bound(params: dict, task, x, y, backend: str = "numba") -> np.ndarr
 
 def cell_path(params: dict, task, x, y, backend: str = "numba") -> np.ndarray:
     """||dL/dc_{T-1} * prod_{k>s} f_k|| for every s (T,), LSTM."""
-    if cell_of(params) != "lstm":
-        raise ValueError("cell_path: expected LSTM parameters, got an RNN's")
     dh_last, cache = _dh_last(params, task, x, y, backend)
+    if not isinstance(cache, LSTMCache):
+        raise ValueError(f"params: cell_path expects an LSTM's parameters, got a {cell_of(params).upper()}'s")
     o, tanh_c = cache.gates[-1, 3], cache.tanh_c[-1]
     d = dh_last * o * (1 - tanh_c.astype(np.float64) ** 2)                      # dL/dc_{T-1} (B, H)
     T = x.shape[0]
@@ -72,18 +76,26 @@ def notebook_metric(params: dict, x_one, backend: str = "numba") -> np.ndarray:
     """The notebook's gradient flow on one sequence x_one (T, 1, D): for each t,
     ||d sum(h_t) / d(layer parameters)||_2 (its loop over model.parameters() skips the head,
     which has no gradient)."""
-    cell = cell_of(params)
-    layer = layer_params(params)
+    cell = CELLS[cell_of(params)]
     T = x_one.shape[0]
-    if cell == "rnn":
-        h, rnn_cache = rnn_forward(layer, x_one, backend=backend)
-    else:
-        h, _, lstm_cache = lstm_forward(layer, x_one, backend=backend)
+    h, _, cache = cell.forward(layer_params(params), x_one, backend=backend)
     norms = np.empty(T)
     for t in range(T):
         dh = np.zeros_like(h)
         dh[t] = 1                                                # d sum(h_t) / d h_t
-        g = rnn_backward(rnn_cache, dh, backend=backend) if cell == "rnn" else \
-            lstm_backward(lstm_cache, dh, backend=backend)
+        g = cell.backward(cache, dh)
         norms[t] = np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in g.params.values()))
     return norms
+
+
+def _gates(params: dict, task, x, y, backend: str) -> dict:
+    return gate_statistics(params, x, backend=backend)
+
+
+#: the analyses that exist for each cell, by the key a run record stores them under
+ANALYSES: dict[str, dict[str, Callable[..., Any]]] = {"rnn": {"bound": jacobian_bound}, "lstm": {"cell_path": cell_path, "gates": _gates}, "gru": {}}
+
+
+def cell_analyses(params: dict, task, x, y, backend: str = "numba") -> dict:
+    """{key: result} of every analysis in `ANALYSES` for the model's cell: arrays (T,), or a dict of them."""
+    return {key: fn(params, task, x, y, backend) for key, fn in ANALYSES[cell_of(params)].items()}

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import check_writable, write_csv, write_json
 from .._provenance import provenance
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
-from .tables import write_csv, write_json
 from .stats import model_label
-from .store import check_writable
 
 MODELS = (("rnn", "pytorch"), ("rnn", "orthogonal"), ("lstm", "pytorch"), ("lstm", "forget_bias"),
           ("lstm", "chrono"), ("gru", "pytorch"))

@@ -50,3 +50,13 @@ class RunRecord:
         if unknown:
             raise ValueError(f"run record: unexpected keys {unknown}; expected a subset of {sorted(names)}")
         return cls(**{**d, "spec": RunSpec(**d["spec"])})
+
+
+def stored_records(store, specs=None) -> list[RunRecord]:
+    """The records in a run store (`scratch_rnn.runs.RunStore`), of `specs` (in their order) when given."""
+    return [RunRecord.from_dict(d) for d in store.record_dicts(specs)]
+
+
+def stored_failures(store, specs=None) -> list[tuple[RunSpec, dict]]:
+    """(spec, failure) of the failed runs in a run store, of `specs` (in their order) when given."""
+    return store.failures(specs, decode=lambda fields: RunSpec(**fields))

@@ -10,6 +10,7 @@ import traceback
 
 import numpy as np
 
+from .._numba.threads import one_blas_thread
 from ..training.engine import ScratchEngine, TrainingDiverged
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
@@ -39,23 +40,9 @@ def _flow(spec: RunSpec, engine, task, sampler) -> dict:
     params = {k: np.asarray(v, dtype=np.float64) for k, v in engine.numpy_params().items()}
     x, y = _flow_batch(spec, sampler)
     rec = {k: v.tolist() for k, v in engine.profile(x.astype(spec.dtype), y).items()}
-    if spec.cell == "rnn":
-        rec["bound"] = gf.jacobian_bound(params, task, x, y, backend=spec.backend).tolist()
-    elif spec.cell == "lstm":                    # the GRU has neither a bound here nor a cell path
-        rec["cell_path"] = gf.cell_path(params, task, x, y, backend=spec.backend).tolist()
-        rec["gates"] = {k: v.tolist() for k, v in gf.gate_statistics(params, x, backend=spec.backend).items()}
+    for key, value in gf.cell_analyses(params, task, x, y, backend=spec.backend).items():
+        rec[key] = {k: v.tolist() for k, v in value.items()} if isinstance(value, dict) else value.tolist()
     return rec
-
-
-def one_blas_thread():
-    """A context in which BLAS runs on one thread: the study is parallel over runs, one process
-    per core, and a multithreaded BLAS in each of them would fight for the same cores (measured:
-    20x slower)."""
-    from threadpoolctl import threadpool_limits
-
-    from .._numba.flags import load_blas
-    load_blas()                      # threadpoolctl limits only the libraries already loaded
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def run_one(spec: RunSpec) -> RunRecord:

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..cells import CELLS
 from ..training.model import INITS
 from ..training.tasks import TASKS
 
@@ -100,6 +101,9 @@ class RunSpec:
     bidirectional: bool = False    # two directions per layer
     arm: str = "direct"            # "direct" or "curriculum" (ARMS)
 
+    #: the run store keys a RunSpec by its fields alone (`scratch_rnn.runs.run_key`)
+    STORE_KIND: ClassVar[str | None] = None
+
     def __post_init__(self):
         self.check()
 
@@ -152,6 +156,11 @@ class RunSpec:
         return self.cell, f"{self.init}:{self.layers}" + (":bi" if self.bidirectional else "") + arm
 
     @property
+    def label(self) -> str:
+        """The run in one line, as the commands print a failed run."""
+        return f"{self.experiment} {self.task} {':'.join(self.model)} T={self.T} seed {self.seed}"
+
+    @property
     def regression(self) -> bool:
         return TASKS[self.task][1].loss == "mse"
 
@@ -161,7 +170,7 @@ class RunSpec:
 
     def cost(self) -> float:
         """A relative estimate of the run's time, to start the longest runs first."""
-        return self.T * self.updates * (4 if self.cell == "lstm" else 1) * self.layers * (2 if self.bidirectional else 1)
+        return self.T * self.updates * CELLS[self.cell].gates * self.layers * (2 if self.bidirectional else 1)
 
 
 def run_rng(spec: RunSpec, purpose: str) -> np.random.Generator:

@@ -1,10 +1,6 @@
 """The study's results as rows: the summary per cell, the notebook's summary, the robustness
-agreement, and the CSV/JSON writers (`report` turns them into markdown)."""
+agreement (`report` turns them into markdown; `scratch_rnn._files` writes them)."""
 from __future__ import annotations
-
-import csv
-import json
-from pathlib import Path
 
 import numpy as np
 
@@ -89,14 +85,12 @@ def notebook_summary(runs: list) -> list[dict]:
     return rows
 
 
-def write_csv(rows: list[dict], path: Path) -> Path:
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
-
-
-def write_json(obj, path: Path) -> Path:
-    path.write_text(json.dumps(obj, default=float))
-    return path
+def format_summary(rows) -> str:
+    """`study_summary` rows as the fixed-width table the commands print."""
+    lines = [f"{'task':<10}{'model':<26}{'T':>5}  {'success':>8}  {'95% CI':>13}  {'median updates':>14}  {'acc/MSE':>8}"]
+    for r in rows:
+        med = "" if r["median_updates_to_success"] is None else f"{r['median_updates_to_success']:.0f}"
+        metric = r["mean_final_accuracy"] if r["mean_final_mse"] is None else r["mean_final_mse"]
+        lines.append(f"{r['task']:<10}{model_label(r['cell'], r['init']):<26}{r['T']:>5}  {r['successes']:>3}/{r['runs']:<4}"
+                     f"  [{r['wilson_lo']:.2f}, {r['wilson_hi']:.2f}]  {med:>14}  {metric:>8.3f}")
+    return "\n".join(lines)

@@ -1,19 +1,19 @@
 """Parameter initialisation.
 
 Every function takes a ``numpy.random.Generator`` and returns a parameter dict with PyTorch's
-names and shapes, so the result copies into ``nn.RNN`` / ``nn.LSTM`` unchanged.
+names and shapes, so the result copies into ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` unchanged.
 """
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import DTypeLike
 
-from .._validate import FLOAT_DTYPES, GATES, PARAM_NAMES
+from .._validate import FLOAT_DTYPES, PARAM_NAMES
+from ..cells import get_cell
 
 
 def _check_sizes(cell: str, input_size: int, hidden_size: int, rng, dtype) -> tuple[int, np.dtype]:
-    if cell not in GATES:
-        raise ValueError(f"cell: expected one of {tuple(GATES)}, got {cell!r}")
+    G = get_cell(cell).gates
     for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
         if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
             raise ValueError(f"{name}: expected an integer >= 1, got {size!r}")
@@ -22,16 +22,16 @@ def _check_sizes(cell: str, input_size: int, hidden_size: int, rng, dtype) -> tu
     dtype = np.dtype(dtype)
     if dtype not in FLOAT_DTYPES:
         raise TypeError(f"dtype: expected float32 or float64, got {dtype}")
-    return GATES[cell], dtype
+    return G, dtype
 
 
 def init_pytorch_default(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator,
                          dtype: DTypeLike = np.float64) -> dict:
-    """PyTorch's default for ``nn.RNN`` and ``nn.LSTM``: every tensor drawn from
+    """PyTorch's default for ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``: every tensor drawn from
     U(-1/sqrt(H), 1/sqrt(H)), H = hidden_size.
 
-    Shapes: weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), with G = 1 for
-    ``cell="rnn"`` and 4 for ``cell="lstm"``.
+    Shapes: weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), with G the cell's
+    gate count (`scratch_rnn.cells`): 1 for ``cell="rnn"``, 4 for ``"lstm"``, 3 for ``"gru"``.
     """
     G, dtype = _check_sizes(cell, input_size, hidden_size, rng, dtype)
     H, D = hidden_size, input_size

@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .._validate import GATES, PARAM_NAMES
-from ..gru import GRUCache, GRUGrads, gru_backward, gru_forward
-from ..lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
-from ..rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
-from ..stack import StackCache, StackGrads, stack_backward, stack_forward
+from .._validate import PARAM_NAMES
+from ..cells import CELLS, cell_of_cache, cell_of_shape
+from ..gru import GRUCache, GRUGrads
+from ..lstm import LSTMCache, LSTMGrads
+from ..rnn import RNNCache, RNNGrads
+from ..stack import StackCache, StackGrads, stack_backward, stack_forward, state_dict_key
 from . import init as _init
 from .losses import linear_backward, linear_forward, task_loss
 from .tasks import Task
@@ -47,8 +48,8 @@ def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: 
     "orthogonal" (recurrent weights), "identity" (RNN, IRNN). The head is ``nn.Linear``'s
     default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. With ``layers > 1`` or
     `bidirectional`, every layer and direction is initialised so, under the state_dict's keys."""
-    if cell not in INITS:
-        raise ValueError(f"cell: expected one of {tuple(INITS)}, got {cell!r}")
+    if cell not in CELLS:
+        raise ValueError(f"cell: expected one of {tuple(CELLS)}, got {cell!r}")
     if init not in INITS[cell]:
         raise ValueError(f"init: expected one of {INITS[cell]} for cell {cell!r}, got {init!r}")
     if isinstance(layers, bool) or not isinstance(layers, (int, np.integer)) or layers < 1:
@@ -60,7 +61,7 @@ def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: 
             for d in range(nd):
                 one = _init_layer(cell, init, input_size if layer == 0 else nd * hidden_size, hidden_size, rng,
                                   dtype, forget_bias, t_max)
-                p.update({f"{k}_l{layer}" + ("_reverse" if d else ""): v for k, v in one.items()})
+                p.update({state_dict_key(k, layer, d): v for k, v in one.items()})
         k = 1.0 / np.sqrt(nd * hidden_size)
         p["head_weight"] = rng.uniform(-k, k, (outputs, nd * hidden_size)).astype(dtype)
         p["head_bias"] = rng.uniform(-k, k, outputs).astype(dtype)
@@ -98,11 +99,8 @@ def architecture(params: dict) -> tuple[int, bool]:
 def cell_of(params: dict) -> str:
     """'rnn', 'lstm' or 'gru', from the shape of weight_hh (of the first layer)."""
     key = "weight_hh_l0" if "weight_hh_l0" in params else "weight_hh"
-    GH, H = np.shape(params[key])
-    for cell, G in GATES.items():
-        if GH == G * H:
-            return cell
-    raise ValueError(f"params['{key}']: expected shape (H, H), (3H, H) or (4H, H), got {(GH, H)}")
+    G_H, H = np.shape(params[key])
+    return cell_of_shape(G_H, H, f"params['{key}']").name
 
 
 def layer_params(params: dict) -> dict:
@@ -135,12 +133,7 @@ def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[n
         top = np.concatenate(list(h_n[-2:] if bi else h_n[-1:]), axis=1)   # (B, D*H) the top layer's final states
         out, head_cache = linear_forward(params["head_weight"], params["head_bias"], top)
         return out, ModelCache(cell, layer_cache, head_cache, backend)
-    if cell == "rnn":
-        h, layer_cache = rnn_forward(layer, x, backend=backend)
-    elif cell == "gru":
-        h, layer_cache = gru_forward(layer, x, backend=backend)
-    else:
-        h, _, layer_cache = lstm_forward(layer, x, backend=backend)
+    h, _, layer_cache = CELLS[cell].forward(layer, x, backend=backend)
     out, head_cache = linear_forward(params["head_weight"], params["head_bias"], h[-1])
     return out, ModelCache(cell, layer_cache, head_cache, backend)
 
@@ -161,12 +154,7 @@ def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads 
         return {**g.params, "head_weight": dw, "head_bias": db}, g
     dh = np.zeros_like(cache.layer.h)                            # the loss looks only at h_{T-1}
     dh[-1] = dh_last
-    if isinstance(cache.layer, RNNCache):
-        g = rnn_backward(cache.layer, dh, backend=cache.backend)
-    elif isinstance(cache.layer, GRUCache):
-        g = gru_backward(cache.layer, dh, backend=cache.backend)
-    else:
-        g = lstm_backward(cache.layer, dh, backend=cache.backend)
+    g = cell_of_cache(cache.layer).backward(cache.layer, dh)     # on the backend the forward pass ran
     return {**g.params, "head_weight": dw, "head_bias": db}, g
 
 

@@ -23,9 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validate import as_float_array, check_shape
-from ..gru import gru_backward, gru_forward
-from ..lstm import lstm_backward, lstm_forward
-from ..rnn import rnn_backward, rnn_forward
+from ..cells import CELLS
 from ..truncated import truncated_backward
 from .losses import mse_loss, softmax_cross_entropy
 from .model import HEAD_KEYS, cell_of, layer_params
@@ -48,20 +46,14 @@ def seq_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Arr
         if key not in params:
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {key!r}")
     cell, layer = cell_of(params), layer_params(params)
-    cache: Any
-    if cell == "lstm":
-        h, _, cache = lstm_forward(layer, x, h0, c0, backend=backend)
-    else:
-        if c0 is not None:
-            raise ValueError(f"c0: only the LSTM has a cell state, got one for cell {cell!r}")
-        h, cache = (rnn_forward if cell == "rnn" else gru_forward)(layer, x, h0, backend=backend)
+    h, _, cache = CELLS[cell].forward(layer, x, h0, c0, backend=backend)
     out = h @ params["head_weight"].T + params["head_bias"]      # (T, B, C) the head at every step
     return out, SeqCache(cell, cache, h, params["head_weight"], backend)
 
 
 def final_state(cache: SeqCache, t: int = -1) -> tuple[np.ndarray, np.ndarray | None]:
     """(h_t, c_t) after step t (the last by default), copies: the state a stream carries on."""
-    c = cache.layer.c[t].copy() if cache.cell == "lstm" else None
+    c = cache.layer.c[t].copy() if CELLS[cache.cell].cell_state else None
     return cache.h[t].copy(), c
 
 
@@ -108,9 +100,7 @@ def seq_backward(cache: SeqCache, dout: np.ndarray, k: int | None = None, scheme
     db = dout.sum(axis=(0, 1))
     dh = dout @ cache.head_weight                                # (T, B, H) into every h_t
     if k is not None:
-        g = truncated_backward(cache.layer, dh, k, scheme, backend=cache.backend)
-    elif cache.cell == "lstm":
-        g = lstm_backward(cache.layer, dh, backend=cache.backend)
+        g = truncated_backward(cache.layer, dh, k, scheme)      # the backend of the forward pass
     else:
-        g = (rnn_backward if cache.cell == "rnn" else gru_backward)(cache.layer, dh, backend=cache.backend)
+        g = CELLS[cache.cell].backward(cache.layer, dh)
     return {**g.params, "head_weight": dw, "head_bias": db}, g

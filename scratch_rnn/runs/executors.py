@@ -1,10 +1,12 @@
-"""Running a list of specs into a run store: a local process pool by default, a Dask cluster on
+"""Running a list of jobs into a run store: a local process pool by default, a Dask cluster on
 request; interruptible, resumable, and a failing run is a result, not the end of the sweep.
 
-`execute` submits only the runs the store lacks, at most one per free worker slot, longest
-first, and appends every outcome to the store the moment it arrives. A run is a `RunSpec` trained
-by `run_one_safe`, or any frozen dataclass with a ``cost()`` and a top-level function that turns
-it into ``{"result": dict}`` or ``{"failure": dict}`` (`run=`; the truncation study's jobs). SIGINT or SIGTERM cancels
+`execute` submits only the jobs the store lacks, at most one per free worker slot, longest
+first, and appends every outcome to the store the moment it arrives. A job is any frozen
+dataclass with a ``cost()`` (a relative estimate of its time); ``run``, a top-level function (it
+travels to worker processes), turns it into ``{"record": dict}`` (a training run's record, with its
+``"seconds"``; the study's `runner.run_one_safe`), ``{"result": dict}`` (the truncation study's jobs)
+or ``{"failure": dict}``. SIGINT or SIGTERM cancels
 what is pending, ends the local workers, and raises `Interrupted` (the CLI exits 130 or 143 with a
 message that says how to resume).
 """
@@ -17,9 +19,6 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from .records import RunRecord
-from .runner import run_one_safe
-from .specs import RunSpec
 from .store import RunStore
 
 MAX_ATTEMPTS = 2        # a run in flight when a worker process died is tried this many times, then stored as failed
@@ -97,10 +96,10 @@ def _failure_of(err: BaseException) -> dict:
     return {"type": type(err).__name__, "message": str(err), "traceback": None}
 
 
-def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, scheduler: str | None = None,
-            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs",
-            run=run_one_safe) -> Outcome:
-    """Run every spec the store lacks (and, with `retry_failed`, every stored failure) and store each outcome."""
+def execute(specs: list, store: RunStore, run, workers: int | None = None, scheduler: str | None = None,
+            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs") -> Outcome:
+    """Run (`run`) every job the store lacks (and, with `retry_failed`, every stored failure) and
+    store each outcome."""
     todo = sorted((s for s in specs if not store.done(s, retry_failed)), key=lambda s: -s.cost())
     out = Outcome(skipped=len(specs) - len(todo))
     if not todo:
@@ -122,15 +121,14 @@ def execute(specs: list[RunSpec], store: RunStore, workers: int | None = None, s
         elif workers > 1:
             runner = _Local(workers, run)
         queue = list(todo)
-        attempts: dict[RunSpec, int] = {}
-        running: dict[Any, RunSpec] = {}                         # future -> its spec
+        attempts: dict[Any, int] = {}
+        running: dict[Any, Any] = {}                             # future -> its job
         spent = {"seconds": 0.0, "cost": 0.0}
 
         def store_outcome(spec, result):
             if "record" in result:
-                rec = RunRecord.from_dict(result["record"])
-                store.add_record(rec)
-                spent["seconds"] += rec.seconds
+                store.add_record(spec, result["record"])
+                spent["seconds"] += result["record"].get("seconds", 0.0)
                 spent["cost"] += spec.cost()
             elif "result" in result:
                 store.add_result(spec, result["result"])

@@ -1,4 +1,4 @@
-"""The `truncation` command end to end: run the jobs of `study.truncation` into a store, then write
+"""The `truncation` command end to end: run the jobs of `truncation.experiment` into a store, then write
 tables (CSV, JSON), figures and ``truncation.md`` from the stored results alone."""
 from __future__ import annotations
 
@@ -8,22 +8,22 @@ from typing import Any
 
 import numpy as np
 
-from . import truncation as tr
-from .tables import write_csv, write_json
-from .store import check_writable
+from .._files import check_writable, write_csv, write_json
+from ..runs import run_into_store, run_meta
+from . import experiment as tr
 
 
 def truncation(out: Path, quick: bool = False, seed: int = 0, figures: Path | None = None, **run) -> dict:
     """Run (or resume) the truncation study in `out` and write its outputs there; with `figures`,
     copy its two main figures into that folder too (the README's)."""
-    from .commands import _meta, _run
     out = check_writable(out)
     if figures is not None:
         figures = check_writable(figures, "--figures")
     proto = tr.QUICK_TRUNCATION if quick else tr.TRUNCATION
     jobs = tr.jobs(proto, seed)
-    store, outcome, seconds = _run(jobs, out, {"command": "truncation", "protocol": proto}, run, tr.run_job_safe)
-    meta = _meta(store.meta, seconds, {"seed": seed, "quick": quick})
+    store, outcome, seconds = run_into_store(jobs, out, {"command": "truncation", "protocol": proto}, run,
+                                             tr.run_job_safe)
+    meta = run_meta(store.meta, seconds, {"seed": seed, "quick": quick})
     res = build_truncation(out, store.results(jobs), store.failures(jobs), meta, proto)
     if figures is not None:
         for key in ("fidelity_png", "training_png"):

@@ -1,7 +1,7 @@
 r"""Character-level language modelling with streaming truncated BPTT, TBPTT(k1, k2).
 
 The text is cut into B contiguous streams read in parallel (column b of a (steps, B) array of
-character ids). The model is the sequence model of `training.sequence`: one-hot characters in,
+character ids). The model is the sequence model of `scratch_rnn.training.sequence`: one-hot characters in,
 a head at every step predicting the next character. Training follows Williams & Peng (1990) and
 Sutskever (2013): every k1 new characters, run forward over the last k2 steps (k2 >= k1) from
 the state carried in from the stream so far, put the loss on the k1 new steps only, and
@@ -17,66 +17,12 @@ with the state carried through it, mean cross-entropy / ln 2.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 
-from .optim import Adam, clip_grad_norm
-from .sequence import final_state, seq_backward, seq_forward, seq_loss
-from .tasks import one_hot
-
-
-def default_text() -> str:
-    """The text that ships with every CPython: the help topics of ``pydoc_data.topics`` (about
-    465k characters), in the order of their names."""
-    from pydoc_data.topics import topics
-    return "".join(topics[k] for k in sorted(topics))
-
-
-def load_text(path: str | Path | None = None, min_chars: int = 1000) -> str:
-    """The text of a UTF-8 file, or `default_text()` when path is None."""
-    if path is None:
-        return default_text()
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise ValueError(f"--text {p}: expected a readable UTF-8 text file, got {err}") from None
-    if len(text) < min_chars:
-        raise ValueError(f"--text {p}: expected at least {min_chars} characters, got {len(text)}")
-    return text
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    chars: str                                                   # every character, sorted; id = position
-
-    @classmethod
-    def of(cls, text: str) -> Vocabulary:
-        return cls("".join(sorted(set(text))))
-
-    @property
-    def size(self) -> int:
-        return len(self.chars)
-
-    def encode(self, text: str) -> np.ndarray:
-        index = {ch: i for i, ch in enumerate(self.chars)}
-        unknown = sorted(set(text) - set(index))
-        if unknown:
-            raise ValueError(f"text: expected characters of the vocabulary, got {len(unknown)} others: {unknown[:10]}")
-        return np.fromiter((index[ch] for ch in text), dtype=np.int64, count=len(text))
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[i] for i in np.asarray(ids).ravel())
-
-
-def split(ids: np.ndarray, train_fraction: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
-    """The first `train_fraction` of the text to train on, the rest to validate on."""
-    if not 0 < train_fraction < 1:
-        raise ValueError(f"train_fraction: expected a number in (0, 1), got {train_fraction!r}")
-    n = int(len(ids) * train_fraction)
-    return ids[:n], ids[n:]
+from ..training.optim import Adam, clip_grad_norm
+from ..training.sequence import final_state, seq_backward, seq_forward, seq_loss
+from ..training.tasks import one_hot
+from ..training.text import Vocabulary
 
 
 def streams(ids: np.ndarray, B: int) -> np.ndarray:

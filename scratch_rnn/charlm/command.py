@@ -1,5 +1,5 @@
 """The `charlm` and `sample` commands: train a character-level language model with streaming
-TBPTT(k1, k2) (`training.charlm`), checkpointing as it goes, and sample text from a checkpoint.
+TBPTT(k1, k2) (`charlm.tbptt`), checkpointing as it goes, and sample text from a checkpoint.
 
 ``OUT/charlm.npz`` is the checkpoint (parameters, Adam's state, the stream position and carried
 state, the vocabulary and the configuration); ``OUT/charlm.json`` the training curve, the
@@ -14,13 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import check_writable
+from .._numba.threads import one_blas_thread
 from .._provenance import provenance
 from .._validate import check_arrays
-from ..training.charlm import TBPTT, Vocabulary, bits_per_char, load_text, sample, split, streams
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.model import init_model
-from .runner import one_blas_thread
-from .store import check_writable
+from ..training.text import Vocabulary, load_text, split
+from .tbptt import TBPTT, bits_per_char, sample, streams
 
 
 def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128, k1: int = 32, k2: int = 64,

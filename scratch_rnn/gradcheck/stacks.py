@@ -10,13 +10,12 @@ One row per configuration, backend and gradient: ``params`` (the worst over ever
 """
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from ._validate import GATES
-from .gradcheck import max_rel_error, numerical_gradient
-from .stack import stack_backward, stack_forward
+from ..cells import CELLS
+from ..stack import stack_backward, stack_forward, state_dict_key
+from .common import max_rel_error, numerical_gradient
 
 #: cell, num_layers, bidirectional, proj_size, nonlinearity, lengths (None: all T steps)
 STACK_CONFIGS = (
@@ -42,15 +41,14 @@ def random_stack_problem(config, rng: np.random.Generator) -> dict:
     """A state_dict (uniform in +-1/sqrt(H), as torch initialises it), inputs and upstream gradients."""
     cell, L, bi, P, nl, lengths = config
     T, B, D, H = STACK_SIZE
-    nd, Ho, G, k = (2 if bi else 1), (P or H), GATES[cell], H ** -0.5
+    nd, Ho, G, k = (2 if bi else 1), (P or H), CELLS[cell].gates, H ** -0.5
     params = {}
     for layer in range(L):
         for d in range(nd):
-            sfx = f"_l{layer}" + ("_reverse" if d else "")
             shapes = {"weight_ih": (G * H, D if layer == 0 else nd * Ho), "weight_hh": (G * H, Ho),
                       "bias_ih": (G * H,), "bias_hh": (G * H,), **({"weight_hr": (P, H)} if P else {})}
-            params.update({n + sfx: rng.uniform(-k, k, s) for n, s in shapes.items()})
-    lstm = cell == "lstm"
+            params.update({state_dict_key(n, layer, d): rng.uniform(-k, k, s) for n, s in shapes.items()})
+    lstm = CELLS[cell].cell_state
     return {"params": params, "x": rng.standard_normal((T, B, D)),
             "h0": rng.standard_normal((L * nd, B, Ho)) * 0.5,
             "c0": rng.standard_normal((L * nd, B, H)) * 0.5 if lstm else None,
@@ -95,30 +93,13 @@ def stack_analytic_grads(config, prob: dict, backend: str = "numpy") -> dict:
 
 
 def stack_torch_grads(config, prob: dict, device: str = "cpu") -> dict:
-    """The same gradients from the torch module that has this state_dict (packed when lengths are given)."""
-    import torch
-    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
-
+    """The same gradients from the torch module that has this state_dict (`reference.stack_autograd_grads`)."""
+    from reference import stack_autograd_grads
     cell, L, bi, P, nl, _ = config
-    T, B, D, H = STACK_SIZE
-    kw: dict[str, Any] = {"nonlinearity": nl} if cell == "rnn" else {"proj_size": P} if cell == "lstm" else {}
-    module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-    m = module(D, H, num_layers=L, bidirectional=bi, **kw).double().to(device)
-    m.load_state_dict({k: torch.from_numpy(v) for k, v in prob["params"].items()})
-    t = {k: torch.from_numpy(prob[k]).to(device).requires_grad_() for k in ("x", "h0", "c0") if prob[k] is not None}
-    inp: Any = t["x"]
-    if prob["lengths"] is not None:
-        inp = pack_padded_sequence(inp, torch.from_numpy(prob["lengths"]), enforce_sorted=False)
-    out, state = m(inp, (t["h0"], t["c0"]) if cell == "lstm" else t["h0"])
-    if prob["lengths"] is not None:
-        out = pad_packed_sequence(out, total_length=T)[0]
-    h_n, c_n = state if cell == "lstm" else (state, None)
-    up = {k: torch.from_numpy(prob[k]).to(device) for k in ("dout", "dh_n", "dc_n") if prob[k] is not None}
-    loss = (out * up["dout"]).sum() + (h_n * up["dh_n"]).sum()
-    (loss + ((c_n * up["dc_n"]).sum() if c_n is not None else 0.0)).backward()
-    grad = lambda v: v.grad.detach().cpu().numpy()  # noqa: E731
-    return _collect({k: grad(v) for k, v in m.named_parameters()}, grad(t["x"]), grad(t["h0"]),
-                    grad(t["c0"]) if "c0" in t else None)
+    g = stack_autograd_grads(cell, prob["params"], prob["x"], prob["h0"], prob["c0"], prob["dout"], prob["dh_n"],
+                             prob["dc_n"], lengths=prob["lengths"], num_layers=L, bidirectional=bi, proj_size=P,
+                             nonlinearity=nl, device=device)
+    return _collect(g["params"], g["x"], g["h0"], g.get("c0"))
 
 
 def _error(ours, ref) -> float:

@@ -1,8 +1,11 @@
 """The run store: every finished run, appended at once to one JSON-lines file in the output folder.
 
-``DIR/runs.jsonl`` holds one line per finished run, ``{"key", "host", "record"}`` for a run that
-trained, or ``{"key", "host", "spec", "failure"}`` for one that raised (its error and traceback).
-The key is a hash of the run's spec and the package version. ``DIR/store.json`` names what the
+A run is a *job*: a frozen dataclass (the study's `RunSpec`, a truncation job, ...). ``DIR/runs.jsonl``
+holds one line per finished job: ``{"key", "host", "record"}`` for a training run's record,
+``{"key", "host", "job", "result"}`` for another job's result, or ``{"key", "host", "spec", "failure"}``
+for one that raised (its error and traceback). The key is a hash of the job and the package
+version (`run_key`). The store knows no job type: the experiment that owns the jobs decodes them
+(`RunStore.record_dicts`, `RunStore.failures` with ``decode``). ``DIR/store.json`` names what the
 store belongs to (the command's protocol and the package version); a folder written under another
 protocol or version is refused, never mixed. One process, the one driving the sweep, writes; each
 line is flushed and synced before the next result is taken, so a crash loses at most the run in
@@ -20,9 +23,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .records import RunRecord
-from .specs import RunSpec
-
 RUNS, META = "runs.jsonl", "store.json"
 
 
@@ -31,10 +31,13 @@ def _version() -> str:
     return __version__
 
 
-def run_key(spec) -> str:
-    """A hash of the spec's (or job's) fields and the package version: the same run, the same key."""
-    text = json.dumps({"kind": type(spec).__name__, **asdict(spec)} if not isinstance(spec, RunSpec) else asdict(spec),
-                      sort_keys=True) + "|" + _version()
+def run_key(job) -> str:
+    """A hash of the job's fields, its kind and the package version: the same run, the same key. A
+    job class may name its kind itself (``STORE_KIND``; the study's `RunSpec` names none, which keeps
+    the keys of the stores written before other kinds of job existed)."""
+    kind = getattr(type(job), "STORE_KIND", type(job).__name__)
+    fields = asdict(job) if kind is None else {"kind": kind, **asdict(job)}
+    text = json.dumps(fields, sort_keys=True) + "|" + _version()
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -104,8 +107,9 @@ class RunStore:
             os.fsync(f.fileno())
         self.lines[line["key"]] = line
 
-    def add_record(self, record: RunRecord) -> None:
-        self._append({"key": run_key(record.spec), "host": socket.gethostname(), "record": record.to_dict()})
+    def add_record(self, job, record: dict) -> None:
+        """A finished training run: its job and its record (a JSON-able dict)."""
+        self._append({"key": run_key(job), "host": socket.gethostname(), "record": record})
 
     def add_result(self, job, result: dict) -> None:
         """A finished job of another kind than a training run (a frozen dataclass) and its result."""
@@ -116,35 +120,23 @@ class RunStore:
         return [(j, self.lines[k]["result"]) for j, k in zip(jobs, map(run_key, jobs))
                 if "result" in self.lines.get(k, {})]
 
-    def add_failure(self, spec: RunSpec, failure: dict) -> None:
-        self._append({"key": run_key(spec), "host": socket.gethostname(), "spec": asdict(spec), "failure": failure})
+    def add_failure(self, job, failure: dict) -> None:
+        self._append({"key": run_key(job), "host": socket.gethostname(), "spec": asdict(job), "failure": failure})
 
-    def done(self, spec: RunSpec, retry_failed: bool = False) -> bool:
-        line = self.lines.get(run_key(spec))
+    def done(self, job, retry_failed: bool = False) -> bool:
+        line = self.lines.get(run_key(job))
         return line is not None and not (retry_failed and "failure" in line)
 
-    def records(self, specs=None) -> list[RunRecord]:
-        """The stored records, of `specs` (in their order) when given."""
-        keys = [run_key(s) for s in specs] if specs is not None else list(self.lines)
-        return [RunRecord.from_dict(self.lines[k]["record"]) for k in keys if "record" in self.lines.get(k, {})]
+    def record_dicts(self, jobs=None) -> list[dict]:
+        """The stored records (dicts), of `jobs` (in their order) when given, else all of them."""
+        keys = [run_key(s) for s in jobs] if jobs is not None else list(self.lines)
+        return [self.lines[k]["record"] for k in keys if "record" in self.lines.get(k, {})]
 
-    def failures(self, specs=None) -> list[tuple[Any, dict]]:
-        """(spec, failure) of the stored failures, of `specs` (RunSpecs or jobs, in their order) when given."""
-        if specs is not None:
-            return [(s, self.lines[k]["failure"]) for s, k in zip(specs, map(run_key, specs))
+    def failures(self, jobs=None, decode=None) -> list[tuple[Any, dict]]:
+        """(job, failure) of the stored failures: of `jobs` (in their order) when given, else of every
+        job in the store, each rebuilt from its stored fields by `decode` (a dict is kept as it is)."""
+        if jobs is not None:
+            return [(s, self.lines[k]["failure"]) for s, k in zip(jobs, map(run_key, jobs))
                     if "failure" in self.lines.get(k, {})]
-        return [(RunSpec(**line["spec"]), line["failure"]) for line in self.lines.values() if "failure" in line]
-
-
-def check_writable(folder, option: str = "--out") -> Path:
-    """Create `folder` and write a file in it, or raise ValueError naming the option, before any work."""
-    folder = Path(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".write-test-{os.getpid()}"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as err:
-        raise ValueError(f"{option} {folder}: expected a folder this process can write, got {err.strerror or err}") \
-            from None
-    return folder
+        decode = decode or (lambda fields: fields)
+        return [(decode(line["spec"]), line["failure"]) for line in self.lines.values() if "failure" in line]

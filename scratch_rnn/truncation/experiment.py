@@ -1,6 +1,6 @@
 r"""What truncated BPTT costs, measured against the exact gradient.
 
-Two experiments, each a list of jobs run through the study's executor and store (resumable,
+Two experiments, each a list of jobs run through the run store and its executors (`scratch_rnn.runs`) (resumable,
 interruptible, one JSON line per finished job):
 
 * **Fidelity** (`FidelityJob`): for a cell, a task and a seed, the exact gradient g of a batch's
@@ -27,12 +27,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..training.charlm import Vocabulary, default_text, split
+from .._validate import PARAM_NAMES
 from ..training.losses import linear_backward, task_loss
 from ..training.model import init_model, model_backward, model_forward
 from ..training.optim import Adam, clip_grad_norm
 from ..training.sequence import seq_backward, seq_forward, seq_loss
 from ..training.tasks import copying, copying_baseline, get_task, one_hot
+from ..training.text import Vocabulary, default_text, split
 from ..truncated import SCHEMES, truncated_backward
 
 TRUNCATION = {"hidden": 64, "batch": 32, "lr": 1e-2, "clip": 1.0, "seeds": 3, "cells": ("rnn", "lstm", "gru"),
@@ -42,7 +43,6 @@ TRUNCATION = {"hidden": 64, "batch": 32, "lr": 1e-2, "clip": 1.0, "seeds": 3, "c
 QUICK_TRUNCATION = {**TRUNCATION, "seeds": 1, "cells": ("rnn", "lstm", "gru"), "fidelity": {"copy": 5, "xor": 10, "lm": 10},
                     "fidelity_updates": 20, "train_cells": ("gru",), "train_ks": (4, 16), "train_updates": 30,
                     "eval_n": 100}
-PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def _compare(task: str, params: dict, x, y, L: int) -> list[dict]:
     for scheme in SCHEMES:
         for k in ks:
             g = truncated_backward(cache, dh, k, scheme, backend="numba").params
-            for name in PARAMS:
+            for name in PARAM_NAMES:
                 a, b = g[name].ravel(), exact[name].ravel()
                 na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
                 cos = float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
@@ -184,8 +184,8 @@ def run_training(job: TrainingJob) -> dict:
 
 def run_job_safe(job) -> dict:
     """A job's result, or its failure: {"result": dict} or {"failure": dict}, for the executor.
-    BLAS runs on one thread (`runner.one_blas_thread`)."""
-    from .runner import one_blas_thread
+    BLAS runs on one thread (`scratch_rnn._numba.threads.one_blas_thread`)."""
+    from .._numba.threads import one_blas_thread
     try:
         with one_blas_thread():
             return {"result": (run_fidelity if isinstance(job, FidelityJob) else run_training)(job)}

@@ -1,0 +1,54 @@
+"""The ``scratch-rnn`` command: one module per command group, each adding its subcommands and
+running them (the work itself is done by the package the command belongs to). Each subcommand has
+its own ``--help``.
+
+* `gradcheck`: ``gradcheck``, every hand-written gradient against finite differences and torch;
+* `bench`: ``bench``, the speed of every variant;
+* `study`: ``reproduce``, ``sweep``, ``gradflow``, ``gradratios``, ``report``, the vanishing-gradient study;
+* `truncation`: ``truncation``, what truncated BPTT keeps;
+* `charlm`: ``charlm`` and ``sample``, the character model;
+* `options`: the argument types and the options every long command shares.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import bench, charlm, gradcheck, study, truncation
+
+#: the command groups, in the order ``scratch-rnn --help`` lists their subcommands
+GROUPS = (gradcheck, bench, study, truncation, charlm)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scratch-rnn",
+        description="Hand-written forward passes and BPTT for the RNN, the LSTM and the GRU: gradient checks, "
+                    "benchmarks and the RNN-vs-LSTM vanishing-gradient study.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for group in GROUPS:
+        group.add_parsers(sub)
+    return parser
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The subcommand's parser, whose error() prints its usage and exits with argparse's code 2."""
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices[name]
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.parser = _subparser(parser, args.command)
+    from ..runs import Interrupted
+    try:
+        return args.func(args)
+    except ValueError as err:          # bad options found before any work (no GPU, an unwritable --out, ...)
+        print(f"scratch-rnn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except Interrupted as err:
+        print(f"\nscratch-rnn {args.command}: {err}", file=sys.stderr)
+        return 128 + err.signum
+

@@ -1,0 +1,16 @@
+"""Runs as data, for every long command: the run store and the executors.
+
+* `store`: `RunStore`, one JSON line per finished job in ``OUT/runs.jsonl``, appended and synced at
+  once, keyed by a hash of the job (`run_key`); a folder of another protocol or version is refused;
+* `executors`: `execute`, the jobs a store lacks on a local process pool or a Dask cluster,
+  longest first, a failing job stored as a result, SIGINT/SIGTERM raising `Interrupted`;
+* `command`: `run_into_store` and `run_meta`, the path every long command takes through both.
+
+The jobs themselves (the study's `RunSpec`, the truncation study's jobs) and what a finished job
+means belong to the experiments above; nothing here knows them.
+"""
+from .command import run_into_store, run_meta
+from .executors import Interrupted, Outcome, execute
+from .store import META, RUNS, RunStore, run_key
+
+__all__ = ["RunStore", "run_key", "META", "RUNS", "execute", "Interrupted", "Outcome", "run_into_store", "run_meta"]
