@@ -100,6 +100,7 @@ def test_sampling_is_seeded_and_checked():
         sample(p, v, 5, 1.0, np.random.default_rng(1), prime="\n")
 
 
+@pytest.mark.slow
 def test_charlm_and_sample_commands_resume_and_refuse_another_configuration(tmp_path, capsys):
     text = tmp_path / "t.txt"
     text.write_text(TEXT)
@@ -120,6 +121,7 @@ def test_charlm_and_sample_commands_resume_and_refuse_another_configuration(tmp_
     assert "--text" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_an_interrupted_charlm_saves_and_resumes(tmp_path, monkeypatch, capsys):
     text = tmp_path / "t.txt"
     text.write_text(TEXT)

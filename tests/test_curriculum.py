@@ -47,6 +47,7 @@ def test_a_curriculum_run_moves_on_at_passing_screens_only():
         assert rec.updates_to_success == rec.evals[-1][0]
 
 
+@pytest.mark.slow
 def test_sweep_runs_the_curriculum_arm(tmp_path):
     out = tmp_path / "cur"
     assert main(["sweep", "--arm", "curriculum", "--dtype", "float64", "--tasks", "first_bit", "--models",

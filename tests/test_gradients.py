@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
-from conftest import BACKWARD, CELLS, FORWARD
+from helpers import BACKWARD, CELLS, FORWARD
 from reference import autograd_grads
 from scratch_rnn.gradcheck import (FD_TOL, FLOAT32_TOL, TORCH_TOL, analytic_grads, finite_difference_grads,
                                    max_rel_error, random_problem)

@@ -2,6 +2,7 @@
 import csv
 
 import numpy as np
+import pytest
 
 from scratch_rnn.cli import main
 from scratch_rnn.study.gradratios import ratios
@@ -9,6 +10,7 @@ from scratch_rnn.training.model import exact_profile, init_model
 from scratch_rnn.training.tasks import get_task
 
 
+@pytest.mark.slow
 def test_gradratios_command_writes_its_table(tmp_path):
     out = tmp_path / "gr"
     assert main(["gradratios", "--T", "30", "--draws", "4", "--out", str(out), "--figures", str(tmp_path / "f")]) == 0

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
-from conftest import BACKWARD, CELLS, FORWARD, GATES
+from helpers import BACKWARD, CELLS, FORWARD, GATES
 from scratch_rnn.gradcheck import NUMBA_TOL, analytic_grads, max_rel_error, random_problem
 from scratch_rnn._activations import sigmoid
 
@@ -163,6 +163,7 @@ def test_vanishing_gradients_step_by_step(cell, dtype):
         assert (mags > 1e6 * tiny).sum() >= 20                        # many steps compared on their own scale
 
 
+@pytest.mark.slow
 def test_kernels_work_where_no_cache_can_be_written(tmp_path):
     """No writable cache location at all (a file named __pycache__ blocks the package's cache
     folder, and the user cache lies under a regular file, which no user, root included, can
@@ -187,3 +188,26 @@ def test_kernels_work_where_no_cache_can_be_written(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "(2, 1, 3) (2, 1, 3) (2, 1, 3)" in out.stdout
     assert out.stderr.count("no writable Numba cache directory") == 1, out.stderr
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_a_backward_pass_runs_the_backend_of_its_forward_pass(cell, rng, monkeypatch):
+    """A Numba forward followed by a backward with no backend runs the Numba loop (the cache knows
+    its backend); naming a backend still overrides it. The NumPy loop is made to fail to tell."""
+    import importlib
+    reference = importlib.import_module(f"scratch_rnn.{cell}")
+
+    def numpy_loop(*args, **kwargs):
+        raise AssertionError("the NumPy loop ran")
+    monkeypatch.setattr(reference, f"{cell}_backward_loop", numpy_loop)
+    prob = random_problem(cell, 6, 2, 3, 4, rng)
+    args = (prob["params"], prob["x"], prob["h0"]) + ((prob["c0"],) if cell == "lstm" else ())
+    cache = FORWARD[cell](*args, backend="numba")[-1]
+    assert cache.backend == "numba"
+    g = BACKWARD[cell](cache, prob["dh"])                        # no backend: the forward pass's, Numba
+    assert g.h.shape == prob["dh"].shape
+    sr.truncated_backward(cache, prob["dh"], 2)
+    out = sr.stack_forward({f"{k}_l0": v for k, v in prob["params"].items()}, prob["x"], cell, backend="numba")
+    sr.stack_backward(out[3], np.ones_like(out[0]))
+    with pytest.raises(AssertionError, match="the NumPy loop ran"):
+        BACKWARD[cell](cache, prob["dh"], backend="numpy")

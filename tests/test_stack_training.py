@@ -68,6 +68,7 @@ def test_a_stack_checkpoint_moves_between_engines(tmp_path):
     assert np.max(np.abs(np.array(h.loss) - np.array(h_straight.loss))) <= 1e-12
 
 
+@pytest.mark.slow
 def test_sweep_runs_stacked_models(tmp_path):
     out = tmp_path / "sweep"
     assert main(["sweep", "--models", "lstm:pytorch:2:bi", "gru:pytorch", "--lengths", "5", "--seeds", "1",

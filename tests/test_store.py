@@ -82,6 +82,7 @@ def test_interrupted_sweep_resumes_to_the_same_records(sig, straight, tmp_path):
     assert _leftover_processes(marker) == []
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_records(straight, tmp_path):
     assert main([*SWEEP, "--workers", "2", "--out", str(tmp_path)]) == 0
     assert _records(tmp_path) == straight
@@ -95,6 +96,7 @@ def test_a_dask_cluster_gives_the_same_records(straight, tmp_path):
     assert _records(tmp_path) == straight
 
 
+@pytest.mark.slow
 def test_a_torn_last_line_is_dropped_and_that_run_redone(straight, tmp_path):
     assert main([*SWEEP, "--workers", "1", "--out", str(tmp_path)]) == 0
     path = tmp_path / RUNS
@@ -104,6 +106,7 @@ def test_a_torn_last_line_is_dropped_and_that_run_redone(straight, tmp_path):
     assert path.read_text().count("\n") == len(straight) and _records(tmp_path) == straight
 
 
+@pytest.mark.slow
 def test_another_protocol_is_refused_and_fresh_moves_the_old_runs_aside(tmp_path, capsys):
     small = ["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "1",
              "--workers", "1", "--out", str(tmp_path)]
@@ -116,6 +119,7 @@ def test_another_protocol_is_refused_and_fresh_moves_the_old_runs_aside(tmp_path
     assert json.loads((tmp_path / "store.json").read_text())["protocol"]["updates"] == 30
 
 
+@pytest.mark.slow
 def test_a_failing_run_is_stored_and_retried(tmp_path, monkeypatch, capsys):
     real = runner.run_one
 

@@ -1,14 +1,12 @@
-"""The study's building blocks: statistics, gradient-flow analysis, specs and records, engine parity, the CLI."""
+"""The study's building blocks: statistics, gradient-flow analysis, specs and records, engine parity, plots
+(the commands that run them are in test_cli.py)."""
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
 
 import scratch_rnn as sr
-from scratch_rnn.cli import main
 from scratch_rnn.study import gradflow as gf
 from scratch_rnn.study import plots
 from scratch_rnn.study.records import RunRecord
@@ -152,7 +150,7 @@ def test_a_runs_role_does_not_depend_on_its_seed(first_seed):
 
 
 @pytest.mark.parametrize("k", [0, 3])
-def test_success_plot_at_none_and_all_successes(k, tmp_path):
+def test_success_plot_at_none_and_all_successes(k, tmp_path, monkeypatch):
     """0/n and n/n for small n: the Wilson error bars stay non-negative and the figure is written."""
     recs = []
     for T in (5, 10):
@@ -162,8 +160,16 @@ def test_success_plot_at_none_and_all_successes(k, tmp_path):
             recs.append(RunRecord(spec=spec, updates=60, evals=[], final_accuracy=1.0 if ok else 0.5, final_mse=None,
                                   succeeded=ok, updates_to_success=60 if ok else None, diverged=None, history=None,
                                   seconds=0.0))
+    figs = []
+    save = plots._save
+    monkeypatch.setattr(plots, "_save", lambda fig, path: figs.append(fig) or save(fig, path))
     path = plots.success_vs_length(recs, tmp_path / "s.png", "first_bit")
     assert path.stat().st_size > 0
+    (bars,) = [c for c in figs[0].axes[0].containers if c.has_yerr]
+    rate = bars.lines[0].get_ydata()                              # the success rate k/n at T = 5, 10
+    assert list(rate) == [k / 3, k / 3]
+    for (x0, lo), (x1, hi) in (seg for seg in bars.lines[2][0].get_segments()):
+        assert 0 <= lo <= k / 3 <= hi <= 1 and hi - lo > 0.3       # Wilson at n = 3: [0, 0.56] or [0.44, 1]
 
 
 def test_success_plot_labels_every_length_and_colours_a_models_arms_alike(tmp_path, monkeypatch):
@@ -188,89 +194,6 @@ def test_success_plot_labels_every_length_and_colours_a_models_arms_alike(tmp_pa
     assert (direct.get_linestyle(), curriculum.get_linestyle()) == ("-", "--")
 
 
-def test_cli_help_for_every_subcommand(capsys):
-    for cmd in ([], ["gradcheck"], ["bench"], ["reproduce"], ["sweep"], ["gradflow"]):
-        with pytest.raises(SystemExit) as e:
-            main([*cmd, "--help"])
-        assert e.value.code == 0
-        assert "usage: scratch-rnn" in capsys.readouterr().out
-
-
-def test_cli_rejects_cuda_without_gpu(tmp_path, capsys):
-    if torch.cuda.is_available():
-        pytest.skip("a GPU is present: asking for cuda is valid here")
-    code = main(["sweep", "--engine", "torch", "--device", "cuda", "--lengths", "5", "--seeds", "1",
-                 "--out", str(tmp_path)])
-    assert code == 2
-    assert "device: 'cuda' was asked for, but torch sees no CUDA device" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize("argv,message", [
-    (["sweep", "--models", "gru:chrono"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
-    (["sweep", "--models", "lstm:pytorch:0"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
-    (["sweep", "--models", "lstm:pytorch:2:both"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
-    (["sweep", "--models", "lstm:pytorch:2:bi:x"], "argument --models: expected CELL[:INIT[:LAYERS[:bi]]]"),
-    (["sweep", "--updates", "0"], "argument --updates: expected a finite integer >= 1, got '0'"),
-    (["sweep", "--updates", "-3"], "argument --updates: expected a finite integer >= 1, got '-3'"),
-    (["sweep", "--lengths", "20", "10", "-5"], "argument --lengths: expected a finite integer >= 2, got '-5'"),
-    (["sweep", "--seeds", "0"], "argument --seeds: expected a finite integer >= 1, got '0'"),
-    (["sweep", "--lr", "nan"], "argument --lr: expected a finite number > 0, got 'nan'"),
-    (["reproduce", "--seed", "-1"], "argument --seed: expected a finite integer >= 0, got '-1'"),
-    (["reproduce", "--workers", "-1"], "argument --workers: expected a finite integer >= 1, got '-1'"),
-    (["bench", "--budget", "0"], "argument --budget: expected a finite number > 0, got '0'"),
-    (["bench", "--budget", "-1"], "argument --budget: expected a finite number > 0, got '-1'"),
-    (["gradflow", "--T", "1"], "argument --T: expected a finite integer >= 2, got '1'"),
-])
-def test_cli_checks_every_numeric_option_when_parsing(argv, message, tmp_path, capsys):
-    with pytest.raises(SystemExit) as e:
-        main([*argv, "--out", str(tmp_path)])
-    assert e.value.code == 2
-    err = capsys.readouterr().err
-    assert "error: " + message in err and "usage: scratch-rnn" in err
-
-
-def test_gradcheck_command_passes(capsys):
-    assert main(["gradcheck", "--backend", "all"]) == 0
-    out = capsys.readouterr().out
-    assert "all gradients within tolerance" in out and "numba" in out
-    assert "lstm L2 bi P2 lengths" in out and "rnn-relu L2 bi lengths" in out   # the stack configurations too
-
-
-def test_reproduce_quick_writes_everything(tmp_path):
-    """The main job's quick form, end to end, as a user runs it, with a seed whose value once
-    decided a run's role (1000): it writes every file that --seed 0 writes."""
-    out = tmp_path / "results"
-    proc = subprocess.run([sys.executable, "-m", "scratch_rnn.cli", "reproduce", "--quick", "--seed", "1000",
-                           "--out", str(out)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    for name in ("report.md", "notebook_runs.json", "notebook_summary.csv", "study_runs.json", "study_summary.csv",
-                 "figures/notebook_panel.png", "figures/notebook_sweep.png", "figures/notebook_gradflow.png",
-                 "figures/success_xor.png", "figures/success_first_bit.png", "figures/gradient_flow.png",
-                 "figures/gate_statistics.png"):
-        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    for name in ("robustness.csv", "study_comparisons.csv", "gradratios/gradratios.csv", "figures/adding.png",
-                 "figures/curriculum_flow.png", "figures/gradratios.png"):
-        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
-    runs = json.loads((out / "study_runs.json").read_text())
-    assert runs["meta"]["versions"]["numpy"] and runs["meta"]["study_protocol"]["updates"] == 200
-    records = [RunRecord.from_dict(r) for r in runs["runs"]]
-    assert all(r.spec.seed in (1000, 1001) for r in records)
-    assert all(0 <= r.final_accuracy <= 1 for r in records if r.spec.task != "adding")
-    adding = [r for r in records if r.spec.task == "adding"]          # every arm and task ran
-    assert adding and all(r.final_mse > 0 and r.final_accuracy is None for r in adding)
-    assert {r.spec.arm for r in records} == {"direct", "curriculum"}
-    assert {(r.spec.dtype, r.spec.engine) for r in records} == {("float32", "scratch"), ("float64", "scratch"),
-                                                                ("float32", "torch")}
-    assert any(r.curriculum and "flow_at_switch" in r.curriculum for r in records)
-    nb = [RunRecord.from_dict(r) for r in json.loads((out / "notebook_runs.json").read_text())["runs"]]
-    assert sorted(r.spec.cell for r in nb if r.notebook_flow) == ["lstm", "rnn"]
-    report = (out / "report.md").read_text()
-    assert "## 2. The calibrated study" in report and "figures/success_xor.png" in report
-    for section in ("### Headline", "## 4. The adding problem", "## 5. Robustness", "### Gradient ratios"):
-        assert section in report, section
-    assert "Calibrated study:" in proc.stdout
-
-
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_torch_engine_on_cuda_matches_cpu():
@@ -280,41 +203,6 @@ def test_torch_engine_on_cuda_matches_cpu():
     hs = [sr.train(TorchEngine({k: v.copy() for k, v in p.items()}, task, lr=1e-2, clip=1.0, device=d),
                    sampler, 10, 8, 30, np.random.default_rng(1), dtype=np.float64) for d in ("cpu", "cuda")]
     np.testing.assert_allclose(hs[0].loss, hs[1].loss, rtol=1e-9)
-
-
-@pytest.mark.parametrize("engine", ["scratch", "torch"])
-def test_sweep_command_on_each_engine(engine, tmp_path, capsys):
-    code = main(["sweep", "--engine", engine, "--tasks", "first_bit", "--models", "rnn:orthogonal", "lstm:chrono",
-                 "--lengths", "5", "--seeds", "1", "--updates", "40", "--workers", "1", "--out", str(tmp_path)])
-    assert code == 0
-    runs = json.loads((tmp_path / "sweep_runs.json").read_text())
-    assert runs["meta"]["engine"] == engine and len(runs["runs"]) == 2
-    assert {RunRecord.from_dict(r).spec.engine for r in runs["runs"]} == {engine}
-    assert (tmp_path / "sweep_first_bit.png").stat().st_size > 0
-    assert "LSTM (chrono init)" in capsys.readouterr().out
-
-
-def test_gradflow_command_writes_its_profiles(tmp_path, capsys):
-    """Every cell, the GRU included (its profile has ||dL/dh_t|| alone: no Jacobian bound, no cell path)."""
-    code = main(["gradflow", "--models", "rnn:orthogonal", "lstm:chrono", "gru:pytorch", "--T", "8", "--updates", "20",
-                 "--workers", "1", "--out", str(tmp_path)])
-    assert code == 0
-    runs = [RunRecord.from_dict(r) for r in json.loads((tmp_path / "gradflow_runs.json").read_text())["runs"]]
-    assert [r.spec.cell for r in runs] == ["rnn", "lstm", "gru"] and all(len(r.flow_init["h"]) == 8 for r in runs)
-    assert set(runs[2].flow_init) == set(runs[2].flow_final) == {"h"}
-    assert (tmp_path / "gradient_flow.png").stat().st_size > 0 and (tmp_path / "gate_statistics.png").stat().st_size > 0
-
-
-def test_sweep_takes_the_adding_problem(tmp_path):
-    """A regression task in a sweep: success by MSE, the summary's MSE column filled, accuracy empty."""
-    out = tmp_path / "adding"
-    assert main(["sweep", "--tasks", "adding", "--models", "lstm:forget_bias", "--lengths", "6", "--seeds", "2",
-                 "--updates", "10", "--workers", "1", "--out", str(out)]) == 0
-    import csv
-    with open(out / "sweep_summary.csv") as f:
-        (row,) = list(csv.DictReader(f))
-    assert row["task"] == "adding" and row["runs"] == "2" and row["mean_final_accuracy"] == ""
-    assert 0 < float(row["mean_final_mse"]) < 1 and row["successes"] == "0"   # 10 updates do not solve it
 
 
 def test_fisher_comparisons_against_the_reference_model():

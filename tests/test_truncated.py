@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 import scratch_rnn as sr
-from conftest import BACKWARD, CELLS, FORWARD
+from helpers import BACKWARD, CELLS, FORWARD
 from reference import params_to_torch
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
 

@@ -2,11 +2,13 @@
 import csv
 
 import numpy as np
+import pytest
 
 from scratch_rnn.cli import main
 from scratch_rnn.truncation.report import truncation
 
 
+@pytest.mark.slow
 def test_truncation_quick_writes_everything_and_resumes(tmp_path):
     out = tmp_path / "tr"
     assert main(["truncation", "--quick", "--workers", "1", "--out", str(out), "--figures", str(tmp_path / "fig")]) == 0

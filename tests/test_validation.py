@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
-from conftest import BACKWARD, CELLS, FORWARD, GATES
+from helpers import BACKWARD, CELLS, FORWARD, GATES
 from scratch_rnn.gradcheck import max_rel_error
 
 

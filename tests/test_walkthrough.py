@@ -5,6 +5,7 @@ from pathlib import Path
 
 import jupytext
 import nbformat
+import pytest
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
@@ -20,6 +21,7 @@ def _outputs(nb, kind):
     return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if kind(o)]
 
 
+@pytest.mark.slow
 def test_walkthrough_runs_headless_in_quick_mode():
     nb = _builder().execute(quick=True, timeout=300)             # raises CellExecutionError on any failing cell
     assert not _outputs(nb, lambda o: o.output_type == "error")
