@@ -6,7 +6,7 @@ The loss is the one scratch_rnn's backward functions differentiate::
 
 `autograd_grads` is the oracle of one layer, `stack_autograd_grads` of a stacked, bidirectional,
 projected or variable-length ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``. For one layer, parameter, x, h0 and
-c0 gradients come from the fused ``nn.RNN`` / ``nn.LSTM`` (the layers the
+c0 gradients come from the fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (the layers the
 study trains); the total dL/dh_t and dL/dc_t for every t come from the unrolled cell-by-cell
 layers, whose parameter gradients are returned too (keys prefixed ``unrolled_``) so the two torch
 paths can be checked against each other.

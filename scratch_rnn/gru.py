@@ -17,7 +17,7 @@ The reset gate multiplies h_{t-1} W_hn^T + b_hn, bias included. That is PyTorch'
 GRU, not the one in Cho et al. 2014, where r_t multiplies h_{t-1} before the product,
 n_t = tanh(x_t W_in^T + b_in + (r_t * h_{t-1}) W_hn^T + b_hn); most from-scratch tutorials write
 Cho's form and therefore do not match ``nn.GRU``. It is also why the two biases have different
-gradients here (for the RNN and the LSTM they are equal).
+gradients here (for the RNN and the LSTM they are equal, `db_ih = db_hh`).
 
 Backward. ``dh[t]`` is the gradient the loss sends directly into h_t; ``dh_total[t]`` = dL/dh_t
 counts every path::

@@ -37,20 +37,20 @@ def _input_projection(x, w_ih, start, end, out):
 
 
 @jit
-def _weight_grads(x, h0, h, dz, start, end, w_ih, dx, dw_ih, dw_hh, db):
-    """For steps start..end-1 at once: dx_t = dz_t W_ih, dW_ih += sum dz_t^T x_t,
-    dW_hh += sum dz_t^T h_{t-1}, db += sum dz_t (the RNN and the LSTM: one dz feeds both
-    products and both biases). dz[k] belongs to step start + k."""
-    _bias_grads(dz, start, end, db)
-    _input_grads(x, dz, start, end, w_ih, dx, dw_ih)
-    _recurrent_grads(h0, h, dz, start, end, dw_hh)
+def _weight_grads(x, h0, h, da, start, end, w_ih, dx, dw_ih, dw_hh, db):
+    """For steps start..end-1 at once: dx_t = da_t W_ih, dW_ih += sum da_t^T x_t,
+    dW_hh += sum da_t^T h_{t-1}, db += sum da_t (the RNN and the LSTM: one da feeds both
+    products and both biases; the GRU, whose two biases differ, calls the pieces itself). da[k] belongs to step start + k."""
+    _bias_grads(da, start, end, db)
+    _input_grads(x, da, start, end, w_ih, dx, dw_ih)
+    _recurrent_grads(h0, h, da, start, end, dw_hh)
 
 
 @jit
-def _bias_grads(dz, start, end, db):
-    """db += sum over steps start..end-1 and the batch of dz."""
-    n, B, G = end - start, dz.shape[1], dz.shape[2]
-    rows = dz[:n].reshape(n * B, G)                              # (n*B, G) one row per (t, b)
+def _bias_grads(da, start, end, db):
+    """db += sum over steps start..end-1 and the batch of da."""
+    n, B, G = end - start, da.shape[1], da.shape[2]
+    rows = da[:n].reshape(n * B, G)                              # (n*B, G) one row per (t, b)
     for r in range(n * B):
         row = rows[r]
         for j in range(G):
@@ -58,21 +58,21 @@ def _bias_grads(dz, start, end, db):
 
 
 @jit
-def _input_grads(x, dz, start, end, w_ih, dx, dw_ih):
-    """dx_t = dz_t W_ih and dW_ih += sum dz_t^T x_t for steps start..end-1, as single products."""
-    n, B, G, D = end - start, dz.shape[1], dz.shape[2], x.shape[2]
-    rows = dz[:n].reshape(n * B, G)
-    np.dot(rows, w_ih, dx[start:end].reshape(n * B, D))          # dx_t = dz_t W_ih
+def _input_grads(x, da, start, end, w_ih, dx, dw_ih):
+    """dx_t = da_t W_ih and dW_ih += sum da_t^T x_t for steps start..end-1, as single products."""
+    n, B, G, D = end - start, da.shape[1], da.shape[2], x.shape[2]
+    rows = da[:n].reshape(n * B, G)
+    np.dot(rows, w_ih, dx[start:end].reshape(n * B, D))          # dx_t = da_t W_ih
     dw_ih += np.dot(rows.T, x[start:end].reshape(n * B, D))      # (G, D)
 
 
 @jit
-def _recurrent_grads(h0, h, dz, start, end, dw_hh):
-    """dW_hh += sum dz_t^T h_{t-1} for steps start..end-1, as single products (step 0 reads h0)."""
-    n, B, G, H = end - start, dz.shape[1], dz.shape[2], h.shape[2]
+def _recurrent_grads(h0, h, da, start, end, dw_hh):
+    """dW_hh += sum da_t^T h_{t-1} for steps start..end-1, as single products (step 0 reads h0)."""
+    n, B, G, H = end - start, da.shape[1], da.shape[2], h.shape[2]
     if start == 0:
-        dw_hh += np.dot(dz[0].T, h0)
+        dw_hh += np.dot(da[0].T, h0)
         if n > 1:
-            dw_hh += np.dot(dz[1:n].reshape((n - 1) * B, G).T, h[0:end - 1].reshape((n - 1) * B, H))
+            dw_hh += np.dot(da[1:n].reshape((n - 1) * B, G).T, h[0:end - 1].reshape((n - 1) * B, H))
     else:
-        dw_hh += np.dot(dz[:n].reshape(n * B, G).T, h[start - 1:end - 1].reshape(n * B, H))
+        dw_hh += np.dot(da[:n].reshape(n * B, G).T, h[start - 1:end - 1].reshape(n * B, H))
