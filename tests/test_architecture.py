@@ -30,7 +30,7 @@ ALLOWED = {
 #: the modules that may call into the torch side (`reference`), always inside a function, so that
 #: `import scratch_rnn` never needs torch: the torch engine, the oracles of the gradient checks, the
 #: torch rows of the benchmarks
-REFERENCE_BOUNDARY = {"scratch_rnn.study.runner", "scratch_rnn.study.commands", "scratch_rnn.gradcheck.layers",
+REFERENCE_BOUNDARY = {"scratch_rnn.study.runner", "scratch_rnn.study.specs", "scratch_rnn.gradcheck.layers",
                       "scratch_rnn.gradcheck.stacks", "scratch_rnn.bench.measure"}
 CELL_NAMES = {"rnn", "lstm", "gru"}
 

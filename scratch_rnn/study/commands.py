@@ -18,32 +18,19 @@ from ..runs import META, RunStore, run_into_store, run_meta
 from . import plots
 from . import specs as sp
 from .gradratios import gradratios
+from .powered import powered
 from .records import stored_failures, stored_records
 from .report import write_report
 from .runner import run_one_safe
+from .specs import check_engine
 from .stats import comparisons
 from .tables import notebook_summary, robustness_rows, study_summary
-
-
-def check_engine(engine: str, device: str, backend: str = "numba") -> None:
-    """Raise ValueError unless the engine, device and backend can run here."""
-    if engine not in sp.ENGINES:
-        raise ValueError(f"engine: expected one of {sp.ENGINES}, got {engine!r}")
-    if device not in sp.DEVICES:
-        raise ValueError(f"device: expected one of {sp.DEVICES}, got {device!r}")
-    if backend not in ("numpy", "numba"):
-        raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
-    if engine == "scratch" and device != "cpu":
-        raise ValueError("device: the scratch engine runs on the CPU; --device cuda needs --engine torch")
-    if engine == "torch":
-        from reference.train import check_device
-        check_device(device)
 
 
 def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bool = False, seed: int = 0,
               seeds: int | None = None, backend: str = "numba", figures: Path | None = None, **run) -> dict:
     """The notebook protocol, then the calibrated study (its arms: `specs.reproduce_specs`), then
-    the gradient ratios over draws; results and report.md in `out`, figures in `figures` (default
+    the gradient ratios over draws and the powered curriculum comparisons (`powered`); results and report.md in `out`, figures in `figures` (default
     out/figures). `seeds` overrides both seed counts of the grid. `run`: workers, scheduler,
     scheduler_file, fresh, retry_failed."""
     check_engine(engine, device, backend)
@@ -63,6 +50,9 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     t0 = time.perf_counter()
     gradratios(out / "gradratios", T=proto["flow_lengths"][0], draws=3 if quick else 20, seed=seed)
     seconds += time.perf_counter() - t0
+    powered_out = powered(out / "power", quick=quick, seed=seed, engine=engine, device=device, backend=backend,
+                          figures=fig, **run)
+    seconds += powered_out["seconds"]
     meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
                                        "workers": run.get("workers") or os.cpu_count(), "quick": quick})
     res = build_reproduce(out, fig, stored_records(store, nb_specs), stored_records(store, st_specs),
@@ -103,6 +93,8 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
         written[f"success_{task}"] = plots.success_vs_length(main, fig / f"success_{task}.png", task)
     if parts["adding"]:
         written["adding"] = plots.adding_curves(parts["adding"], fig / "adding.png")
+    if (fig / "updates_to_success.png").is_file():
+        written["updates_to_success"] = fig / "updates_to_success.png"
     ratios = out / "gradratios" / "gradratios.png"
     if ratios.is_file():
         import shutil

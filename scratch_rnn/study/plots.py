@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..training.tasks import get_task
-from .stats import group_runs, model_label, notebook_flow_runs, wilson
+from .stats import group_runs, model_label, model_order, notebook_flow_runs, wilson
 
 
 def _plt():
@@ -258,4 +258,32 @@ def adding_curves(runs: list, path: Path) -> Path:
         ax.set_title(f"adding problem, T = {T}")
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def updates_to_success(runs: list, path: Path) -> Path:
+    """The update at which each curriculum run succeeded, one row per (model, budget), a dot per
+    success (the median a bar), the failures counted at the budget's line: where successes crowd."""
+    plt = _plt()
+    groups: dict = {}
+    for r in sorted(runs, key=lambda r: (model_order(r.spec.model), r.spec.updates)):
+        groups.setdefault((r.spec.model, r.spec.updates), []).append(r)
+    fig, ax = plt.subplots(figsize=(11, 0.55 * len(groups) + 1.6))
+    jitter = np.random.default_rng(0)
+    for row, ((model, budget), rs) in enumerate(groups.items()):
+        color = f"C{row % 10}"
+        ups = np.array([r.updates_to_success for r in rs if r.succeeded], dtype=float)
+        ax.scatter(ups, row + jitter.uniform(-0.18, 0.18, len(ups)), s=14, color=color, alpha=0.7)
+        if len(ups):
+            ax.plot([np.median(ups)] * 2, [row - 0.3, row + 0.3], color=color, lw=2)
+        fails = len(rs) - len(ups)
+        ax.plot([budget] * 2, [row - 0.4, row + 0.4], color="k", lw=1)
+        ax.annotate(f"{len(ups)}/{len(rs)}" + (f"  ({fails} failed)" if fails else ""), (budget, row),
+                    xytext=(6, -4), textcoords="offset points", fontsize=8)
+    ax.set_yticks(range(len(groups)), [f"{model_label(*m)}, {b} updates" for m, b in groups])
+    ax.invert_yaxis()
+    ax.set_xlim(0, max((b for _, b in groups), default=1) * 1.22)
+    ax.set_xlabel("update at which the run succeeded (dots; bar: median; black line: the budget)")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title("Updates to success through the curriculum")
     return _save(fig, path)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .specs import CURRICULUM, RUNAWAY_FACTOR
+from .report_tests import robustness_lines, tests_table
 from .stats import comparisons, model_label, notebook_flow_runs
 from .tables import forgot_shorter, notebook_summary, robustness_rows, study_summary
 
@@ -31,24 +32,6 @@ def _table(summary: list[dict], task: str) -> str:
                          + (metric if r["successes"] < r["runs"] else ""))
         out.append(f"| {model_label(*m)} | " + " | ".join(cells) + " |")
     return "\n".join(out)
-
-
-def _tests_table(tests: list[dict], kind: str = "vs reference") -> list[str]:
-    """Fisher's exact test of one kind of comparison (`stats.comparisons`), one column per length."""
-    if not tests:
-        return []
-    Ts = sorted({t["T"] for t in tests})
-    by = {(t["model"], t["T"]): t for t in tests}
-    against = {"vs reference": f"against {tests[0]['reference']}", "vs PyTorch init": "against the same cell with "
-               "PyTorch's init"}.get(kind, "against the same model trained directly")
-    lines = [f"Fisher's exact test {against} (two-sided p; successes/runs of both):", "",
-             "| model | " + " | ".join(f"T={T}" for T in Ts) + " |", "|---|" + "---|" * len(Ts)]
-    for model in dict.fromkeys(t["model"] for t in tests):
-        cells = [f"{by[model, T]['fisher_p']:.2g} ({by[model, T]['successes']}/{by[model, T]['runs']} vs "
-                 f"{by[model, T]['reference_successes']}/{by[model, T]['reference_runs']})"
-                 if (model, T) in by else "" for T in Ts]
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
-    return lines + [""]
 
 
 def _flow_lines(runs: list) -> list[str]:
@@ -157,21 +140,6 @@ def _adding_lines(runs: list, summary: list[dict]) -> list[str]:
     return out + [""]
 
 
-def _robustness_lines(rows: list[dict]) -> list[str]:
-    if not rows:
-        return []
-    out = ["## 5. Robustness: do the outcomes survive another dtype and the other engine?", "",
-           "The runs of the sample below were trained again from the same initial weights on the same batches, "
-           "once in the other floating-point type and once on the other engine; a pair agrees when both runs "
-           "succeed or both fail.", "",
-           "| rerun in | task | model | T | pairs | agree | successes (study) | successes (rerun) |",
-           "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        out.append(f"| {r['variant']} | {r['task']} | {r['model']} | {r['T']} | {r['pairs']} | {r['agree']} "
-                   f"({r['agreement']:.0%}) | {r['study_successes']} | {r['variant_successes']} |")
-    return out + [""]
-
-
 def _gradratio_lines(out: Path) -> list[str]:
     path = out / "gradratios" / "gradratios.md"
     if not path.is_file():
@@ -179,6 +147,15 @@ def _gradratio_lines(out: Path) -> list[str]:
     lines = path.read_text().splitlines()
     return ["### Gradient ratios at initialisation over many draws", "",
             lines[0].lstrip("# ") + " (`gradratios/`):", ""] + lines[2:] + [""]
+
+
+def _power_lines(out: Path, figure: str | None) -> list[str]:
+    path = out / "power" / "power.md"
+    if not path.is_file():
+        return []
+    lines = [ln for ln in path.read_text().splitlines()[2:] if figure or "](updates_to_success.png)" not in ln]
+    head = path.read_text().splitlines()[0].lstrip("# ")
+    return [f"## 7. {head} (`power/`)", ""] + [ln.replace("](updates_to_success.png)", f"]({figure})") for ln in lines] + [""]
 
 
 def write_report(out: Path, nb_runs: list, parts: dict, protocol: dict, notebook: dict,
@@ -272,13 +249,13 @@ def write_report(out: Path, nb_runs: list, parts: dict, protocol: dict, notebook
         for kind in dict.fromkeys(t["comparison"] for t in tests):
             sel = [t for t in tests if t["task"] == task and t["comparison"] == kind]
             if sel:
-                md += _tests_table(sel, kind)
+                md += tests_table(sel, kind)
     md += ["### What the curriculum runs passed, and what they forgot", ""] + _curriculum_lines(main)
     adding = parts.get("adding", [])
     md += _adding_lines(adding, study_summary(adding)) if adding else []
     if "adding" in figures:
         md += [f"![adding]({figures['adding']})", ""]
-    md += _robustness_lines(robustness_rows(parts))
+    md += robustness_lines(robustness_rows(parts))
     md += ["## 6. Gradient flow, exactly", "",
            "||dL/dh_t|| and ||dL/dc_t|| from the hand-written BPTT on a fixed batch, at initialisation and "
            "after training (direct arm), with the product-of-Jacobian-norms bound (RNN) and the cell-path term "
@@ -290,6 +267,7 @@ def write_report(out: Path, nb_runs: list, parts: dict, protocol: dict, notebook
     md += _gradratio_lines(out)
     if "gradratios" in figures:
         md += [f"![gradient ratios]({figures['gradratios']})", ""]
+    md += _power_lines(out, figures.get("updates_to_success"))
     path = out / "report.md"
     path.write_text("\n".join(md) + "\n")
     return path

@@ -204,6 +204,21 @@ def notebook_specs(engine: str, seeds: int, proto: dict = NOTEBOOK, device: str 
     return specs
 
 
+def check_engine(engine: str, device: str, backend: str = "numba") -> None:
+    """Raise ValueError unless the engine, device and backend can run here."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine: expected one of {ENGINES}, got {engine!r}")
+    if device not in DEVICES:
+        raise ValueError(f"device: expected one of {DEVICES}, got {device!r}")
+    if backend not in ("numpy", "numba"):
+        raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
+    if engine == "scratch" and device != "cpu":
+        raise ValueError("device: the scratch engine runs on the CPU; --device cuda needs --engine torch")
+    if engine == "torch":
+        from reference.train import check_device
+        check_device(device)
+
+
 def study_specs(engine: str, proto: dict = STUDY, device: str = "cpu", tasks=None, models=None, lengths=None,
                 seeds=None, first_seed: int = 0, backend: str = "numba", arm: str = "direct") -> list[RunSpec]:
     """The calibrated study's grid (or the given part of it). Gradient profiles are recorded for

@@ -1,7 +1,10 @@
-"""Small statistics for the study: Wilson intervals, Fisher's exact test, grouping, labels."""
+"""Small statistics for the study: Wilson intervals, Fisher's exact test (with what it can detect,
+`power`), grouping, labels."""
 from __future__ import annotations
 
 import math
+
+from .power import detectable
 
 LABELS = {("rnn", "pytorch"): "RNN (PyTorch init)", ("rnn", "orthogonal"): "RNN (orthogonal W_hh)",
           ("rnn", "identity"): "RNN (identity W_hh)", ("lstm", "pytorch"): "LSTM (PyTorch init)",
@@ -35,10 +38,12 @@ def fisher_p(k1: int, n1: int, k2: int, n2: int) -> float:
 
 
 def _row(r: dict, base: dict, comparison: str, reference: str) -> dict:
+    d = detectable(base["successes"], base["runs"], r["runs"])
     return {"task": r["task"], "T": r["T"], "comparison": comparison, "model": model_label(r["cell"], r["init"]),
             "reference": reference, "successes": r["successes"], "runs": r["runs"],
             "reference_successes": base["successes"], "reference_runs": base["runs"],
-            "fisher_p": fisher_p(r["successes"], r["runs"], base["successes"], base["runs"])}
+            "fisher_p": fisher_p(r["successes"], r["runs"], base["successes"], base["runs"]),
+            "detectable_up": d["up"], "detectable_down": d["down"]}
 
 
 def comparisons(summary: list[dict], reference: tuple[str, str] | None = None) -> list[dict]:
@@ -46,7 +51,9 @@ def comparisons(summary: list[dict], reference: tuple[str, str] | None = None) -
     "vs reference" (every model against the reference model, the summary's first by default),
     "vs PyTorch init" (every other init of a cell against the same cell with PyTorch's init, same
     arm) and "curriculum vs direct" (a model's curriculum runs against its direct runs). Each row:
-    both sides' successes and runs, and the two-sided p."""
+    both sides' successes and runs, the two-sided p, and the smallest increase and decrease of the
+    model's rate over the reference's observed rate that the test detects at these n (power 0.8,
+    `power.detectable`; None where no rate that way can be), which is what a p above 0.05 leaves open."""
     rows: list[dict] = []
     if not summary:
         return rows
