@@ -64,3 +64,5 @@ def test_power_command_quick_writes_its_tables_and_pairs_the_budgets(tmp_path, c
         assert (out / name).stat().st_size > 0, name
     assert (tmp_path / "fig" / "updates_to_success.png").is_file()
     assert "not separated with 3 seeds per cell" in (out / "power.md").read_text()
+    assert main(["report", str(out)]) == 0                          # a power store rebuilds like the others
+    assert "Curriculum comparisons with 3 seeds per model" in capsys.readouterr().out

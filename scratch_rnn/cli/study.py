@@ -90,9 +90,9 @@ def add_parsers(sub) -> None:
     p.set_defaults(func=gradratios_command)
 
     p = sub.add_parser("report", help="rebuild tables, figures and report from a folder's run store, no training",
-                       description="Read DIR/runs.jsonl (written by reproduce, sweep or gradflow) and write its "
+                       description="Read DIR/runs.jsonl (written by reproduce, sweep, gradflow or power) and write its "
                                    "tables, figures and report again, without training anything.")
-    p.add_argument("dir", metavar="DIR", help="a folder written by reproduce, sweep or gradflow")
+    p.add_argument("dir", metavar="DIR", help="a folder written by reproduce, sweep, gradflow or power")
     p.add_argument("--figures", default=None, metavar="DIR", help="where reproduce's figures go (default: DIR/figures)")
     p.set_defaults(func=report_command)
 
@@ -155,6 +155,8 @@ def report_command(args) -> int:
     res = report(Path(args.dir), figures=args.figures)
     if "summary" in res:
         print(format_summary(res["summary"]))
+    if "power_summary" in res:
+        print(res["files"]["report"].read_text())
     print_failures(res["failures"])
     print(f"rebuilt the tables, figures and report in {args.dir} from its run store")
     return 0

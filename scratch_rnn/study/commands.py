@@ -18,7 +18,7 @@ from ..runs import META, RunStore, run_into_store, run_meta
 from . import plots
 from . import specs as sp
 from .gradratios import gradratios
-from .powered import powered
+from .powered import build_powered, powered
 from .records import stored_failures, stored_records
 from .report import write_report
 from .runner import run_one_safe
@@ -176,7 +176,7 @@ def report(folder: Path, figures: Path | None = None) -> dict:
     """Rebuild the tables, figures and report of a store in `folder` without training."""
     folder = Path(folder)
     if not (folder / META).is_file():
-        raise ValueError(f"DIR {folder}: expected a folder written by reproduce, sweep or gradflow (with {META}), "
+        raise ValueError(f"DIR {folder}: expected a folder written by reproduce, sweep, gradflow or power (with {META}), "
                          "found none")
     stored = json.loads((folder / META).read_text())
     store = RunStore(folder, {k: v for k, v in stored.items() if k != "scratch_rnn"})
@@ -189,4 +189,6 @@ def report(folder: Path, figures: Path | None = None) -> dict:
         return build_reproduce(folder, fig, nb, [r for r in runs if r.spec.experiment == "study"], failures, meta)
     if stored["command"] == "sweep":
         return build_sweep(folder, runs, failures, meta)
+    if stored["command"] == "power":
+        return build_powered(folder, runs, failures, meta)
     return build_gradflow(folder, runs, failures, meta)

@@ -270,9 +270,10 @@ def updates_to_success(runs: list, path: Path) -> Path:
         groups.setdefault((r.spec.model, r.spec.updates), []).append(r)
     fig, ax = plt.subplots(figsize=(11, 0.55 * len(groups) + 1.6))
     jitter = np.random.default_rng(0)
+    colors: dict = {}                                            # one colour per model, whatever its budget
     for row, ((model, budget), rs) in enumerate(groups.items()):
-        color = f"C{row % 10}"
-        ups = np.array([r.updates_to_success for r in rs if r.succeeded], dtype=float)
+        color = colors.setdefault(model, f"C{len(colors) % 10}")
+        ups = np.array([r.updates_to_success or r.updates for r in rs if r.succeeded], dtype=float)   # or at the budget's test
         ax.scatter(ups, row + jitter.uniform(-0.18, 0.18, len(ups)), s=14, color=color, alpha=0.7)
         if len(ups):
             ax.plot([np.median(ups)] * 2, [row - 0.3, row + 0.3], color=color, lw=2)

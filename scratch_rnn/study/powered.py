@@ -27,7 +27,7 @@ from . import specs as sp
 from .power import ALPHA, POWER, detectable, detectable_text
 from .records import stored_failures, stored_records
 from .runner import run_one_safe
-from .stats import fisher_p, model_label, wilson
+from .stats import fisher_p, model_label, model_order, wilson
 
 POWERED = {"task": "xor", "T": 100, "seeds": 30,
            "models": (("rnn", "orthogonal"), ("lstm", "pytorch"), ("lstm", "forget_bias"), ("lstm", "chrono"),
@@ -48,6 +48,12 @@ def powered_specs(proto: dict, study: dict = sp.STUDY, engine: str = "scratch", 
     return specs
 
 
+def success_update(record) -> int:
+    """The update at which a run succeeded: where it stopped early, or, for a run whose success came at
+    the final test without a screen at T passing first (its curriculum had not reached T), its budget."""
+    return record.updates_to_success if record.updates_to_success is not None else record.updates
+
+
 def summary_rows(runs: list) -> list[dict]:
     """One row per (model, budget): successes, Wilson interval, updates to success, how many runs
     never passed the curriculum's first length, how many successes came in the budget's last tenth."""
@@ -55,10 +61,10 @@ def summary_rows(runs: list) -> list[dict]:
     groups: dict = {}
     for r in runs:
         groups.setdefault(((r.spec.cell, r.spec.init), r.spec.updates), []).append(r)
-    for ((cell, init), budget), rs in groups.items():
+    for ((cell, init), budget), rs in sorted(groups.items(), key=lambda g: (model_order(g[0][0]), g[0][1])):
         k, n = sum(r.succeeded for r in rs), len(rs)
         lo, hi = wilson(k, n)
-        ups = sorted(r.updates_to_success for r in rs if r.succeeded)
+        ups = sorted(success_update(r) for r in rs if r.succeeded)
         rows.append({"model": model_label(cell, init), "cell": cell, "init": init, "budget": budget, "runs": n,
                      "successes": k, "success_rate": k / n, "wilson_lo": lo, "wilson_hi": hi,
                      "median_updates_to_success": float(np.median(ups)) if ups else None,
@@ -159,7 +165,8 @@ def build_powered(out: Path, runs: list, failures: list, meta: dict, figures: Pa
     if tests:
         files["comparisons"] = write_csv(tests, out / "power_comparisons.csv")
     per_run = [{"model": model_label(r.spec.cell, r.spec.init), "budget": r.spec.updates, "seed": r.spec.seed,
-                "succeeded": r.succeeded, "updates_to_success": r.updates_to_success, "updates": r.updates,
+                "succeeded": r.succeeded, "updates_to_success": success_update(r) if r.succeeded else None,
+                "stopped_early": r.updates_to_success is not None, "updates": r.updates,
                 "final_accuracy": r.final_accuracy,
                 "lengths_passed": " ".join(str(L) for L, _ in (r.curriculum or {}).get("passed", []))} for r in runs]
     if per_run:
@@ -171,4 +178,4 @@ def build_powered(out: Path, runs: list, failures: list, meta: dict, figures: Pa
         shutil.copy(figure, figures / figure.name)
     files["report"] = out / "power.md"
     files["report"].write_text(markdown(summary, tests, meta, figure.name if figure else None))
-    return {"summary": summary, "comparisons": tests, "files": files, "figure": figure, "failures": failures}
+    return {"power_summary": summary, "comparisons": tests, "files": files, "figure": figure, "failures": failures}
