@@ -86,7 +86,8 @@ def test_reproduce_quick_writes_everything(tmp_path):
                  "figures/gate_statistics.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     for name in ("robustness.csv", "study_comparisons.csv", "gradratios/gradratios.csv", "figures/adding.png",
-                 "figures/curriculum_flow.png", "figures/gradratios.png"):
+                 "figures/curriculum_flow.png", "figures/gradratios.png", "power/power_summary.csv",
+                 "power/power_comparisons.csv", "figures/updates_to_success.png"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     runs = json.loads((out / "study_runs.json").read_text())
     assert runs["meta"]["versions"]["numpy"] and runs["meta"]["study_protocol"]["updates"] == 200
@@ -103,7 +104,8 @@ def test_reproduce_quick_writes_everything(tmp_path):
     assert sorted(r.spec.cell for r in nb if r.notebook_flow) == ["lstm", "rnn"]
     report = (out / "report.md").read_text()
     assert "## 2. The calibrated study" in report and "figures/success_xor.png" in report
-    for section in ("### Headline", "## 4. The adding problem", "## 5. Robustness", "### Gradient ratios"):
+    for section in ("### Headline", "## 4. The adding problem", "## 5. Robustness", "### Gradient ratios",
+                    "## 7. Curriculum comparisons with 3 seeds per model", "](figures/updates_to_success.png)"):
         assert section in report, section
     assert "Calibrated study:" in proc.stdout
 
