@@ -21,6 +21,8 @@
 #
 # Shapes are time-major: `x` is (T, B, D), states are (T, B, H). Run it top to bottom;
 # `WALKTHROUGH_QUICK=1` in the environment makes every experiment small (the tests run it so).
+# It derives what it runs and no more: every equation of every cell (the LSTM's, the GRU's, stacks,
+# truncation) is on [the math page](../math/) of the documentation site (`docs/math.md`).
 
 # %%
 import os

@@ -42,11 +42,33 @@ def _t(a, device):
     return None if a is None else torch.from_numpy(np.ascontiguousarray(a)).to(device)
 
 
-def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_last=None,
-                   device: str = "cpu", nonlinearity: str = "tanh") -> dict:
-    """Gradients of L by autograd, as NumPy arrays keyed like `scratch_rnn.gradcheck.QUANTITIES`.
+def autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray | None = None, c0: np.ndarray | None = None,
+                   dh: np.ndarray | None = None, dc_last: np.ndarray | None = None, device: str = "cpu",
+                   nonlinearity: str = "tanh") -> dict:
+    """Every gradient of the scratch_rnn contract for one layer, by autograd.
 
-    x (T, B, D); h0, c0, dc_last (B, H) or None (zeros); dh (T, B, H). dtype follows x.
+    The loss is L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}). Parameter, x, h0 and c0
+    gradients come from the fused ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``; the totals dL/dh_t (and
+    dL/dc_t) from the unrolled layer, whose parameter gradients are returned too (keys prefixed
+    ``unrolled_``).
+
+    Args:
+        cell: "rnn", "lstm" or "gru".
+        params: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` as NumPy arrays.
+        x: The inputs, (T, B, D); its dtype is the computation's.
+        h0: The initial hidden state, (B, H); zeros if None.
+        c0: The initial cell state, (B, H), LSTM; zeros if None.
+        dh: The gradient into each h_t, (T, B, H).
+        dc_last: The gradient into c_{T-1}, (B, H), LSTM; zeros if None.
+        device: "cpu" or "cuda".
+        nonlinearity: "tanh" or "relu", the RNN's.
+
+    Returns:
+        NumPy arrays keyed like `scratch_rnn.gradcheck.QUANTITIES` (``weight_ih`` ..., ``x``, ``h0``,
+        ``c0``, ``h``, ``c``) and ``unrolled_<parameter>``.
+
+    Raises:
+        ValueError: An unknown cell.
     """
     spec = get_cell(cell)
     T, B, D = x.shape
@@ -97,16 +119,37 @@ def autograd_grads(cell: str, params: dict, x, h0=None, c0=None, dh=None, dc_las
     return {k: v.detach().cpu().numpy() for k, v in grads.items()}
 
 
-def stack_autograd_grads(cell: str, params: dict, x, h0, c0, dout, dh_n, dc_n=None, lengths=None, num_layers: int = 1,
+def stack_autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None,
+                         dout: np.ndarray, dh_n: np.ndarray, dc_n: np.ndarray | None = None,
+                         lengths: np.ndarray | None = None, num_layers: int = 1,
                          bidirectional: bool = False, proj_size: int = 0, nonlinearity: str = "tanh",
                          device: str = "cpu") -> dict:
-    """Gradients of L = sum(dout * out) + sum(dh_n * h_n) + sum(dc_n * c_n) (the c_n term for the LSTM)
-    by autograd through the torch module that has the state_dict `params`, packed with
-    ``pack_padded_sequence(..., enforce_sorted=False)`` when `lengths` (B,) are given.
+    """The gradients of a stacked, bidirectional, projected or variable-length layer, by autograd through the torch module.
 
-    x (T, B, D); h0 (num_layers * num_directions, B, P); c0 and dc_n (..., B, H), LSTM only, else
-    None; dout like the output (T, B, num_directions * P). Returns ``{"params": {state_dict key:
-    gradient}, "x", "h0"[, "c0"]}`` as NumPy arrays of x's dtype.
+    The loss is L = sum(dout * out) + sum(dh_n * h_n) + sum(dc_n * c_n) (the c_n term for the LSTM);
+    with `lengths` the batch is packed with ``pack_padded_sequence(..., enforce_sorted=False)``.
+
+    Args:
+        cell: "rnn", "lstm" or "gru".
+        params: The module's state_dict as NumPy arrays.
+        x: The inputs, (T, B, D); its dtype is the computation's.
+        h0: The initial hidden states, (num_layers * num_directions, B, P).
+        c0: The initial cell states, (num_layers * num_directions, B, H), LSTM only; else None.
+        dout: The gradient into the output, (T, B, num_directions * P).
+        dh_n: The gradient into the final hidden states, shaped like h0.
+        dc_n: The gradient into the final cell states, LSTM only; else None.
+        lengths: Sequence lengths (B,), or None.
+        num_layers: The number of layers.
+        bidirectional: Two directions per layer.
+        proj_size: An LSTM's P, or 0.
+        nonlinearity: "tanh" or "relu", the RNN's.
+        device: "cpu" or "cuda".
+
+    Returns:
+        ``{"params": {state_dict key: gradient}, "x", "h0"[, "c0"]}`` as NumPy arrays.
+
+    Raises:
+        ValueError: An unknown cell, or an option the cell does not have.
     """
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 

@@ -10,7 +10,13 @@ from scratch_rnn.cells import CELLS
 
 
 class VanillaRNN(nn.Module):
-    """nn.RNN (tanh, one layer) + nn.Linear on h_{T-1}."""
+    """The study's model: nn.RNN (tanh, one layer), batch-first, and nn.Linear on the last hidden state h_{T-1}.
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        output_size: C.
+    """
 
     def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
         super().__init__()
@@ -19,12 +25,26 @@ class VanillaRNN(nn.Module):
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's output.
+
+        Args:
+            x: The inputs, batch-first, (B, T, D).
+
+        Returns:
+            The output, (B, C).
+        """
         _, h_n = self.rnn(x)                      # h_n (1, B, H)
         return self.fc(h_n.squeeze(0))            # (B, C)
 
 
 class LSTMModel(nn.Module):
-    """nn.LSTM (one layer) + nn.Linear on h_{T-1}."""
+    """The study's model: nn.LSTM (one layer), batch-first, and nn.Linear on the last hidden state h_{T-1}.
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        output_size: C.
+    """
 
     def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
         super().__init__()
@@ -33,12 +53,26 @@ class LSTMModel(nn.Module):
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's output.
+
+        Args:
+            x: The inputs, batch-first, (B, T, D).
+
+        Returns:
+            The output, (B, C).
+        """
         _, (h_n, _) = self.lstm(x)                # h_n (1, B, H)
         return self.fc(h_n.squeeze(0))            # (B, C)
 
 
 class GRUModel(nn.Module):
-    """nn.GRU (one layer) + nn.Linear on h_{T-1}; the study's models, with a GRU."""
+    """The study's model: nn.GRU (one layer), batch-first, and nn.Linear on the last hidden state h_{T-1}.
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        output_size: C.
+    """
 
     def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
         super().__init__()
@@ -47,13 +81,31 @@ class GRUModel(nn.Module):
         self.fc = nn.Linear(hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's output.
+
+        Args:
+            x: The inputs, batch-first, (B, T, D).
+
+        Returns:
+            The output, (B, C).
+        """
         _, h_n = self.gru(x)                      # h_n (1, B, H)
         return self.fc(h_n.squeeze(0))            # (B, C)
 
 
 class StackModel(nn.Module):
-    """nn.RNN / nn.LSTM / nn.GRU with `num_layers` layers (and two directions when `bidirectional`)
-    + nn.Linear on the top layer's final states, [h_n[-2], h_n[-1]] with two directions."""
+    """nn.RNN / nn.LSTM / nn.GRU with several layers (and two directions), batch-first, and nn.Linear on the top layer's final states.
+
+    With two directions the head reads [h_n[-2], h_n[-1]], (B, 2H), as PyTorch users write it.
+
+    Args:
+        cell: "rnn", "lstm" or "gru".
+        input_size: D.
+        hidden_size: H.
+        output_size: C.
+        num_layers: The number of layers.
+        bidirectional: Two directions per layer.
+    """
 
     def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
                  bidirectional: bool = False):
@@ -65,6 +117,14 @@ class StackModel(nn.Module):
         self.fc = nn.Linear(self.nd * hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The model's output.
+
+        Args:
+            x: The inputs, batch-first, (B, T, D).
+
+        Returns:
+            The output, (B, C).
+        """
         _, state = self.stack(x)
         h_n = state[0] if CELLS[self.cell].cell_state else state  # (num_layers * D, B, H)
         return self.fc(torch.cat(list(h_n[-self.nd:]), dim=1))    # (B, C)

@@ -10,6 +10,7 @@ weights, and its `state` uses the scratch engine's names, so checkpoints cross b
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import numpy as np
 import torch
@@ -17,6 +18,7 @@ import torch.nn.functional as F
 
 from scratch_rnn._validate import check_arrays
 from scratch_rnn.training.engine import StepResult, TrainingDiverged
+from scratch_rnn.training.tasks import Task
 from scratch_rnn.training.model import architecture, cell_of, layer_params
 
 from .autograd import autograd_grads
@@ -26,6 +28,10 @@ from .transfer import params_from_torch, params_to_torch
 
 _MODELS: dict[str, type[VanillaRNN] | type[LSTMModel] | type[GRUModel]] = {
     "rnn": VanillaRNN, "lstm": LSTMModel, "gru": GRUModel}
+
+
+#: the study's torch models
+StudyModel = VanillaRNN | LSTMModel | GRUModel | StackModel
 
 
 def _layer(model: VanillaRNN | LSTMModel | GRUModel | StackModel) -> torch.nn.Module:
@@ -53,7 +59,17 @@ def _numpy_dtype(tensor) -> np.dtype:
 
 
 def check_device(device: str) -> str:
-    """'cpu' or 'cuda' (a GPU must be present); anything else is a ValueError."""
+    """Check a torch device name.
+
+    Args:
+        device: "cpu" or "cuda".
+
+    Returns:
+        The device.
+
+    Raises:
+        ValueError: Another name, or "cuda" where torch sees no CUDA device.
+    """
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
     if device == "cuda" and not torch.cuda.is_available():
@@ -62,8 +78,16 @@ def check_device(device: str) -> str:
     return device
 
 
-def build_model(params: dict, device: str = "cpu"):
-    """The study's torch model holding a copy of a scratch_rnn flat parameter dict."""
+def build_model(params: dict, device: str = "cpu") -> StudyModel:
+    """The study's torch model holding a copy of a scratch_rnn flat parameter dict.
+
+    Args:
+        params: What `scratch_rnn.init_model` returned (one layer or a stack, and the head).
+        device: "cpu" or "cuda".
+
+    Returns:
+        A `VanillaRNN`, `LSTMModel`, `GRUModel` or `StackModel` in the parameters' dtype.
+    """
     cell = cell_of(params)
     C = params["head_weight"].shape[0]
     model: VanillaRNN | LSTMModel | GRUModel | StackModel
@@ -84,8 +108,15 @@ def build_model(params: dict, device: str = "cpu"):
     return model.to(check_device(device))
 
 
-def params_of_model(model) -> dict:
-    """A scratch_rnn flat parameter dict (NumPy copies) from the study's torch model."""
+def params_of_model(model: StudyModel) -> dict:
+    """A scratch_rnn flat parameter dict from the study's torch model.
+
+    Args:
+        model: What `build_model` returned.
+
+    Returns:
+        The flat dict of NumPy copies.
+    """
     layer = _layer(model)
     out = ({k: v.detach().cpu().numpy().copy() for k, v in layer.state_dict().items()}
            if isinstance(model, StackModel) else params_from_torch(layer))
@@ -95,18 +126,32 @@ def params_of_model(model) -> dict:
 
 
 class TorchEngine:
-    """One update of the study's torch model: forward, loss, ``backward()``, optional
-    ``clip_grad_norm_``, ``Adam.step()``. Inputs arrive time-major (T, B, D) as NumPy arrays and
-    are fed batch-first, as in the notebook."""
+    """The torch engine: one update of the study's torch model is forward, loss, ``backward()``, optional ``clip_grad_norm_`` and ``Adam.step()``.
+
+    Implements ``scratch_rnn.Engine``; inputs arrive time-major (T, B, D) as NumPy arrays and are fed
+    batch-first, as in the study's notebook. Its state carries the names of ``scratch_rnn.Adam.state``,
+    so a checkpoint moves between the engines.
+
+    Args:
+        params: A model's flat parameter dict (``scratch_rnn.init_model``).
+        task: The ``scratch_rnn`` task whose loss it trains.
+        lr: The learning rate.
+        clip: The largest global gradient norm, or None for no clipping.
+        optimizer: "adam" or "sgd".
+        device: "cpu" or "cuda".
+
+    Raises:
+        ValueError: An unknown optimiser or device.
+    """
 
     name = "torch"
 
-    def __init__(self, params: dict, task, lr: float = 1e-3, clip: float | None = None,
+    def __init__(self, params: dict, task: Task, lr: float = 1e-3, clip: float | None = None,
                  optimizer: str = "adam", device: str = "cpu"):
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
         self.task, self.clip, self.device = task, clip, check_device(device)
-        self.model = build_model(params, device)
+        self.model: Any = build_model(params, device)   # its parameters' .grad are set by backward()
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt(self.model.parameters(), lr=lr)
         self._names = [_scratch_name(n) for n, _ in self.model.named_parameters()]
@@ -188,8 +233,11 @@ class TorchEngine:
         return params_of_model(self.model)
 
     def state(self) -> tuple[dict, dict]:
-        """(parameters, optimiser state) as NumPy copies, with the names of `scratch_rnn.Adam.state`
-        ("steps", "m.<name>", "v.<name>") or `scratch_rnn.SGD.state` ("steps", "buf.<name>")."""
+        """The parameters and the optimiser state, with the names of ``scratch_rnn.Adam.state`` ("steps", "m.<name>", "v.<name>") or ``scratch_rnn.SGD.state`` ("steps", "buf.<name>").
+
+        Returns:
+            ``(parameters, optimiser state)`` as NumPy copies.
+        """
         opt: dict = {"steps": 0}
         adam = isinstance(self.optimizer, torch.optim.Adam)
         for key, p in zip(self._names, self.model.parameters()):
@@ -207,8 +255,15 @@ class TorchEngine:
         return self.params(), opt
 
     def load_state(self, params: dict, opt_state: dict) -> None:
-        """Restore `state` (of either engine): parameters, then the optimiser's moments and step.
-        Refuses missing, extra, reshaped or re-typed arrays, like the scratch engine."""
+        """Restore a state of either engine: the parameters, then the optimiser's moments and step.
+
+        Args:
+            params: The parameters, with the current ones' keys, shapes and dtypes.
+            opt_state: The optimiser state, likewise.
+
+        Raises:
+            ValueError: A key is missing or extra, or a shape or dtype differs.
+        """
         current, opt = self.state()
         check_arrays("params: parameter", params, current)
         check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},

@@ -38,15 +38,33 @@ def _names(module: nn.Module) -> dict:
 
 
 def params_from_torch(module: nn.Module) -> dict:
-    """The module's parameters as a scratch_rnn dict of NumPy arrays (copies, same dtype)."""
+    """A torch layer's parameters as a scratch_rnn dict.
+
+    Args:
+        module: ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (one layer, one direction), one of their cells, or
+            a `ProjectedLSTMCell`.
+
+    Returns:
+        ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` (and ``weight_hr``) as NumPy copies of the
+        module's dtype.
+    """
     return {k: getattr(module, name).detach().cpu().numpy().copy() for k, name in _names(module).items()}
 
 
 def params_to_torch(params: dict, module: nn.Module) -> nn.Module:
-    """Copy a scratch_rnn parameter dict into `module` in place and return it.
+    """Copy a scratch_rnn parameter dict into a torch layer, in place.
 
-    The module must already have the dtype of the arrays (``module.double()`` for float64) and
-    the same shapes; anything else raises, naming the parameter.
+    Args:
+        params: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` (and ``weight_hr``), NumPy arrays.
+        module: A layer or cell (as `params_from_torch`) with the arrays' shapes and dtype
+            (``module.double()`` for float64).
+
+    Returns:
+        The module.
+
+    Raises:
+        ValueError: A key is missing or extra, or a shape differs (naming the parameter).
+        TypeError: A dtype differs from the module's.
     """
     names = _names(module)
     if set(params) != set(names):

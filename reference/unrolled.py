@@ -14,7 +14,15 @@ from torch import nn
 
 
 class UnrolledRNN(nn.Module):
-    """RNN (tanh, or relu) as a Python loop over nn.RNNCell; parameters named as in nn.RNNCell."""
+    """The RNN as a Python loop over ``nn.RNNCell``, keeping every hidden state so that autograd can give dL/dh_t.
+
+    Parameters are named as in ``nn.RNNCell``; after a backward pass, ``self.h[t].grad`` is the total dL/dh_t.
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        nonlinearity: "tanh" or "relu".
+    """
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh"):
         super().__init__()
@@ -22,7 +30,15 @@ class UnrolledRNN(nn.Module):
         self.h: list[torch.Tensor] = []
 
     def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
-        """Returns every hidden state stacked, (T, B, H); `self.h` holds them one by one."""
+        """Run the loop, retaining the gradient of every state.
+
+        Args:
+            x: The inputs, time-major, (T, B, D).
+            h0: The initial state, (B, H); zeros if None.
+
+        Returns:
+            Every hidden state stacked, (T, B, H); ``self.h`` holds them one by one.
+        """
         h = h0 if h0 is not None else x.new_zeros(x.shape[1], self.cell.hidden_size)
         self.h = []
         for t in range(x.shape[0]):
@@ -33,10 +49,17 @@ class UnrolledRNN(nn.Module):
 
 
 class ProjectedLSTMCell(nn.Module):
-    """One step of ``nn.LSTM(..., proj_size=P)``, which has no ``nn.*Cell``: the LSTMCell's
-    equations with h_t = (o_t * tanh(c_t)) W_hr^T, written in torch operations. Parameters
-    ``weight_ih`` (4H, D), ``weight_hh`` (4H, P), ``bias_ih``, ``bias_hh`` (4H,), ``weight_hr`` (P, H),
-    initialised as nn.LSTM initialises them (uniform in +-1/sqrt(H))."""
+    """One step of ``nn.LSTM(..., proj_size=P)``, which has no ``nn.*Cell``.
+
+    The LSTMCell's equations with h_t = (o_t * tanh(c_t)) W_hr^T; parameters named ``weight_ih``
+    (4H, D), ``weight_hh`` (4H, P), ``bias_ih``, ``bias_hh`` (4H,) and ``weight_hr`` (P, H), initialised as
+    nn.LSTM initialises them (uniform in +-1/sqrt(H)).
+
+    Args:
+        input_size: D.
+        hidden_size: H, the cell state's size.
+        proj_size: P, the hidden state's size.
+    """
 
     def __init__(self, input_size: int, hidden_size: int, proj_size: int):
         super().__init__()
@@ -52,7 +75,16 @@ class ProjectedLSTMCell(nn.Module):
         self.weight_hr = uniform(proj_size, hidden_size)
         self.bias = True
 
-    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step.
+
+        Args:
+            x: The inputs of this step, (B, D).
+            state: ``(h, c)``, (B, P) and (B, H).
+
+        Returns:
+            The new ``(h, c)``.
+        """
         h, c = state                              # (B, P), (B, H)
         z = x @ self.weight_ih.T + self.bias_ih + h @ self.weight_hh.T + self.bias_hh
         i, f, g, o = z.chunk(4, dim=1)
@@ -61,8 +93,16 @@ class ProjectedLSTMCell(nn.Module):
 
 
 class UnrolledLSTM(nn.Module):
-    """LSTM as a Python loop over nn.LSTMCell (or `ProjectedLSTMCell` when proj_size > 0);
-    parameters named as in nn.LSTMCell (plus ``weight_hr``)."""
+    """The LSTM as a Python loop over ``nn.LSTMCell`` (or `ProjectedLSTMCell`), keeping every hidden and cell state.
+
+    Parameters are named as in ``nn.LSTMCell`` (plus ``weight_hr``); after a backward pass,
+    ``self.h[t].grad`` and ``self.c[t].grad`` are the totals dL/dh_t and dL/dc_t.
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+        proj_size: P, or 0 for no projection.
+    """
 
     def __init__(self, input_size: int, hidden_size: int, proj_size: int = 0):
         super().__init__()
@@ -71,8 +111,18 @@ class UnrolledLSTM(nn.Module):
         self.h: list[torch.Tensor] = []
         self.c: list[torch.Tensor] = []
 
-    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None, c0: torch.Tensor | None = None):
-        """Returns (h, c), every hidden and cell state stacked, (T, B, P) and (T, B, H)."""
+    def forward(self, x: torch.Tensor, h0: torch.Tensor | None = None,
+                c0: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run the loop, retaining the gradient of every state.
+
+        Args:
+            x: The inputs, time-major, (T, B, D).
+            h0: The initial hidden state, (B, P); zeros if None.
+            c0: The initial cell state, (B, H); zeros if None.
+
+        Returns:
+            ``(h, c)``: every hidden and cell state stacked, (T, B, P) and (T, B, H).
+        """
         H = self.cell.hidden_size
         P = self.cell.proj_size if isinstance(self.cell, ProjectedLSTMCell) else H
         h = h0 if h0 is not None else x.new_zeros(x.shape[1], P)
@@ -88,8 +138,12 @@ class UnrolledLSTM(nn.Module):
 
 
 class UnrolledGRU(UnrolledRNN):
-    """GRU as a Python loop over nn.GRUCell; parameters named as in nn.GRUCell. The loop is
-    UnrolledRNN's: both cells map (x_t, h_{t-1}) to h_t."""
+    """The GRU as a Python loop over ``nn.GRUCell``, keeping every hidden state (the loop is `UnrolledRNN`'s).
+
+    Args:
+        input_size: D.
+        hidden_size: H.
+    """
 
     def __init__(self, input_size: int, hidden_size: int):
         nn.Module.__init__(self)

@@ -19,6 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import NONLINEARITIES, RNNCache, RNNGrads, rnn_backward, rnn_forward
@@ -26,7 +29,17 @@ from .rnn import NONLINEARITIES, RNNCache, RNNGrads, rnn_backward, rnn_forward
 
 @dataclass(frozen=True)
 class Cell:
-    """One recurrent cell, as the rest of the package sees it."""
+    """One recurrent cell, as the rest of the package sees it.
+
+    Attributes:
+        name: "rnn", "lstm" or "gru": ``nn.RNN``, ``nn.LSTM``, ``nn.GRU``.
+        gates: G: weight_ih is (G*H, D), weight_hh (G*H, H).
+        cache_type: What `forward` returns for `backward`.
+        grads_type: What `backward` returns.
+        cell_state: Whether the cell carries c_t beside h_t (the LSTM).
+        projection: Whether it accepts ``weight_hr``, nn.LSTM's proj_size (the LSTM).
+        nonlinearities: The accepted values of `nonlinearity` (the RNN's tanh or ReLU).
+    """
 
     name: str                            # "rnn", "lstm", "gru": nn.RNN, nn.LSTM, nn.GRU
     gates: int                           # G: weight_ih (G*H, D), weight_hh (G*H, H)
@@ -38,21 +51,57 @@ class Cell:
     _forward: Callable[..., tuple[Any, Any, Any]]
     _backward: Callable[..., Any]
 
-    def forward(self, params: dict, x, h0=None, c0=None, backend: str = "numpy", nonlinearity: str = "tanh"):
-        """``(h, c, cache)`` of the cell's own forward function; c is None for a cell without a
-        cell state. c0 for such a cell, or a nonlinearity it does not have, is refused by name."""
+    def forward(self, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                backend: str = "numpy", nonlinearity: str = "tanh") -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """The cell's own forward function, with one signature for every cell.
+
+        Args:
+            params: The layer's parameters.
+            x: The inputs, (T, B, D).
+            h0: The initial hidden state, or None.
+            c0: The initial cell state (cells with a cell state only), or None.
+            backend: "numpy" or "numba".
+            nonlinearity: One of the cell's `nonlinearities`.
+
+        Returns:
+            ``(h, c, cache)``; c is None for a cell without a cell state.
+
+        Raises:
+            ValueError: c0 for a cell without a cell state, or a nonlinearity the cell does not have.
+        """
         self.check_options(c0=c0, nonlinearity=nonlinearity)
         return self._forward(params, x, h0, c0, backend, nonlinearity)
 
-    def backward(self, cache, dh, dc_last=None, backend: str | None = None):
-        """The cell's own BPTT of `cache` (`backend` None: the cache's)."""
+    def backward(self, cache: Any, dh: ArrayLike, dc_last: ArrayLike | None = None, backend: str | None = None) -> Any:
+        """The cell's own BPTT.
+
+        Args:
+            cache: What `forward` returned.
+            dh: The gradient into each h_t.
+            dc_last: The gradient into the last cell state (cells with a cell state only), or None.
+            backend: "numpy" or "numba"; None: the cache's.
+
+        Returns:
+            The cell's gradients (`grads_type`).
+
+        Raises:
+            ValueError: dc_last for a cell without a cell state.
+        """
         self.check_options(dc_last=dc_last)
         return self._backward(cache, dh, dc_last, backend)
 
-    def check_options(self, nonlinearity: str = "tanh", proj_size: int = 0, **cell_states) -> None:
-        """Raise ValueError for an option this cell does not have: a cell-state argument (c0,
-        dc_last, c_n, ...) that is not None without a cell state, a nonlinearity other than its
-        own, a projection where there is none."""
+    def check_options(self, nonlinearity: str = "tanh", proj_size: int = 0, **cell_states: Any) -> None:
+        """Refuse an option this cell does not have.
+
+        Args:
+            nonlinearity: Must be one of the cell's `nonlinearities`.
+            proj_size: Must be 0 for a cell without a projection.
+            **cell_states: Cell-state arguments by name (c0, dc_last, c_n, ...); each must be None for a
+                cell without a cell state.
+
+        Raises:
+            ValueError: The first option the cell does not have, by name.
+        """
         if not self.cell_state:
             given = [k for k, v in cell_states.items() if v is not None]
             if given:
@@ -102,8 +151,18 @@ GATES = {name: cell.gates for name, cell in CELLS.items()}
 _BY_CACHE = {cell.cache_type: cell for cell in CELLS.values()}
 
 
-def get_cell(name) -> Cell:
-    """The registry's entry for `name`, or a ValueError that lists the cells."""
+def get_cell(name: str) -> Cell:
+    """The registry's entry for a cell.
+
+    Args:
+        name: "rnn", "lstm" or "gru".
+
+    Returns:
+        Its `Cell`.
+
+    Raises:
+        ValueError: An unknown name, listing the cells.
+    """
     try:
         return CELLS[name]
     except (KeyError, TypeError):

@@ -48,8 +48,18 @@ from ._validate import (as_float_array, check_params, check_range, check_shape, 
 
 @dataclass(frozen=True)
 class GRUCache:
-    """What the backward pass needs: the inputs, h (T, B, H), the activated gates (T, 3, B, H) with
-    gates[t] = (r_t, z_t, n_t), and the recurrent part of the candidate gh_n (T, B, H), and the backend that ran the forward pass."""
+    """What `gru_backward` needs, as `gru_forward` leaves it.
+
+    Attributes:
+        params: Copies of the checked parameters.
+        x: A copy of the inputs, (T, B, D).
+        h0: A copy of the initial state, (B, H).
+        h: Every hidden state h_t, (T, B, H).
+        gates: The activated gates, (T, 3, B, H), with gates[t] = (r_t, z_t, n_t).
+        gh_n: The recurrent part of the candidate, h_{t-1} W_hn^T + b_hn, (T, B, H).
+        backend: The loops that ran the forward pass, "numpy" or "numba"; the backward pass runs
+            the same unless told otherwise.
+    """
 
     params: dict
     x: np.ndarray
@@ -62,8 +72,15 @@ class GRUCache:
 
 @dataclass(frozen=True)
 class GRUGrads:
-    """Gradients of the loss. ``params`` has the keys of the parameter dict; ``x`` (T, B, D);
-    ``h0`` (B, H); ``h`` (T, B, H) is the total dL/dh_t for every t."""
+    """The gradients of the loss, as `gru_backward` returns them.
+
+    Attributes:
+        params: dL/dparameter under the keys of the parameter dict; the two biases' gradients
+            differ (b_hn sits inside the reset product).
+        x: dL/dx_t, (T, B, D).
+        h0: dL/dh0, (B, H).
+        h: The total dL/dh_t for every t, (T, B, H).
+    """
 
     params: dict
     x: np.ndarray
@@ -73,10 +90,24 @@ class GRUGrads:
 
 def gru_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
                 backend: str = "numpy") -> tuple[np.ndarray, GRUCache]:
-    """Run the GRU over x (T, B, D) from h0 (B, H; zeros if None).
+    """Run the GRU over a sequence, gate order r, z, n, exactly as ``nn.GRU`` (b_hn inside the reset product).
 
-    Returns ``(h, cache)``: h (T, B, H) holds every hidden state (a read-only view of the cache's
-    array); cache feeds `gru_backward` and holds copies of x, params and h0. dtype follows x."""
+    Args:
+        params: ``weight_ih`` (3H, D), ``weight_hh`` (3H, H), ``bias_ih`` (3H,), ``bias_hh`` (3H,),
+            in x's dtype.
+        x: Inputs, (T, B, D), float32 or float64.
+        h0: The initial state, (B, H); zeros if None.
+        backend: "numpy" (the reference) or "numba" (its compiled mirror).
+
+    Returns:
+        ``(h, cache)``: every hidden state, (T, B, H), a read-only view of the cache's array; and
+        the `GRUCache` that `gru_backward` takes, holding copies of x, params and h0.
+
+    Raises:
+        ValueError: A shape, key or value is wrong (named in the message), or the
+            pre-activations could overflow the dtype.
+        TypeError: An array is not float32 or float64, or not of x's dtype.
+    """
     x = check_x(x)
     T, B, D = x.shape
     p, H = check_params(params, 3, D, x.dtype)
@@ -89,9 +120,21 @@ def gru_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
 
 
 def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str | None = None) -> GRUGrads:
-    """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
-    h_t. `backend` None (the default) runs the loops that ran the forward pass (``cache.backend``).
-    Returns `GRUGrads`."""
+    """Backpropagate through time.
+
+    Args:
+        cache: What `gru_forward` returned.
+        dh: The gradient the loss sends directly into each h_t, (T, B, H), in the cache's dtype.
+        backend: "numpy" or "numba"; None runs the loops that ran the forward pass
+            (``cache.backend``).
+
+    Returns:
+        `GRUGrads`: every parameter gradient, dL/dx, dL/dh0 and the total dL/dh_t for every t.
+
+    Raises:
+        TypeError: `cache` is not a `GRUCache`, or dh has another dtype.
+        ValueError: dh has the wrong shape or a NaN or inf, or the backend is unknown.
+    """
     if not isinstance(cache, GRUCache):
         raise TypeError(f"cache: expected the GRUCache returned by gru_forward, got {type(cache).__name__}")
     dh = as_float_array("dh", dh, cache.h.dtype)

@@ -54,9 +54,20 @@ from ._validate import (as_float_array, check_params, check_range, check_shape, 
 
 @dataclass(frozen=True)
 class LSTMCache:
-    """What the backward pass needs: the inputs, h (T, B, P) and c (T, B, H), the activated gates
-    (T, 4, B, H) with gates[t] = (i_t, f_t, g_t, o_t), tanh(c) (T, B, H), and the backend that ran the
-    forward pass (the backward pass runs the same one unless told otherwise). P = H without a projection."""
+    """What `lstm_backward` needs, as `lstm_forward` leaves it (P = H without a projection).
+
+    Attributes:
+        params: Copies of the checked parameters (and ``weight_hr`` (P, H) with a projection).
+        x: A copy of the inputs, (T, B, D).
+        h0: A copy of the initial hidden state, (B, P).
+        c0: A copy of the initial cell state, (B, H).
+        h: Every hidden state h_t, (T, B, P).
+        c: Every cell state c_t, (T, B, H).
+        gates: The activated gates, (T, 4, B, H), with gates[t] = (i_t, f_t, g_t, o_t).
+        tanh_c: tanh(c_t), (T, B, H).
+        backend: The loops that ran the forward pass, "numpy" or "numba"; the backward pass runs
+            the same unless told otherwise.
+    """
 
     params: dict
     x: np.ndarray
@@ -71,9 +82,16 @@ class LSTMCache:
 
 @dataclass(frozen=True)
 class LSTMGrads:
-    """Gradients of the loss. ``params`` has the keys of the parameter dict; ``x`` (T, B, D);
-    ``h0`` (B, P), ``c0`` (B, H); ``h`` (T, B, P) and ``c`` (T, B, H) are the total dL/dh_t and
-    dL/dc_t for every t."""
+    """The gradients of the loss, as `lstm_backward` returns them (P = H without a projection).
+
+    Attributes:
+        params: dL/dparameter under the keys of the parameter dict, each of its parameter's shape.
+        x: dL/dx_t, (T, B, D).
+        h0: dL/dh0, (B, P).
+        c0: dL/dc0, (B, H).
+        h: The total dL/dh_t for every t, (T, B, P).
+        c: The total dL/dc_t for every t, (T, B, H).
+    """
 
     params: dict
     x: np.ndarray
@@ -85,13 +103,26 @@ class LSTMGrads:
 
 def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                  backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, LSTMCache]:
-    """Run the LSTM over x (T, B, D) from h0 (B, P), c0 (B, H) (zeros if None; P = H unless
-    params holds a projection ``weight_hr`` (P, H)).
+    """Run the LSTM over a sequence, gate order i, f, g, o (equations: the module's docstring).
 
-    Returns ``(h, c, cache)``: h (T, B, P) and c (T, B, H) hold every hidden and cell state (read-only views
-    of the cache's arrays: copy them to change them); cache feeds `lstm_backward` and holds copies
-    of x, params, h0 and c0. dtype follows x (float32 or float64); params, h0, c0 must share it.
-    Inputs whose pre-activations could overflow the dtype are refused (`_validate.check_range`).
+    Args:
+        params: ``weight_ih`` (4H, D), ``weight_hh`` (4H, P), ``bias_ih`` (4H,), ``bias_hh`` (4H,),
+            and optionally ``weight_hr`` (P, H) for a projection (``nn.LSTM(proj_size=P)``); P = H
+            without one. In x's dtype.
+        x: Inputs, (T, B, D), float32 or float64.
+        h0: The initial hidden state, (B, P); zeros if None.
+        c0: The initial cell state, (B, H); zeros if None.
+        backend: "numpy" (the reference) or "numba" (its compiled mirror).
+
+    Returns:
+        ``(h, c, cache)``: every hidden state (T, B, P) and cell state (T, B, H), read-only views
+        of the cache's arrays (copy them to change them); and the `LSTMCache` that
+        `lstm_backward` takes, holding copies of x, params, h0 and c0.
+
+    Raises:
+        ValueError: A shape, key or value is wrong (named in the message), or the
+            pre-activations could overflow the dtype.
+        TypeError: An array is not float32 or float64, or not of x's dtype.
     """
     x = check_x(x)
     T, B, D = x.shape
@@ -110,10 +141,24 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
 
 def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = None,
                   backend: str | None = None) -> LSTMGrads:
-    """Backpropagate through time. dh (T, B, P) is the gradient the loss sends directly into each
-    h_t; dc_last (B, H; zeros if None) the one it sends directly into the last cell state c_{T-1}.
-    `backend` None (the default) runs the loops that ran the forward pass (``cache.backend``).
-    Returns `LSTMGrads`."""
+    """Backpropagate through time.
+
+    Args:
+        cache: What `lstm_forward` returned.
+        dh: The gradient the loss sends directly into each h_t, (T, B, P), in the cache's dtype.
+        dc_last: The gradient the loss sends directly into the last cell state c_{T-1}, (B, H);
+            zeros if None.
+        backend: "numpy" or "numba"; None runs the loops that ran the forward pass
+            (``cache.backend``).
+
+    Returns:
+        `LSTMGrads`: every parameter gradient, dL/dx, dL/dh0, dL/dc0 and the totals dL/dh_t and
+        dL/dc_t for every t.
+
+    Raises:
+        TypeError: `cache` is not an `LSTMCache`, or an array has another dtype.
+        ValueError: dh or dc_last has the wrong shape or a NaN or inf, or the backend is unknown.
+    """
     if not isinstance(cache, LSTMCache):
         raise TypeError(f"cache: expected the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
     T, B, P = cache.h.shape

@@ -39,8 +39,18 @@ NONLINEARITIES = ("tanh", "relu")
 
 @dataclass(frozen=True)
 class RNNCache:
-    """What the backward pass needs: the inputs, every hidden state h (T, B, H), and the backend
-    that ran the forward pass (the backward pass runs the same one unless told otherwise)."""
+    """What `rnn_backward` needs, as `rnn_forward` leaves it.
+
+    Attributes:
+        params: Copies of the checked parameters (``weight_ih`` (H, D), ``weight_hh`` (H, H),
+            ``bias_ih`` (H,), ``bias_hh`` (H,)).
+        x: A copy of the inputs, (T, B, D).
+        h0: A copy of the initial state, (B, H).
+        h: Every hidden state h_t, (T, B, H).
+        nonlinearity: "tanh" or "relu".
+        backend: The loops that ran the forward pass, "numpy" or "numba"; the backward pass runs
+            the same unless told otherwise.
+    """
 
     params: dict
     x: np.ndarray
@@ -52,8 +62,14 @@ class RNNCache:
 
 @dataclass(frozen=True)
 class RNNGrads:
-    """Gradients of the loss. ``params`` has the keys of the parameter dict; ``x`` (T, B, D);
-    ``h0`` (B, H); ``h`` (T, B, H) is the total dL/dh_t for every t."""
+    """The gradients of the loss, as `rnn_backward` returns them.
+
+    Attributes:
+        params: dL/dparameter under the keys of the parameter dict, each of its parameter's shape.
+        x: dL/dx_t, (T, B, D).
+        h0: dL/dh0, (B, H).
+        h: The total dL/dh_t for every t, through every path, (T, B, H).
+    """
 
     params: dict
     x: np.ndarray
@@ -63,13 +79,25 @@ class RNNGrads:
 
 def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend: str = "numpy",
                 nonlinearity: str = "tanh") -> tuple[np.ndarray, RNNCache]:
-    """Run the RNN over x (T, B, D) from h0 (B, H; zeros if None); `nonlinearity` "tanh" or "relu".
+    """Run the RNN over a sequence: h_t = tanh(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), or max(., 0).
 
-    Returns ``(h, cache)``: h (T, B, H) holds every hidden state (a read-only view of the cache's
-    array: copy it to change it); cache feeds `rnn_backward` and holds copies of x, params and h0.
-    dtype follows x (float32 or float64); params and h0 must have the same dtype. Inputs whose
-    pre-activations could overflow the dtype are refused (`_validate.check_range`); a ReLU RNN,
-    whose states are unbounded, is refused when a state overflows.
+    Args:
+        params: ``weight_ih`` (H, D), ``weight_hh`` (H, H), ``bias_ih`` (H,), ``bias_hh`` (H,), as
+            ``nn.RNN``'s ``*_l0`` tensors, in x's dtype.
+        x: Inputs, (T, B, D), float32 or float64; the dtype of everything else follows it.
+        h0: The initial state, (B, H); zeros if None.
+        backend: "numpy" (the reference) or "numba" (its compiled mirror).
+        nonlinearity: "tanh" or "relu", as ``nn.RNN(nonlinearity=...)``.
+
+    Returns:
+        ``(h, cache)``: every hidden state, (T, B, H), a read-only view of the cache's array (copy
+        it to change it); and the `RNNCache` that `rnn_backward` takes, holding copies of x,
+        params and h0.
+
+    Raises:
+        ValueError: A shape, key or value is wrong (named in the message), the nonlinearity is
+            unknown, the pre-activations could overflow the dtype, or a ReLU state overflowed.
+        TypeError: An array is not float32 or float64, or not of x's dtype.
     """
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
@@ -93,9 +121,22 @@ def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend
 
 
 def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str | None = None) -> RNNGrads:
-    """Backpropagate through time. dh (T, B, H) is the gradient the loss sends directly into each
-    h_t (zeros where the loss does not look at h_t). `backend` None (the default) runs the loops that
-    ran the forward pass (``cache.backend``). Returns `RNNGrads`."""
+    """Backpropagate through time.
+
+    Args:
+        cache: What `rnn_forward` returned.
+        dh: The gradient the loss sends directly into each h_t, (T, B, H), in the cache's dtype
+            (zeros where the loss does not look at h_t).
+        backend: "numpy" or "numba"; None runs the loops that ran the forward pass
+            (``cache.backend``).
+
+    Returns:
+        `RNNGrads`: every parameter gradient, dL/dx, dL/dh0 and the total dL/dh_t for every t.
+
+    Raises:
+        TypeError: `cache` is not an `RNNCache`, or dh has another dtype.
+        ValueError: dh has the wrong shape or a NaN or inf, or the backend is unknown.
+    """
     if not isinstance(cache, RNNCache):
         raise TypeError(f"cache: expected the RNNCache returned by rnn_forward, got {type(cache).__name__}")
     dh = as_float_array("dh", dh, cache.h.dtype)

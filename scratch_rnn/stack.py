@@ -49,6 +49,20 @@ def state_dict_keys(num_layers: int, num_directions: int, projection: bool = Fal
 
 @dataclass(frozen=True)
 class StackCache:
+    """What `stack_backward` needs, as `stack_forward` leaves it.
+
+    Attributes:
+        cell: "rnn", "lstm" or "gru".
+        num_layers: The number of layers.
+        num_directions: 1, or 2 for a bidirectional stack.
+        batch_first: Whether the inputs and outputs are (B, T, ...).
+        shape: (T, B, P) of one direction's outputs: P = proj_size, or H without a projection.
+        cell_size: H, the size of the cell state and of every gate.
+        groups: [(steps, batch indices)] of the batch grouped by sequence length, one cell call each.
+        caches: The cells' caches by (layer, direction, group), time reversed for direction 1.
+        backend: The loops that ran the forward pass; the backward pass runs the same by default.
+    """
+
     cell: str
     num_layers: int
     num_directions: int
@@ -62,9 +76,17 @@ class StackCache:
 
 @dataclass(frozen=True)
 class StackGrads:
-    """``params``: the keys of the state_dict; ``x`` like the input; ``h0`` (``c0``) like the initial
-    states; ``h[layer, direction]`` (``c[...]``, LSTM) the total dL/dh_t (dL/dc_t), (T, B, P)
-    ((T, B, H)), in real time."""
+    """The gradients of the loss, as `stack_backward` returns them.
+
+    Attributes:
+        params: dL/dparameter under the state_dict's keys (``weight_ih_l0``, ...).
+        x: dL/dx, shaped like the input ((T, B, D), or (B, T, D) with batch_first).
+        h0: dL/dh0, (num_layers * num_directions, B, P).
+        c0: dL/dc0, (num_layers * num_directions, B, H), for the LSTM; None otherwise.
+        h: ``h[layer, direction]``: the total dL/dh_t of that layer and direction, (T, B, P), in
+            real time (0 past each sequence's length).
+        c: ``c[layer, direction]``: the total dL/dc_t, (T, B, H), for the LSTM; None otherwise.
+    """
 
     params: dict
     x: np.ndarray
@@ -117,9 +139,34 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
                   batch_first: bool = False, nonlinearity: str = "tanh", proj_size: int = 0,
                   h0: ArrayLike | None = None, c0: ArrayLike | None = None, lengths: ArrayLike | None = None,
                   backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, StackCache]:
-    """``out, h_n, c_n, cache``, with the shapes of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``: out (T, B, D*P)
-    ((B, T, D*P) with batch_first), h_n (num_layers*D, B, P), c_n (num_layers*D, B, H) for the
-    LSTM, else None; P = proj_size, or H without a projection (D here: the number of directions)."""
+    """Run a stack of layers and directions over a sequence, exactly as ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``.
+
+    Args:
+        params: The module's ``state_dict()`` as NumPy arrays, under its keys (``weight_ih_l0``,
+            ``weight_hh_l1_reverse``, ``weight_hr_l0`` with a projection, ...), in x's dtype.
+        x: Inputs, (T, B, D), or (B, T, D) with `batch_first`; float32 or float64.
+        cell: "rnn", "lstm" or "gru".
+        num_layers: The number of stacked layers, >= 1.
+        bidirectional: Two directions per layer; a layer's output is then (T, B, 2P).
+        batch_first: Inputs and outputs are (B, T, ...), as ``nn.LSTM(batch_first=True)``.
+        nonlinearity: "tanh" or "relu" for the RNN; "tanh" for the others.
+        proj_size: P of an LSTM with a projection (0 < P < H), 0 for none.
+        h0: The initial hidden states, (num_layers * num_directions, B, P); zeros if None.
+        c0: The initial cell states, (num_layers * num_directions, B, H), LSTM only; zeros if None.
+        lengths: Sequence lengths, integers (B,) in [1, T], with the semantics of
+            ``pack_padded_sequence(..., enforce_sorted=False)``; all T if None.
+        backend: "numpy" (the reference) or "numba" (its compiled mirror).
+
+    Returns:
+        ``(out, h_n, c_n, cache)`` with the module's shapes: out (T, B, num_directions * P) ((B, T,
+        ...) with batch_first; 0 past each sequence's length), h_n (num_layers * num_directions,
+        B, P), c_n (num_layers * num_directions, B, H) for the LSTM and None otherwise, and the
+        `StackCache` that `stack_backward` takes. P = proj_size, or H without a projection.
+
+    Raises:
+        ValueError: An option, a key, a shape or a length is wrong (named in the message).
+        TypeError: `params` is not a dict, or an array is not float32 or float64.
+    """
     spec = get_cell(cell)
     spec.check_options(nonlinearity=nonlinearity, c0=c0)
     if isinstance(num_layers, bool) or not isinstance(num_layers, (int, np.integer)) or num_layers < 1:
@@ -165,8 +212,23 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
 
 def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = None, dc_n: ArrayLike | None = None,
                    backend: str | None = None) -> StackGrads:
-    """BPTT through every layer and direction; dout like `out`, dh_n (dc_n) like h_n (c_n).
-    `backend` None (the default) runs the loops that ran the forward pass."""
+    """Backpropagate through time through every layer and direction.
+
+    Args:
+        cache: What `stack_forward` returned.
+        dout: The gradient the loss sends into the outputs, shaped like ``out``.
+        dh_n: The gradient into the final hidden states, shaped like ``h_n``; zeros if None.
+        dc_n: The gradient into the final cell states, shaped like ``c_n`` (LSTM only); zeros if None.
+        backend: "numpy" or "numba"; None runs the loops that ran the forward pass.
+
+    Returns:
+        `StackGrads`: the gradient of every state_dict entry, of x, h0 (and c0), and the totals
+        dL/dh_t (dL/dc_t) of every layer and direction.
+
+    Raises:
+        TypeError: `cache` is not a `StackCache`, or an array has another dtype.
+        ValueError: A shape is wrong, or dc_n is given for a cell without a cell state.
+    """
     if not isinstance(cache, StackCache):
         raise TypeError(f"cache: expected the StackCache returned by stack_forward, got {type(cache).__name__}")
     spec = CELLS[cache.cell]

@@ -55,9 +55,28 @@ def _steps(cache, cell: Cell, s: int, e: int):
 def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k: int, scheme: str = "chunks",
                        dc_last: ArrayLike | None = None,
                        backend: str | None = None) -> RNNGrads | LSTMGrads | GRUGrads:
-    """Truncated BPTT of the loss whose direct gradients are dh (T, B, H) (and dc_last (B, H) into
-    c_{T-1}, LSTM), cut after k steps by `scheme` ("chunks" or "window", see the module).
-    `backend` None (the default) runs the loops that ran the forward pass (``cache.backend``)."""
+    """Truncated backpropagation through time, cut after k steps (equations: the module's docstring).
+
+    Args:
+        cache: What `rnn_forward`, `lstm_forward` or `gru_forward` returned.
+        dh: The gradient the loss sends directly into each h_t, (T, B, H) ((T, B, P) for a
+            projected LSTM), in the cache's dtype.
+        k: The number of steps a gradient may travel back, >= 1; k >= T is full BPTT.
+        scheme: "chunks" (cut every k steps, the ``h.detach()`` idiom) or "window" (each loss
+            reaches back k steps, Williams & Peng's BPTT(h)).
+        dc_last: The gradient into the last cell state c_{T-1}, (B, H), LSTM only; zeros if None.
+        backend: "numpy" or "numba"; None runs the loops that ran the forward pass.
+
+    Returns:
+        The cell's gradient type (`RNNGrads`, `LSTMGrads`, `GRUGrads`) holding the truncated
+        gradients, and in ``h`` (``c``) the truncated totals: dL/dh_t summed over the paths the
+        scheme keeps.
+
+    Raises:
+        TypeError: `cache` is not a cell's cache, or dh has another dtype.
+        ValueError: k, the scheme, the backend or a shape is wrong, or dc_last is given for a
+            cell without a cell state.
+    """
     cell = cell_of_cache(cache)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k: expected an integer >= 1 (steps the gradient may travel back), got {k!r}")

@@ -74,6 +74,7 @@ def _per_timestep_fd(cell, params, x, h0, c0, dh, dc_last, eps) -> dict:
             dh_fd[t] = numerical_gradient(loss_from_h, h_t, eps)
         return {"h": dh_fd}
     h_all, c_all, cache = _REGISTRY[cell].forward(params, x, h0, c0)   # the LSTM: h_t = o_t tanh(c_t)
+    assert c_all is not None                                     # a cell with a cell state returns it
     dh_fd, dc_fd = np.empty_like(h_all), np.empty_like(c_all)
     for t in range(T):
         h_t, c_t = h_all[t].copy(), c_all[t].copy()

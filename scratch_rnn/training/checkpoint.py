@@ -45,8 +45,24 @@ def _decode(d: dict):
 
 def save_checkpoint(path: str | os.PathLike, params: dict, optimizer_state: dict, config: dict, update: int,
                     rng: np.random.Generator, history: History | None = None) -> Path:
-    """Write the checkpoint to `path` (``.npz`` is appended if missing) atomically; returns the path.
-    `history` (a `train.History`) is saved with it when given."""
+    """Write a checkpoint atomically (a temporary file, then a rename), read back with `allow_pickle=False`.
+
+    Args:
+        path: The file; ``.npz`` is appended if missing.
+        params: The parameters (``Engine.state()[0]``).
+        optimizer_state: The optimiser state (``Engine.state()[1]``).
+        config: What the run was (JSON-able), checked when the checkpoint is resumed.
+        update: The number of updates done.
+        rng: The generator to resume with, in its current state.
+        history: The training history, saved with it when given.
+
+    Returns:
+        The path written.
+
+    Raises:
+        TypeError: `rng` is not a ``numpy.random.Generator``.
+        ValueError: `rng` runs over a bit generator that cannot be restored.
+    """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
     name = type(rng.bit_generator).__name__
@@ -94,10 +110,21 @@ def _read(path: Path) -> dict:
 
 
 def load_checkpoint(path: str | os.PathLike, expected_params: dict | None = None) -> dict:
-    """Read a checkpoint: {"params", "optimizer", "config", "update", "rng", "history"} (rng: a
-    Generator in the saved state; history: a `train.History` or None). With `expected_params`,
-    every parameter must be present with its shape and dtype. Raises ValueError naming the path
-    and what is wrong."""
+    """Read a checkpoint that `save_checkpoint` wrote.
+
+    Args:
+        path: The ``.npz`` file.
+        expected_params: When given, every one of these parameters must be present with its shape
+            and dtype.
+
+    Returns:
+        {"params", "optimizer", "config", "update", "rng", "history"}: rng a Generator in the saved
+        state, history a `History` or None.
+
+    Raises:
+        ValueError: The file is missing, not a checkpoint, of an unknown format, or lacks or
+            misshapes a parameter (the message names the path and what is wrong).
+    """
     path = Path(path)
     z = _read(path)
     for key in ("format_version", "update", "config_json", "rng_json"):

@@ -21,9 +21,15 @@ from .tasks import Task
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss, a gradient or a parameter after the update became NaN or inf. `update` and
-    `tensor` name where; the engine keeps the last good parameters and optimiser state (those
-    before the failing update); `history` holds the updates before it."""
+    """The loss, a gradient, or a parameter after the update became NaN or inf.
+
+    The engine keeps the last good parameters and optimiser state (those before the failing update).
+
+    Args:
+        update: The update that failed.
+        tensor: Which: "loss", "gradient of <key>" or "parameter <key> after the update".
+        history: The training history up to the failing update, when a loop attaches it.
+    """
 
     def __init__(self, update: int, tensor: str, history: Any = None) -> None:
         super().__init__(f"update {update}: {tensor} is not finite (NaN or inf); training stopped, "
@@ -41,33 +47,79 @@ class StepResult:
 
 @runtime_checkable
 class Engine(Protocol):
-    """The interface the training loop, the study and checkpoints use.
+    """The interface the training loop, the study and checkpoints use; `ScratchEngine` and ``reference.TorchEngine`` implement it.
 
     Parameters cross this interface as a flat dict of NumPy arrays with scratch_rnn's names
-    (`model.init_model`); optimiser state as a flat dict with the names of `optim.Adam.state`
-    / `optim.SGD.state`, so a checkpoint written by one engine loads into the other.
+    (`init_model`); optimiser state as a flat dict with the names of `Adam.state` / `SGD.state`, so a
+    checkpoint written by one engine loads into the other.
+
+    Attributes:
+        name: "scratch" or "torch".
+        task: The `Task` whose loss the engine trains.
     """
 
     name: str
     task: Task
 
     def step(self, x: np.ndarray, y: np.ndarray, update: int, want_profile: bool = False) -> StepResult:
-        """One update on the batch x (T, B, D), y; raises `TrainingDiverged` (state unchanged)."""
+        """One update on a batch: forward, loss, BPTT, clipping, optimiser step.
+
+        Args:
+            x: The inputs, (T, B, D).
+            y: The targets: labels (B,) or regression targets (B, C).
+            update: The update's number, for the message of `TrainingDiverged`.
+            want_profile: Also return the exact per-timestep gradient norms of this batch.
+
+        Returns:
+            The step's loss, accuracy (nan for a regression), gradient norm before clipping and, when
+            asked for, ``profile`` = {"h": ||dL/dh_t|| (T,), "c": ||dL/dc_t|| (T,), LSTM only}.
+
+        Raises:
+            TrainingDiverged: Something became NaN or inf; the state is that before the update.
+        """
 
     def profile(self, x: np.ndarray, y: np.ndarray) -> dict:
-        """The exact ||dL/dh_t|| (and ||dL/dc_t||) on a batch, without updating anything."""
+        """The exact per-timestep gradient norms on a batch, without updating anything.
+
+        Args:
+            x: The inputs, (T, B, D).
+            y: The targets.
+
+        Returns:
+            {"h": ||dL/dh_t|| (T,), "c": ||dL/dc_t|| (T,), LSTM only}, in float64.
+        """
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """The model's output (B, C) as a NumPy array."""
+        """The model's output on a batch.
+
+        Args:
+            x: The inputs, (T, B, D).
+
+        Returns:
+            The output, (B, C), as a NumPy array.
+        """
 
     def numpy_params(self) -> dict:
-        """The current parameters as NumPy arrays (copies or read-only views)."""
+        """The current parameters.
+
+        Returns:
+            The flat parameter dict as NumPy arrays (copies or read-only views).
+        """
 
     def state(self) -> tuple[dict, dict]:
-        """(parameters, optimiser state): everything a checkpoint needs to resume exactly."""
+        """Everything a checkpoint needs to resume exactly.
+
+        Returns:
+            ``(parameters, optimiser state)``, flat dicts of NumPy arrays and numbers.
+        """
 
     def load_state(self, params: dict, opt_state: dict) -> None:
-        """Restore what `state` returned (shapes and dtypes must match)."""
+        """Restore what `state` returned.
+
+        Args:
+            params: The parameters, with the current ones' keys, shapes and dtypes.
+            opt_state: The optimiser state.
+        """
 
 
 def first_nonfinite(arrays: dict, what: str) -> str | None:
@@ -79,8 +131,21 @@ def first_nonfinite(arrays: dict, what: str) -> str | None:
 
 
 class ScratchEngine:
-    """One update = forward, loss, BPTT, optional global-norm clipping, optimiser step, all
-    hand-written. `params` (a model's flat dict) is updated in place."""
+    """The hand-written engine: one update is forward, loss, BPTT, optional global-norm clipping and an optimiser step, all by hand.
+
+    Implements `Engine`; `params` is updated in place.
+
+    Args:
+        params: A model's flat parameter dict (`init_model`).
+        task: The `Task` whose loss it trains.
+        lr: The learning rate.
+        clip: The largest global gradient norm (`clip_grad_norm`), or None for no clipping.
+        optimizer: "adam" or "sgd".
+        backend: The layer loops, "numba" or "numpy".
+
+    Raises:
+        ValueError: An unknown optimiser.
+    """
 
     name = "scratch"
 
@@ -120,7 +185,14 @@ class ScratchEngine:
         return self.params
 
     def state(self, copy: bool = False) -> tuple[dict, dict]:
-        """(parameters, optimiser state) as NumPy arrays and numbers; copies when `copy`."""
+        """The parameters and the optimiser state.
+
+        Args:
+            copy: Return copies (the parameters are the live arrays otherwise).
+
+        Returns:
+            ``(parameters, optimiser state)`` as NumPy arrays and numbers.
+        """
         params, opt = self.params, self.optimizer.state()
         if copy:
             params = {k: v.copy() for k, v in params.items()}
@@ -128,8 +200,15 @@ class ScratchEngine:
         return params, opt
 
     def load_state(self, params: dict, opt_state: dict) -> None:
-        """Restore `state`; refuses missing, extra, reshaped or re-typed arrays (nothing is cast
-        or broadcast)."""
+        """Restore what `state` returned; nothing is cast or broadcast.
+
+        Args:
+            params: The parameters, with the current ones' keys, shapes and dtypes.
+            opt_state: The optimiser state, likewise.
+
+        Raises:
+            ValueError: A key is missing or extra, or a shape or dtype differs.
+        """
         current, opt = self.state()
         check_arrays("params: parameter", params, current)
         check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},

@@ -27,11 +27,21 @@ def _check_sizes(cell: str, input_size: int, hidden_size: int, rng, dtype) -> tu
 
 def init_pytorch_default(cell: str, input_size: int, hidden_size: int, rng: np.random.Generator,
                          dtype: DTypeLike = np.float64) -> dict:
-    """PyTorch's default for ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``: every tensor drawn from
-    U(-1/sqrt(H), 1/sqrt(H)), H = hidden_size.
+    """PyTorch's default initialisation of ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU``: every tensor drawn from U(-1/sqrt(H), 1/sqrt(H)).
 
-    Shapes: weight_ih (G*H, D), weight_hh (G*H, H), bias_ih and bias_hh (G*H,), with G the cell's
-    gate count (`scratch_rnn.cells`): 1 for ``cell="rnn"``, 4 for ``"lstm"``, 3 for ``"gru"``.
+    Args:
+        cell: "rnn", "lstm" or "gru"; its gate count G (`scratch_rnn.cells`) sets the shapes.
+        input_size: D, >= 1.
+        hidden_size: H, >= 1.
+        rng: The generator every draw comes from.
+        dtype: float32 or float64.
+
+    Returns:
+        ``weight_ih`` (G*H, D), ``weight_hh`` (G*H, H), ``bias_ih`` (G*H,), ``bias_hh`` (G*H,).
+
+    Raises:
+        ValueError: An unknown cell, or a size that is not an integer >= 1.
+        TypeError: `rng` is not a ``numpy.random.Generator``, or the dtype is not a float dtype.
     """
     G, dtype = _check_sizes(cell, input_size, hidden_size, rng, dtype)
     H, D = hidden_size, input_size
@@ -41,10 +51,22 @@ def init_pytorch_default(cell: str, input_size: int, hidden_size: int, rng: np.r
 
 
 def init_forget_bias(params: dict, value: float = 1.0) -> dict:
-    """LSTM forget-gate bias (Gers, Schmidhuber & Cummins 2000; Jozefowicz et al. 2015 recommend 1):
-    a copy of `params` whose forget-gate pre-activation bias, bias_ih[f] + bias_hh[f], is `value`
-    (bias_ih[f] = value, bias_hh[f] = 0). At init the forget gate is then about sigmoid(value),
-    so the cell state, and the gradient along it, decays by that factor per step instead of ~0.5."""
+    """The LSTM forget-gate bias (Gers, Schmidhuber & Cummins 2000; Jozefowicz et al. 2015 recommend 1).
+
+    The forget gate's pre-activation bias, bias_ih[f] + bias_hh[f], becomes `value` (bias_ih[f] =
+    value, bias_hh[f] = 0). At initialisation the forget gate is then about sigmoid(value), so the cell
+    state, and the gradient along it, decays by that factor per step instead of about 0.5.
+
+    Args:
+        params: An LSTM's parameters (``weight_hh`` (4H, H)); not modified.
+        value: The forget gate's bias.
+
+    Returns:
+        A copy of `params` with the new forget-gate biases.
+
+    Raises:
+        ValueError: `params` are not an LSTM's.
+    """
     H = _lstm_hidden(params)
     out = {k: v.copy() for k, v in params.items()}
     out["bias_ih"][H:2 * H] = value
@@ -53,10 +75,23 @@ def init_forget_bias(params: dict, value: float = 1.0) -> dict:
 
 
 def init_chrono(params: dict, t_max: float, rng: np.random.Generator) -> dict:
-    """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?"):
-    forget bias b_f = log(u), u ~ U(1, t_max - 1), and input bias b_i = -b_f, so the cell's
-    characteristic forgetting times spread over [1, t_max]. Written to bias_ih (bias_hh of those
-    gates set to 0); a copy of `params` is returned."""
+    """Chrono initialisation (Tallec & Ollivier 2018, "Can recurrent neural networks warp time?").
+
+    The forget bias is b_f = log(u), u ~ U(1, t_max - 1), and the input bias b_i = -b_f, so the cell's
+    characteristic forgetting times spread over [1, t_max]. Written to bias_ih (bias_hh of those gates
+    set to 0).
+
+    Args:
+        params: An LSTM's parameters; not modified.
+        t_max: The longest dependency to cover (the sequence length), > 2.
+        rng: The generator of the draws of u.
+
+    Returns:
+        A copy of `params` with chrono-initialised input and forget biases.
+
+    Raises:
+        ValueError: `params` are not an LSTM's, or t_max <= 2.
+    """
     H = _lstm_hidden(params)
     if not t_max > 2:
         raise ValueError(f"t_max: expected a number > 2 (the longest dependency to cover), got {t_max!r}")
@@ -68,9 +103,20 @@ def init_chrono(params: dict, t_max: float, rng: np.random.Generator) -> dict:
 
 
 def init_orthogonal_recurrent(params: dict, rng: np.random.Generator, gain: float = 1.0) -> dict:
-    """Orthogonal recurrent weights (Saxe, McClelland & Ganguli 2014), each (H, H) gate block of
-    weight_hh a random orthogonal matrix times `gain`: QR of a Gaussian matrix with the signs of R's
-    diagonal folded into Q, which makes Q uniformly (Haar) distributed. A copy is returned."""
+    """Orthogonal recurrent weights (Saxe, McClelland & Ganguli 2014), for any cell.
+
+    Each (H, H) gate block of weight_hh becomes a random orthogonal matrix times `gain`: the QR
+    decomposition of a Gaussian matrix with the signs of R's diagonal folded into Q, which makes Q
+    uniformly (Haar) distributed.
+
+    Args:
+        params: A layer's parameters; not modified.
+        rng: The generator of the Gaussian matrices.
+        gain: The factor on every block.
+
+    Returns:
+        A copy of `params` with orthogonal recurrent blocks.
+    """
     out = {k: v.copy() for k, v in params.items()}
     GH, H = out["weight_hh"].shape
     for q in range(GH // H):
@@ -83,8 +129,20 @@ def init_orthogonal_recurrent(params: dict, rng: np.random.Generator, gain: floa
 
 def init_identity_recurrent(params: dict, gain: float = 1.0) -> dict:
     """Identity recurrent weights and zero biases (IRNN, Le, Jaitly & Hinton 2015), for the RNN.
-    Le et al. pair it with ReLU; with tanh (as here) the Jacobian at init is diag(1 - h^2) W_hh
-    <= the identity, so gradients are preserved only while h stays near 0. A copy is returned."""
+
+    Le et al. pair it with ReLU; with tanh the Jacobian at initialisation is diag(1 - h^2) W_hh, at
+    most the identity, so gradients are preserved only while h stays near 0.
+
+    Args:
+        params: An RNN's parameters; not modified.
+        gain: The factor on the identity.
+
+    Returns:
+        A copy of `params` with W_hh = gain * I and zero biases.
+
+    Raises:
+        ValueError: `params` are not an RNN's (weight_hh (H, H)).
+    """
     out = {k: v.copy() for k, v in params.items()}
     GH, H = out["weight_hh"].shape
     if GH != H:

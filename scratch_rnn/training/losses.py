@@ -26,21 +26,50 @@ from .._validate import as_float_array, check_shape
 
 
 def linear_forward(weight: np.ndarray, bias: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, tuple]:
-    """logits (B, C) = h (B, H) W^T + b; returns (logits, cache)."""
+    """The linear head, ``nn.Linear``: logits = h W^T + b.
+
+    Args:
+        weight: W, (C, H).
+        bias: b, (C,).
+        h: The inputs, (B, H).
+
+    Returns:
+        ``(logits, cache)``: logits (B, C), and what `linear_backward` needs.
+    """
     return h @ weight.T + bias, (weight, h)
 
 
 def linear_backward(cache: tuple, dlogits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Returns (dweight (C, H), dbias (C,), dh (B, H))."""
+    """The linear head's backward pass: dW = dlogits^T h, db = sum_b dlogits, dh = dlogits W.
+
+    Args:
+        cache: What `linear_forward` returned.
+        dlogits: dL/dlogits, (B, C).
+
+    Returns:
+        ``(dweight, dbias, dh)``: (C, H), (C,) and (B, H).
+    """
     weight, h = cache
     return dlogits.T @ h, dlogits.sum(axis=0), dlogits @ weight
 
 
 def softmax_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[np.floating, np.ndarray]:
-    """Mean softmax cross-entropy of logits (B, C) against integer labels y (B,) in [0, C).
+    """The mean softmax cross-entropy over the batch, ``torch.nn.functional.cross_entropy``.
 
-    Returns (loss, dlogits). Stable for any finite logits: exp is taken of logits - max <= 0,
-    and log p = shifted - log(sum exp(shifted)) never takes the log of an underflowed 0.
+    Stable for any finite logits: exp is taken of logits - max <= 0, and log p = shifted -
+    log(sum exp(shifted)) never takes the log of an underflowed 0.
+
+    Args:
+        logits: (B, C), float32 or float64.
+        y: Integer class labels, (B,), in [0, C).
+
+    Returns:
+        ``(loss, dlogits)``: the mean loss (a scalar of the logits' dtype), and dL/dlogits =
+        (softmax(logits) - onehot(y)) / B, (B, C).
+
+    Raises:
+        ValueError: The logits are not a non-empty (B, C) array, or a label is out of range.
+        TypeError: The labels are not integers, or the logits not float.
     """
     logits = as_float_array("logits", logits)
     if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
@@ -62,7 +91,19 @@ def softmax_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[np.floating,
 
 
 def mse_loss(pred: ArrayLike, target: ArrayLike) -> tuple[np.floating, np.ndarray]:
-    """Mean squared error over every element; returns (loss, dpred)."""
+    """The mean squared error over every element, ``torch.nn.functional.mse_loss``.
+
+    Args:
+        pred: The predictions, any shape, float32 or float64.
+        target: The targets, of pred's shape and dtype.
+
+    Returns:
+        ``(loss, dpred)``: mean((pred - target)^2), and 2 (pred - target) / pred.size.
+
+    Raises:
+        ValueError: The shapes differ, or a value is NaN or inf.
+        TypeError: A dtype is not float, or the two differ.
+    """
     pred = as_float_array("pred", pred)
     target = as_float_array("target", target, pred.dtype)
     check_shape("target", target, pred.shape, "the shape of pred")

@@ -43,11 +43,34 @@ INITS = {
 def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: np.random.Generator,
                init: str = "pytorch", dtype: DTypeLike = np.float32, forget_bias: float = 1.0, t_max: float | None = None,
                layers: int = 1, bidirectional: bool = False) -> dict:
-    """A flat parameter dict. The layer starts from PyTorch's default and then applies `init`:
-    "pytorch" (nothing more), "forget_bias" (LSTM, bias `forget_bias`), "chrono" (LSTM, `t_max`),
-    "orthogonal" (recurrent weights), "identity" (RNN, IRNN). The head is ``nn.Linear``'s
+    """A model's parameters: a recurrent layer (or stack) and a linear head, as one flat dict.
+
+    The layer starts from PyTorch's default and then applies `init`; the head is ``nn.Linear``'s
     default, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias. With ``layers > 1`` or
-    `bidirectional`, every layer and direction is initialised so, under the state_dict's keys."""
+    `bidirectional`, every layer and direction is initialised so, under the state_dict's keys, and the
+    head reads the top layer's final states.
+
+    Args:
+        cell: "rnn", "lstm" or "gru".
+        input_size: D.
+        hidden_size: H.
+        outputs: C, the head's outputs.
+        rng: The generator of every draw.
+        init: "pytorch" (nothing more), "forget_bias" (LSTM), "chrono" (LSTM, needs t_max),
+            "orthogonal" (recurrent weights) or "identity" (RNN, IRNN).
+        dtype: float32 or float64.
+        forget_bias: The LSTM forget bias for ``init="forget_bias"``.
+        t_max: The longest dependency for ``init="chrono"`` (the sequence length).
+        layers: The number of stacked layers.
+        bidirectional: Two directions per layer.
+
+    Returns:
+        The flat dict: the layer's arrays (``weight_ih`` ..., or ``weight_ih_l0`` ... for a stack) and
+        ``head_weight`` (C, H) (or (C, 2H) with two directions), ``head_bias`` (C,).
+
+    Raises:
+        ValueError: An unknown cell or init, or an init that needs t_max without it.
+    """
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {tuple(CELLS)}, got {cell!r}")
     if init not in INITS[cell]:
@@ -120,7 +143,19 @@ class ModelCache:
 
 
 def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[np.ndarray, ModelCache]:
-    """out (B, C) from x (T, B, D); returns (out, cache)."""
+    """The model's output on a batch: the layer (or stack), then the head on the last state.
+
+    Args:
+        params: What `init_model` returned.
+        x: The inputs, (T, B, D).
+        backend: The layer loops, "numba" or "numpy".
+
+    Returns:
+        ``(out, cache)``: out (B, C), and what `model_backward` needs.
+
+    Raises:
+        ValueError: The head's keys are missing, or the layer's inputs are wrong.
+    """
     for k in HEAD_KEYS:
         if k not in params:
             raise ValueError(f"params: expected the head's keys {HEAD_KEYS} too, missing {k!r}")
@@ -139,9 +174,17 @@ def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[n
 
 
 def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads | LSTMGrads | GRUGrads | StackGrads]:
-    """Returns (grads, layer_grads): grads has the keys of the parameter dict; layer_grads is the
-    layer's `RNNGrads` / `LSTMGrads` / `GRUGrads` (`StackGrads` for a stack), with the total
-    dL/dh_t (and dL/dc_t) for every t."""
+    """The gradients of the model's loss, by BPTT through the layer on the backend of the forward pass.
+
+    Args:
+        cache: What `model_forward` returned.
+        dout: dL/dout, (B, C).
+
+    Returns:
+        ``(grads, layer_grads)``: grads under the keys of the parameter dict; layer_grads the
+        layer's `RNNGrads`, `LSTMGrads` or `GRUGrads` (`StackGrads` for a stack), with the total
+        dL/dh_t (and dL/dc_t) for every t.
+    """
     dw, db, dh_last = linear_backward(cache.head, dout)
     g: RNNGrads | LSTMGrads | GRUGrads | StackGrads
     if isinstance(cache.layer, StackCache):

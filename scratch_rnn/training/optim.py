@@ -37,7 +37,20 @@ def _positive(name, value, allow_zero=False):
 
 
 class Adam:
-    """``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)``; ``.step(grads)``."""
+    """Adam (Kingma & Ba 2015), operation for operation as ``torch.optim.Adam`` (with L2 weight decay).
+
+    The parameter arrays are updated in place by `step`.
+
+    Args:
+        params: The arrays to optimise, by name; the optimiser keeps references to them.
+        lr: The learning rate, > 0.
+        betas: The decay rates of the first and second moments, each in [0, 1).
+        eps: Added to the denominator, >= 0.
+        weight_decay: L2 penalty added to the gradient, >= 0.
+
+    Raises:
+        ValueError: A hyper-parameter is out of range.
+    """
 
     def __init__(self, params: dict, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
@@ -52,6 +65,14 @@ class Adam:
         self.v = {k: np.zeros_like(p) for k, p in params.items()}
 
     def step(self, grads: dict) -> None:
+        """One update of every parameter, in place.
+
+        Args:
+            grads: dL/dparameter for every key of the parameters, each of its parameter's shape and dtype.
+
+        Raises:
+            ValueError: A key is missing or unexpected, or a shape or dtype differs.
+        """
         _check_grads(self.params, grads)
         beta1, beta2 = self.betas
         self.steps += 1
@@ -67,10 +88,19 @@ class Adam:
             p -= (self.lr / bias1) * (m / denom)
 
     def state(self) -> dict:
-        """Arrays and numbers that restore this optimiser exactly (see `load_state`)."""
+        """What restores this optimiser exactly (`load_state`).
+
+        Returns:
+            ``{"steps": n, "m.<key>": first moment, "v.<key>": second moment}``.
+        """
         return {"steps": self.steps, **{f"m.{k}": a for k, a in self.m.items()}, **{f"v.{k}": a for k, a in self.v.items()}}
 
     def load_state(self, state: dict) -> None:
+        """Restore the state that `state` returned.
+
+        Args:
+            state: ``{"steps", "m.<key>", "v.<key>"}`` for every parameter.
+        """
         self.steps = int(state["steps"])
         for k in self.params:
             self.m[k][...] = state[f"m.{k}"]
@@ -78,7 +108,17 @@ class Adam:
 
 
 class SGD:
-    """``SGD(params, lr, momentum=0, weight_decay=0)``; ``.step(grads)``."""
+    """Stochastic gradient descent with momentum, operation for operation as ``torch.optim.SGD``.
+
+    Args:
+        params: The arrays to optimise, by name; updated in place by `step`.
+        lr: The learning rate, > 0.
+        momentum: The momentum factor, >= 0 (the first step stores the gradient, as torch does).
+        weight_decay: L2 penalty added to the gradient, >= 0.
+
+    Raises:
+        ValueError: A hyper-parameter is out of range.
+    """
 
     def __init__(self, params: dict, lr: float, momentum: float = 0.0, weight_decay: float = 0.0) -> None:
         _positive("lr", lr)
@@ -89,6 +129,14 @@ class SGD:
         self.buf = {k: np.zeros_like(p) for k, p in params.items()}
 
     def step(self, grads: dict) -> None:
+        """One update of every parameter, in place.
+
+        Args:
+            grads: dL/dparameter for every key of the parameters, each of its parameter's shape and dtype.
+
+        Raises:
+            ValueError: A key is missing or unexpected, or a shape or dtype differs.
+        """
         _check_grads(self.params, grads)
         for k, p in self.params.items():
             g = grads[k] + self.weight_decay * p if self.weight_decay else grads[k]
@@ -104,9 +152,19 @@ class SGD:
         self.steps += 1
 
     def state(self) -> dict:
+        """What restores this optimiser exactly (`load_state`).
+
+        Returns:
+            ``{"steps": n, "buf.<key>": momentum buffer}``.
+        """
         return {"steps": self.steps, **{f"buf.{k}": a for k, a in self.buf.items()}}
 
     def load_state(self, state: dict) -> None:
+        """Restore the state that `state` returned.
+
+        Args:
+            state: ``{"steps", "buf.<key>"}`` for every parameter.
+        """
         self.steps = int(state["steps"])
         for k in self.params:
             self.buf[k][...] = state[f"buf.{k}"]
@@ -118,9 +176,20 @@ def global_norm(grads: dict) -> float:
 
 
 def clip_grad_norm(grads: dict, max_norm: float) -> float:
-    """Scale every array in place so that their global L2 norm is at most max_norm, like
-    ``torch.nn.utils.clip_grad_norm_``: coef = min(1, max_norm / (norm + 1e-6)).
-    Returns the norm before clipping (inf or nan pass through unchanged, as in torch)."""
+    """Scale the gradients in place so that their global L2 norm is at most `max_norm`, as ``torch.nn.utils.clip_grad_norm_``.
+
+    The factor is min(1, max_norm / (norm + 1e-6)); the norm is accumulated in float64.
+
+    Args:
+        grads: The gradient arrays, by name; scaled in place.
+        max_norm: The largest norm allowed, > 0.
+
+    Returns:
+        The global norm before clipping (inf or nan pass through unchanged, as in torch).
+
+    Raises:
+        ValueError: max_norm is not a finite number > 0.
+    """
     _positive("max_norm", max_norm)
     total = global_norm(grads)
     coef = max_norm / (total + 1e-6)

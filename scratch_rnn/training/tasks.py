@@ -21,6 +21,16 @@ from numpy.typing import DTypeLike
 
 @dataclass(frozen=True)
 class Task:
+    """What a task is, beside its sampler.
+
+    Attributes:
+        name: "xor", "first_bit" or "adding".
+        input_size: D, the inputs per step.
+        outputs: C, the classes, or the outputs of a regression.
+        loss: "cross_entropy" or "mse".
+        chance: The accuracy of guessing (classification), or the MSE of the best constant.
+    """
+
     name: str
     input_size: int       # D
     outputs: int          # C (classes) or outputs of a regression
@@ -48,7 +58,21 @@ def _xor_sequences(T, B, rng, dtype):
 
 def temporal_xor(T: int, B: int, rng: np.random.Generator,
                  dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """x (T, B, 1), y (B,) int64 = x[0] XOR x[T-1]. T >= 2."""
+    """Temporal XOR: uniform noise in [0, 1) whose first and last elements are random bits; the label is their XOR.
+
+    Args:
+        T: The sequence length, >= 2.
+        B: The batch size, >= 1.
+        rng: The generator every draw comes from.
+        dtype: The dtype of x, float32 or float64.
+
+    Returns:
+        ``(x, y)``: x (T, B, 1), y (B,) int64 = x[0] XOR x[T-1].
+
+    Raises:
+        ValueError: T or B is not an integer in range.
+        TypeError: `rng` is not a ``numpy.random.Generator``.
+    """
     _check(T, B, rng, 2)
     x, first, last = _xor_sequences(T, B, rng, dtype)
     return x, (first != last).astype(np.int64)
@@ -56,7 +80,21 @@ def temporal_xor(T: int, B: int, rng: np.random.Generator,
 
 def first_bit(T: int, B: int, rng: np.random.Generator,
               dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """The temporal-XOR sequences, y (B,) int64 = x[0]. T >= 2."""
+    """The first-bit control: the temporal-XOR sequences, labelled by their first bit alone (memory without XOR).
+
+    Args:
+        T: The sequence length, >= 2.
+        B: The batch size, >= 1.
+        rng: The generator every draw comes from.
+        dtype: The dtype of x, float32 or float64.
+
+    Returns:
+        ``(x, y)``: x (T, B, 1), y (B,) int64 = x[0].
+
+    Raises:
+        ValueError: T or B is not an integer in range.
+        TypeError: `rng` is not a ``numpy.random.Generator``.
+    """
     _check(T, B, rng, 2)
     x, first, _ = _xor_sequences(T, B, rng, dtype)
     return x, first.astype(np.int64)
@@ -64,7 +102,21 @@ def first_bit(T: int, B: int, rng: np.random.Generator,
 
 def adding(T: int, B: int, rng: np.random.Generator,
            dtype: DTypeLike = np.float32) -> tuple[np.ndarray, np.ndarray]:
-    """x (T, B, 2): values and markers; y (B, 1) float = the sum of the two marked values. T >= 2."""
+    """The adding problem (Hochreiter & Schmidhuber 1997): values U(0, 1) and a marker on one step in each half; the target is the sum of the two marked values.
+
+    Args:
+        T: The sequence length, >= 2.
+        B: The batch size, >= 1.
+        rng: The generator every draw comes from.
+        dtype: The dtype of x, float32 or float64.
+
+    Returns:
+        ``(x, y)``: x (T, B, 2), channel 0 the values and 1 the markers; y (B, 1) in x's dtype.
+
+    Raises:
+        ValueError: T or B is not an integer in range.
+        TypeError: `rng` is not a ``numpy.random.Generator``.
+    """
     _check(T, B, rng, 2)
     half = T // 2
     x = np.zeros((T, B, 2), dtype=dtype)
@@ -85,7 +137,17 @@ TASKS = {
 
 
 def get_task(name: str) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]], Task]:
-    """(sampler, Task) for a task name."""
+    """A task by name.
+
+    Args:
+        name: "xor", "first_bit" or "adding".
+
+    Returns:
+        ``(sampler, task)``: the sampler ``sampler(T, B, rng, dtype) -> (x, y)`` and its `Task`.
+
+    Raises:
+        ValueError: An unknown name.
+    """
     if name not in TASKS:
         raise ValueError(f"task: expected one of {tuple(TASKS)}, got {name!r}")
     return TASKS[name]

@@ -19,8 +19,15 @@ Sampler = Callable[..., tuple[np.ndarray, np.ndarray]]
 
 @dataclass
 class History:
-    """One entry per update; ``profiles[k]`` holds the per-timestep gradient norms measured on
-    the batch of update k (before that update is applied)."""
+    """What training recorded, one entry per update.
+
+    Attributes:
+        loss: The loss of every update's batch.
+        accuracy: The accuracy of every update's batch (nan for a regression).
+        grad_norm: The global gradient norm of every update, before clipping.
+        profiles: ``{update: {"h": ||dL/dh_t|| (T,), "c": ...}}``, measured on that update's batch
+            before the update is applied, at the updates asked for.
+    """
 
     loss: list = field(default_factory=list)
     accuracy: list = field(default_factory=list)
@@ -28,6 +35,12 @@ class History:
     profiles: dict = field(default_factory=dict)
 
     def record(self, update: int, r: StepResult) -> None:
+        """Append one update's result.
+
+        Args:
+            update: The update's number.
+            r: What `Engine.step` returned.
+        """
         self.loss.append(float(r.loss))
         self.accuracy.append(float(r.accuracy))
         self.grad_norm.append(float(r.grad_norm))
@@ -35,18 +48,37 @@ class History:
             self.profiles[update] = {k: np.asarray(v, dtype=np.float64) for k, v in r.profile.items()}
 
     def to_dict(self) -> dict:
+        """The history as JSON-able lists and dicts.
+
+        Returns:
+            {"loss", "accuracy", "grad_norm", "profiles"}; `from_dict` reads it back.
+        """
         return {"loss": self.loss, "accuracy": self.accuracy, "grad_norm": self.grad_norm,
                 "profiles": {str(k): {n: v.tolist() for n, v in p.items()} for k, p in self.profiles.items()}}
 
     @classmethod
     def from_dict(cls, d: dict) -> "History":
+        """The history that `to_dict` wrote.
+
+        Args:
+            d: What `to_dict` returned.
+
+        Returns:
+            The `History`.
+        """
         return cls(loss=list(d["loss"]), accuracy=list(d["accuracy"]), grad_norm=list(d["grad_norm"]),
                    profiles={int(k): {n: np.asarray(v, dtype=np.float64) for n, v in p.items()}
                              for k, p in d["profiles"].items()})
 
     def runaway_at(self, factor: float = 10.0) -> int | None:
-        """The first update whose loss exceeded `factor` times the first update's loss (a run
-        that is running away although every number is finite), or None."""
+        """The first update whose loss exceeded `factor` times the first update's loss: a run running away although every number is finite.
+
+        Args:
+            factor: The multiple of the first loss that counts.
+
+        Returns:
+            That update's number, or None.
+        """
         if not self.loss:
             return None
         limit = factor * self.loss[0]
@@ -56,11 +88,28 @@ class History:
 def train(engine: Engine, sampler: Sampler, T: int, batch_size: int, updates: int, rng: np.random.Generator,
           profile_at: Iterable[int] = (), progress: bool | str = False, history: History | None = None,
           start: int = 0, dtype: DTypeLike = np.float32) -> History:
-    """Run updates start .. updates-1, each on a fresh batch ``sampler(T, batch_size, rng)``.
+    """Train for updates start .. updates-1, each on a fresh batch.
 
-    profile_at: the update indices at which the per-timestep gradient norms are recorded.
-    progress: False, True, or a description for a tqdm bar. Returns the history (extended in
-    place when one is passed, e.g. when resuming from a checkpoint)."""
+    Args:
+        engine: The `Engine` that takes the steps.
+        sampler: A task's batch maker, ``sampler(T, B, rng, dtype=...) -> (x, y)`` (`get_task`).
+        T: The sequence length.
+        batch_size: B.
+        updates: The number of the last update plus one.
+        rng: The generator of the batches.
+        profile_at: The updates at which the per-timestep gradient norms are recorded.
+        progress: False, True, or a description for a tqdm progress bar.
+        history: A `History` to extend in place (when resuming); a new one if None.
+        start: The first update's number.
+        dtype: The dtype of the batches.
+
+    Returns:
+        The history, extended by every update.
+
+    Raises:
+        TrainingDiverged: A loss, gradient or parameter became NaN or inf; its ``history`` holds the
+            updates before it.
+    """
     history = History() if history is None else history
     profile_at = set(profile_at)
     steps = range(start, updates)
@@ -80,7 +129,20 @@ def train(engine: Engine, sampler: Sampler, T: int, batch_size: int, updates: in
 
 def evaluate(engine: Engine, sampler: Sampler, T: int, n: int, rng: np.random.Generator, batch_size: int = 1000,
              dtype: DTypeLike = np.float32) -> float:
-    """Accuracy (classification) or mean squared error (regression) on n fresh sequences."""
+    """The accuracy (classification) or the mean squared error (regression) on n fresh sequences.
+
+    Args:
+        engine: The `Engine` whose model is evaluated.
+        sampler: A task's batch maker (`get_task`).
+        T: The sequence length.
+        n: The number of sequences.
+        rng: The generator of the sequences.
+        batch_size: The sequences per forward pass.
+        dtype: The dtype of the batches.
+
+    Returns:
+        The accuracy in [0, 1], or the MSE.
+    """
     task, total, seen = engine.task, 0.0, 0
     while seen < n:
         b = min(batch_size, n - seen)
