@@ -3,9 +3,11 @@
     python benchmarks/targets.py [--out benchmarks/results]
 
 Every ratio compares medians measured in the same run with interleaved calls (see
-`scratch_rnn.bench.measure.measure`), one thread for every variant. Prints a table of target, measured
-value and verdict, and writes targets.json and targets.md. Exits 0 whatever the verdicts: a
-missed target is a finding to report, not a crash.
+`scratch_rnn.bench.measure.measure`), one thread for every variant: numba against torch, and, where
+JAX is installed (the ``jax`` extra), against JAX's compiled scan (`scratch_rnn.bench.jax_peer`) too,
+printed beside each torch ratio, with targets of its own at the study's size. Prints a table of
+target, measured value and verdict, and writes targets.json and targets.md. Exits 0 whatever the
+verdicts: a missed target is a finding to report, not a crash.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sys
 from pathlib import Path
 
 from scratch_rnn._provenance import provenance
-from scratch_rnn.bench.measure import Case, add_ratios, environment, measure
+from scratch_rnn.bench.measure import Case, add_ratios, environment, measure, variants_available
 
 STUDY = (100, 32, 64, 1)
 
@@ -36,6 +38,12 @@ def speed_targets():
         T.append((f"LSTM {dt} 2 layers bidirectional, T=100 B=32 H=64 D=16: numba vs torch",
                   Case("fwd_bwd", "lstm", dt, 100, 32, 64, 16, layers=2, bidirectional=True), 2.0 if dt == "float64" else 0.8))
     return T
+
+
+def jax_targets():
+    """(name, case, threshold): numba must be at least threshold times faster than JAX at the study's size."""
+    return [(f"{cell.upper()} {dt} study size: numba vs jax", Case("fwd_bwd", cell, dt, *STUDY), 1.3)
+            for dt in ("float32", "float64") for cell in ("rnn", "lstm", "gru")]
 
 
 def linearity_cases():
@@ -87,14 +95,26 @@ def main(argv=None):
     args = ap.parse_args(argv)
     results = []
     speed = speed_targets()
-    rows = add_ratios(measure([c for _, c, _ in speed], ["numba", "torch"]))
+    with_jax = "jax" in variants_available()
+    rows = add_ratios(measure([c for _, c, _ in speed], ["numba", "torch"] + (["jax"] if with_jax else [])))
+    if with_jax:
+        rows = add_ratios(rows, "jax")
     by = {(r["op"], r["cell"], r["dtype"], r["T"], r["B"], r["H"], r["D"], r["layers"], r["bidirectional"],
            r["variant"]): r for r in rows}
+
+    def numba_row(c):
+        return by[(c.op, c.cell, c.dtype, c.T, c.B, c.H, c.D, c.layers, c.bidirectional, "numba")]
     for name, c, thr in speed:
-        r = by[(c.op, c.cell, c.dtype, c.T, c.B, c.H, c.D, c.layers, c.bidirectional, "numba")]
+        r = numba_row(c)
+        vs_jax = r.get("speedup_vs_jax")
         results.append({"target": name, "want": f">= {thr:g}x", "measured": f"{r['speedup_vs_torch']:.2f}x",
                         "numba_ms": r["median_s"] * 1e3, "torch_ms": r["median_s"] * 1e3 * r["speedup_vs_torch"],
-                        "met": r["speedup_vs_torch"] >= thr})
+                        "vs_jax": f"{vs_jax:.2f}x" if vs_jax else "", "met": r["speedup_vs_torch"] >= thr})
+    for name, c, thr in jax_targets() if with_jax else []:
+        r = numba_row(c)
+        results.append({"target": name, "want": f">= {thr:g}x", "measured": f"{r['speedup_vs_jax']:.2f}x",
+                        "numba_ms": r["median_s"] * 1e3, "jax_ms": r["median_s"] * 1e3 * r["speedup_vs_jax"],
+                        "vs_jax": f"{r['speedup_vs_jax']:.2f}x", "met": r["speedup_vs_jax"] >= thr})
     lin = [Case("fwd_bwd", cell, dt, T, 32, 64, 1) for cell, dt in linearity_cases() for T in (100, 1000)]
     lrows = measure(lin, ["numba"], min_repeats=5)
     lby = {(r["cell"], r["dtype"], r["T"]): r["median_s"] for r in lrows}
@@ -111,8 +131,9 @@ def main(argv=None):
                             "met": ratio <= 1.5})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    lines = ["| target | want | measured | met |", "|---|---|---|---|"]
-    lines += [f"| {r['target']} | {r['want']} | {r['measured']} | {'yes' if r['met'] else '**no**'} |" for r in results]
+    lines = ["| target | want | measured | met | numba vs jax |", "|---|---|---|---|---|"]
+    lines += [f"| {r['target']} | {r['want']} | {r['measured']} | {'yes' if r['met'] else '**no**'} | {r.get('vs_jax', '')} |"
+              for r in results]
     table = "\n".join(lines) + "\n"
     (out / "targets.md").write_text(table)
     (out / "targets.json").write_text(json.dumps({"results": results, "rows": rows + lrows, "environment": environment(),

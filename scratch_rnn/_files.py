@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 from pathlib import Path
@@ -21,16 +22,48 @@ def check_writable(folder, option: str = "--out") -> Path:
     return folder
 
 
+def atomic_write(path, data: str | bytes) -> Path:
+    """Write `data` under a temporary name in `path`'s folder, then rename it over `path`: a reader
+    sees the old file or the new one, never half of one, and a full disk leaves the old file as it
+    was (the OSError, ENOSPC, is raised with the folder's name)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        if err.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f"no space left to write {path.name} ({len(data)} bytes)", str(path.parent)) \
+                from None
+        raise
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def save_figure(fig, path) -> Path:
+    """`fig.savefig` at 110 dpi, atomically (`atomic_write`)."""
+    import io
+    buf = io.BytesIO()
+    fig.savefig(buf, dpi=110, format=Path(path).suffix.lstrip(".") or "png")
+    return atomic_write(path, buf.getvalue())
+
+
 def write_csv(rows: list[dict], path: Path) -> Path:
-    """`rows` (dicts with the same keys, in order) as a CSV file with a header; returns `path`."""
-    with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    return path
+    """`rows` (dicts with the same keys, in order) as a CSV file with a header, atomically; returns `path`."""
+    import io
+    buf = io.StringIO(newline="")
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    return atomic_write(path, buf.getvalue())
 
 
-def write_json(obj, path: Path) -> Path:
-    """`obj` as JSON (NumPy scalars as floats); returns `path`."""
-    path.write_text(json.dumps(obj, default=float))
-    return path
+def write_json(obj, path: Path, indent: int | None = None) -> Path:
+    """`obj` as JSON (NumPy scalars as floats), atomically; returns `path`."""
+    return atomic_write(path, json.dumps(obj, default=float, indent=indent))

@@ -96,6 +96,13 @@ class StackGrads:
     c: dict | None
 
 
+def _with_keys(message: str, names, layer: int, direction: int) -> str:
+    """A one-layer message with the state_dict's keys: params['weight_hh'] -> params['weight_hh_l1']."""
+    for n in names:
+        message = message.replace(f"params['{n}']", f"params['{state_dict_key(n, layer, direction)}']")
+    return message
+
+
 def _states(name: str, value, n: int, B: int, H: int, dtype, letter: str = "H") -> list[Any]:
     if value is None:
         return [None] * n
@@ -182,6 +189,11 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
         raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params)} "
                          f"(missing: {missing}, unexpected: {extra})")
     H, P = _sizes(params, spec, proj_size)
+    for key in (k for k in expected if k.startswith("weight_hr")):
+        shape = np.shape(params[key])
+        if shape != (P, H):
+            raise ValueError(f"proj_size, params['{key}']: proj_size={proj_size} asks for a projection of shape "
+                             f"(proj_size, H) = ({P}, {H}), but params['{key}'] has shape {shape}")
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
     T, B, _ = x.shape
     groups = _groups(lengths, T, B)
@@ -200,7 +212,11 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
                 seq = inp[:steps, idx][::-1] if d else inp[:steps, idx]  # the reverse direction reads time backwards
                 s0 = None if h0s[i] is None else h0s[i][idx]
                 c_0 = None if c0s[i] is None else c0s[i][idx]
-                h, c, caches[layer, d, k] = spec.forward(p, seq, s0, c_0, backend=backend, nonlinearity=nonlinearity)
+                try:
+                    h, c, caches[layer, d, k] = spec.forward(p, seq, s0, c_0, backend=backend,
+                                                             nonlinearity=nonlinearity)
+                except (ValueError, TypeError) as err:           # name the state_dict's keys, as the caller did
+                    raise type(err)(_with_keys(str(err), names, layer, d)) from None
                 if c is not None:
                     c_n[i, idx] = c[-1]
                 h_n[i, idx] = h[-1]

@@ -30,3 +30,16 @@ def test_add_ratios_divides_within_each_case():
     rows = add_ratios([row(5, "torch", 3.0), row(5, "numba", 0.5), row(9, "torch", 1.0), row(9, "numba", 4.0),
                        row(7, "numba", 1.0)])
     assert [r["speedup_vs_torch"] for r in rows] == [1.0, 6.0, 1.0, 0.25, None]
+
+
+def test_jax_rows_where_jax_runs_and_a_column_against_it(tmp_path):
+    import pytest
+    pytest.importorskip("jax", reason="the jax extra is not installed")
+    cases = [Case("fwd_bwd", "gru", "float32", 5, 2, 4, 1), Case("train_step", "gru", "float32", 5, 2, 4, 1)]
+    rows = measure(cases, ["numba", "jax"], budget_s=0.01, min_repeats=3, max_repeats=3, progress=False)
+    jax_rows = [r for r in rows if r["variant"] == "jax"]
+    assert [r["op"] for r in jax_rows] == ["fwd_bwd"]                 # no training step for JAX
+    assert jax_rows[0]["compile_s"] > 0 and jax_rows[0]["median_s"] < jax_rows[0]["compile_s"]
+    rows = add_ratios(rows, "jax")
+    paths = write_results(rows, tmp_path, {})
+    assert "| jax ms |" in paths[2].read_text() and "| numba vs jax |" in paths[2].read_text()

@@ -26,7 +26,7 @@ def test_vocabulary_streams_and_split():
     ids = np.arange(10)
     assert streams(ids, 3).tolist() == [[0, 3, 6], [1, 4, 7], [2, 5, 8]]
     assert [len(a) for a in split(ids, 0.8)] == [8, 2]
-    with pytest.raises(ValueError, match=r"B: expected at most 5 streams for 10 characters, got 6"):
+    with pytest.raises(ValueError, match=r"--batch: expected at most 5 streams for 10 characters, got 6"):
         streams(ids, 6)
 
 
@@ -121,25 +121,62 @@ def test_charlm_and_sample_commands_resume_and_refuse_another_configuration(tmp_
     assert "--text" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_an_interrupted_charlm_saves_and_resumes(tmp_path, monkeypatch, capsys):
+def _charlm_args(tmp_path, out, updates=24):
     text = tmp_path / "t.txt"
     text.write_text(TEXT)
-    out = tmp_path / "lm"
-    args = ["charlm", "--text", str(text), "--hidden", "8", "--tbptt", "4,4", "--batch", "4", "--eval-every", "100",
-            "--updates", "12", "--out", str(out)]
-    real_step, calls = TBPTT.step, []
+    return ["charlm", "--text", str(text), "--hidden", "8", "--tbptt", "4,6", "--batch", "4", "--eval-every", "10",
+            "--updates", str(updates), "--out", str(out)]
 
-    def step(self):
-        calls.append(1)
-        if len(calls) == 6:
-            raise KeyboardInterrupt                               # Ctrl-C during the sixth update
-        return real_step(self)
-    monkeypatch.setattr(TBPTT, "step", step)
-    assert main(args) == 130
-    assert "run the same command again to continue" in capsys.readouterr().err
-    assert sr.load_checkpoint(out / "charlm.npz")["update"] == 5
-    monkeypatch.setattr(TBPTT, "step", real_step)
-    assert main(args) == 0
-    log = json.loads((out / "charlm.json").read_text())
-    assert len(log["losses"]) == 12 and log["evaluations"][-1]["update"] == 12
+
+def test_a_signal_stops_charlm_between_updates_and_the_resumed_run_is_bit_identical(tmp_path, monkeypatch, capsys):
+    """SIGINT or SIGTERM delivered in the middle of an update (seeded points, before and after the
+    evaluations): the run saves after that update completes and exits 130 / 143; run again, it ends
+    with the parameters of a run that was never stopped, bit for bit."""
+    import os
+    import signal
+    assert main(_charlm_args(tmp_path, tmp_path / "straight")) == 0
+    straight = sr.load_checkpoint(tmp_path / "straight" / "charlm.npz")["params"]
+    real_step = TBPTT.step
+    points = sorted(np.random.default_rng(7).choice(np.arange(1, 24), 4, replace=False))
+    for case, at in enumerate(points):
+        out, sig = tmp_path / f"stopped{case}", (signal.SIGINT, signal.SIGTERM)[case % 2]
+        calls = []
+
+        def step(self, at=at, sig=sig, calls=calls):
+            calls.append(1)
+            if len(calls) == at:
+                os.kill(os.getpid(), sig)                          # arrives in the middle of this update
+            return real_step(self)
+        monkeypatch.setattr(TBPTT, "step", step)
+        assert main(_charlm_args(tmp_path, out)) == 128 + sig
+        err = capsys.readouterr().err
+        assert f"holds update {at} of 24; run the same command again to continue" in err
+        ck = sr.load_checkpoint(out / "charlm.npz")
+        assert ck["update"] == at and int(ck["optimizer"]["steps"]) == at   # the update and Adam's count agree
+        monkeypatch.setattr(TBPTT, "step", real_step)
+        assert main(_charlm_args(tmp_path, out)) == 0
+        final = sr.load_checkpoint(out / "charlm.npz")["params"]
+        assert all(np.array_equal(final[k], straight[k]) for k in straight), f"stopped at {at}"
+
+
+@pytest.mark.slow
+def test_charlm_stopped_from_outside_by_sigterm_resumes_bit_identical(tmp_path):
+    """A real SIGTERM from another process at a seeded moment, then the same command to the end."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    base = [sys.executable, "-m", "scratch_rnn.cli", *_charlm_args(tmp_path, tmp_path / "x", 2000)]
+    subprocess.run([*base[:-1], str(tmp_path / "straight")], check=True, capture_output=True, timeout=600)
+    straight = sr.load_checkpoint(tmp_path / "straight" / "charlm.npz")["params"]
+    proc = subprocess.Popen(base, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "x" / "charlm.npz").exists() and time.time() < deadline:   # past the first checkpoint
+        time.sleep(0.05)
+    time.sleep(float(np.random.default_rng(3).uniform(0, 0.5)))
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143 and "interrupted by SIGTERM" in err, err[-2000:]
+    subprocess.run(base, check=True, capture_output=True, timeout=600)
+    final = sr.load_checkpoint(tmp_path / "x" / "charlm.npz")["params"]
+    assert all(np.array_equal(final[k], straight[k]) for k in straight)

@@ -6,7 +6,9 @@ so that a ratio compares two medians measured in the same run under the same mac
 
 Variants: ``numpy`` and ``numba`` (scratch_rnn's backends; their BLAS pinned to one thread with
 threadpoolctl), ``torch`` (one thread), ``torch-ftz`` (one thread, ``torch.set_flush_denormal(True)``),
-``torch-threads`` (torch's default thread count) and ``torch-cuda`` (when a GPU is present).
+``torch-threads`` (torch's default thread count), ``torch-cuda`` (when a GPU is present) and ``jax``
+(`jax_peer`: a ``lax.scan`` compiled with its gradient by XLA, one thread; forward + BPTT of one layer
+only, where JAX is installed). A jax row records its compile time apart (``compile_s``).
 """
 from __future__ import annotations
 
@@ -111,15 +113,31 @@ def _runner_torch(case: Case, device: str):
     return run
 
 
+def _runner_jax(case: Case):
+    """Forward + BPTT of one layer, or None (JAX does no training step or stack here)."""
+    if case.op != "fwd_bwd" or case.stacked:
+        return None
+    from . import jax_peer
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(case.dtype)
+    params = init_model(case.cell, case.D, case.H, 2, rng, dtype=dtype)
+    layer = {k: params[k] for k in PARAM_NAMES}
+    x = rng.random((case.T, case.B, case.D)).astype(dtype)
+    return jax_peer.runner(case.cell, layer, x, rng.standard_normal((case.B, case.H)).astype(dtype))
+
+
 def variants_available() -> list[str]:
+    """The variants this machine can time: numpy and numba always; torch's where torch is installed
+    (torch-cuda with a GPU); jax where JAX is installed."""
+    import importlib.util
     out = ["numpy", "numba"]
-    try:
+    if importlib.util.find_spec("torch") is not None:
         import torch
-    except ImportError:
-        return out
-    out += ["torch", "torch-ftz", "torch-threads"]
-    if torch.cuda.is_available():
-        out.append("torch-cuda")
+        out += ["torch", "torch-ftz", "torch-threads"]
+        if torch.cuda.is_available():
+            out.append("torch-cuda")
+    if importlib.util.find_spec("jax") is not None:
+        out.append("jax")
     return out
 
 
@@ -130,6 +148,12 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
 
     from .._numba.threads import load_blas
     load_blas()                      # threadpoolctl limits only the libraries already loaded
+    if "jax" in variants:
+        from .jax_peer import pin_one_thread
+        if not pin_one_thread():
+            import warnings
+            warnings.warn("jax: its backend started before the benchmark could pin it to one thread; its "
+                          "rows use XLA's default threads", RuntimeWarning, stacklevel=2)
     torch: Any = None
     default_threads = 1
     if any(b.startswith("torch") for b in variants):
@@ -146,37 +170,38 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
         runners = {}
         for b in variants:
             runners[b] = _runner_torch(case, "cuda" if b == "torch-cuda" else "cpu") if b.startswith("torch") \
-                else _runner_scratch(case, b)
+                else _runner_jax(case) if b == "jax" else _runner_scratch(case, b)
+        active = [b for b in variants if runners[b] is not None]
 
         def setup(b):
             if torch is not None:
                 torch.set_num_threads(default_threads if b == "torch-threads" else 1)
                 torch.set_flush_denormal(b == "torch-ftz")
 
-        times: dict[str, list[float]] = {b: [] for b in variants}
+        times: dict[str, list[float]] = {b: [] for b in active}
         with threadpool_limits(limits=1):
-            for b in variants:                                   # warm-up (compilation, allocators)
+            for b in active:                                     # warm-up (compilation, allocators)
                 setup(b)
                 runners[b]()
                 runners[b]()
             start = time.perf_counter()
             while True:
-                for b in variants:
+                for b in active:
                     setup(b)
                     t0 = time.perf_counter()
                     runners[b]()
                     times[b].append(time.perf_counter() - t0)
-                n = len(times[variants[0]])
-                if n >= max_repeats or (n >= min_repeats and time.perf_counter() - start > budget_s * len(variants)):
+                n = len(times[active[0]])
+                if n >= max_repeats or (n >= min_repeats and time.perf_counter() - start > budget_s * len(active)):
                     break
         if torch is not None:
             torch.set_num_threads(default_threads)
             torch.set_flush_denormal(False)
-        for b in variants:
+        for b in active:
             q25, med, q75 = np.percentile(times[b], [25, 50, 75])
             threads = (default_threads if b == "torch-threads" else 1) if b.startswith("torch") else 1
             rows.append({**asdict(case), "variant": b, "threads": threads, "median_s": med, "q25_s": q25,
-                         "q75_s": q75, "repeats": len(times[b])})
+                         "q75_s": q75, "repeats": len(times[b]), "compile_s": getattr(runners[b], "compile_s", None)})
     return rows
 
 

@@ -1,20 +1,17 @@
 """Writing benchmark results: CSV, JSON, a markdown table and a PNG plot."""
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
+
+from .._files import atomic_write, save_figure, write_csv, write_json
 
 
 def write_results(rows: list[dict], out: Path, meta: dict, name: str = "bench") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{name}.csv", out / f"{name}.json", out / f"{name}.md", out / f"{name}.png"]
-    with open(paths[0], "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    paths[1].write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
-    paths[2].write_text(markdown_table(rows))
+    write_csv(rows, paths[0])
+    write_json({"meta": meta, "rows": rows}, paths[1], indent=1)
+    atomic_write(paths[2], markdown_table(rows))
     plot(rows, paths[3])
     return paths
 
@@ -31,13 +28,14 @@ def markdown_table(rows: list[dict]) -> str:
     cases = list(dict.fromkeys((r["op"], _cell(r), r["dtype"], r["T"], r["B"], r["H"], r["D"]) for r in rows))
     by = {((r["op"], _cell(r), r["dtype"], r["T"], r["B"], r["H"], r["D"]), r["variant"]): r for r in rows}
     head = "| op | cell | dtype | T | B | H | D | " + " | ".join(f"{b} ms" for b in variants)
-    speed = [b for b in ("numpy", "numba") if b in variants and "torch" in variants]
-    head += "".join(f" | {b} vs torch" for b in speed) + " |"
+    speed = [(b, ref) for ref in ("torch", "jax") if ref in variants
+             for b in (("numpy", "numba") if ref == "torch" else ("numba",)) if b in variants]
+    head += "".join(f" | {b} vs {ref}" for b, ref in speed) + " |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for c in cases:
         cells = [f"{by[c, b]['median_s'] * 1e3:.3g}" if (c, b) in by else "" for b in variants]
-        ratios = [f"{by[c, b]['speedup_vs_torch']:.2f}x" if (c, b) in by and by[c, b].get("speedup_vs_torch") else ""
-                  for b in speed]
+        ratios = [f"{by[c, b][f'speedup_vs_{ref}']:.2f}x" if (c, b) in by and by[c, b].get(f"speedup_vs_{ref}") else ""
+                  for b, ref in speed]
         lines.append("| " + " | ".join(map(str, c)) + " | " + " | ".join(cells + ratios) + " |")
     return "\n".join(lines) + "\n"
 
@@ -71,5 +69,5 @@ def plot(rows: list[dict], path: Path) -> None:
         ax.legend(fontsize=8, ncol=len(variants))
         ax.grid(True, axis="y", alpha=0.3, which="both")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)

@@ -4,7 +4,9 @@ TBPTT(k1, k2) (`charlm.tbptt`), checkpointing as it goes, and sample text from a
 ``OUT/charlm.npz`` is the checkpoint (parameters, Adam's state, the stream position and carried
 state, the vocabulary and the configuration); ``OUT/charlm.json`` the training curve, the
 validation bits per character at every evaluation, a sample and the wall time. Run the same
-command again to continue from the checkpoint; an interrupted run (Ctrl-C) saves first.
+command again to continue from the checkpoint. SIGINT (Ctrl-C) and SIGTERM stop the run between two
+complete updates and save it there (`scratch_rnn.runs.signals`), so a resumed run is bit for bit the
+run that was never stopped; both files are written atomically.
 """
 from __future__ import annotations
 
@@ -14,10 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import check_writable
+from .._files import check_writable, write_json
 from .._numba.threads import one_blas_thread
 from .._provenance import provenance
+from .._resources import check_memory, layer_bytes
 from .._validate import check_arrays
+from ..runs.signals import Interrupted, stop_on_signals
 from ..training.checkpoint import load_checkpoint, save_checkpoint
 from ..training.model import init_model
 from ..training.text import Vocabulary, load_text, split
@@ -31,6 +35,7 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
     text = load_text(text_path)
     vocab = Vocabulary.of(text)
     train_ids, val_ids = split(vocab.encode(text))
+    check_fits(len(text), len(train_ids), vocab.size, hidden, k1, k2, batch, dtype, text_path)
     config = {"cell": cell, "hidden": hidden, "tbptt": [k1, k2], "batch": batch, "lr": lr, "clip": clip, "seed": seed,
               "dtype": dtype, "vocabulary": vocab.chars, "text": "pydoc_data.topics" if text_path is None else str(text_path),
               "characters": len(text)}
@@ -62,7 +67,7 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
         state = {"position": trainer.pos, "start": trainer.start, "state_h": h, "state_c": c}
         save_checkpoint(ck_path, params, trainer.optimizer.state(), {**config, **state}, done,
                         np.random.default_rng(seed))
-        log_path.write_text(json.dumps({**log, "config": config, **provenance()}, indent=1))
+        write_json({**log, "config": config, **provenance()}, log_path, indent=1)
 
     bar = None
     if progress:
@@ -70,8 +75,8 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
         bar = tqdm(total=updates, initial=done, desc="charlm")
     t0 = time.perf_counter() - log["seconds"]
     try:
-        with one_blas_thread():
-            while done < updates:
+        with one_blas_thread(), stop_on_signals() as stop:
+            while done < updates and not stop:                   # a signal stops between complete updates
                 log["losses"].append(trainer.step())
                 done += 1
                 if bar is not None:
@@ -81,10 +86,11 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
                                                "train_loss": float(np.mean(log["losses"][-50:]))})
                     log["seconds"] = time.perf_counter() - t0
                     save()
-    except KeyboardInterrupt:
-        log["seconds"] = time.perf_counter() - t0
-        save()
-        raise
+            if stop.signum is not None:
+                log["seconds"] = time.perf_counter() - t0
+                save()
+                raise Interrupted(stop.signum, f"the checkpoint in {out} holds update {done} of {updates}; run the "
+                                  "same command again to continue")
     finally:
         if bar is not None:
             bar.close()
@@ -92,6 +98,23 @@ def run_charlm(out: Path, text_path=None, cell: str = "lstm", hidden: int = 128,
     log["seconds"] = time.perf_counter() - t0
     save()
     return {"checkpoint": ck_path, "log": log_path, **log}
+
+
+def check_fits(n_chars: int, n_train: int, V: int, hidden: int, k1: int, k2: int, batch: int, dtype: str,
+               text_path) -> None:
+    """Refuse, before training, a text too short for the streams or a model too big for the memory,
+    naming the options to change."""
+    need = batch * (k2 + 1)
+    if n_train < need:
+        name = "the default text" if text_path is None else f"--text {text_path}"
+        raise ValueError(f"{name}: {n_chars} characters, {n_train} of them for training; --batch {batch} streams of "
+                         f"more than K2 = {k2} characters (--tbptt {k1},{k2}) need {need}: use a smaller --batch "
+                         f"(at most {max(1, n_train // (k2 + 1))} here) or --tbptt, or a longer text")
+    itemsize = np.dtype(dtype).itemsize
+    params = (V * 4 * hidden + hidden * 4 * hidden + 8 * hidden + V * hidden + V) * itemsize
+    check_memory(f"--hidden {hidden} (a vocabulary of {V} characters)", 4 * params          # parameters, gradients, Adam's two moments
+                 + layer_bytes(k2 + 1, batch, hidden, 4, itemsize, V) + 2 * (k2 + 1) * batch * V * itemsize,
+                 "use a smaller --hidden, --batch or --tbptt")
 
 
 def sample_checkpoint(path, chars: int, temperature: float, seed: int = 0, prime: str | None = None) -> str:

@@ -29,7 +29,7 @@ def streams(ids: np.ndarray, B: int) -> np.ndarray:
     """(steps, B): the text cut into B contiguous pieces of equal length, one per column."""
     steps = len(ids) // B
     if steps < 2:
-        raise ValueError(f"B: expected at most {len(ids) // 2} streams for {len(ids)} characters, got {B}")
+        raise ValueError(f"--batch: expected at most {len(ids) // 2} streams for {len(ids)} characters, got {B}")
     return np.ascontiguousarray(ids[:steps * B].reshape(B, steps).T)
 
 

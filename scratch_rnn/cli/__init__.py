@@ -12,6 +12,7 @@ its own ``--help``.
 from __future__ import annotations
 
 import argparse
+import errno
 import sys
 
 from . import bench, charlm, gradcheck, study, truncation
@@ -43,6 +44,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     args.parser = _subparser(parser, args.command)
     from ..runs import Interrupted
+    from ..runs.store import DiskFull
     try:
         return args.func(args)
     except ValueError as err:          # bad options found before any work (no GPU, an unwritable --out, ...)
@@ -51,4 +53,12 @@ def main(argv=None) -> int:
     except Interrupted as err:
         print(f"\nscratch-rnn {args.command}: {err}", file=sys.stderr)
         return 128 + err.signum
+    except OSError as err:
+        if err.errno != errno.ENOSPC:
+            raise
+        where = err.filename or getattr(err, "folder", None)
+        print(f"scratch-rnn {args.command}: error: " + (str(err) if isinstance(err, DiskFull) else
+              f"no space left on the device of {where}: {err.strerror}; what was stored before is intact: free some "
+              "space and run the same command again"), file=sys.stderr)
+        return 1
 

@@ -1,11 +1,10 @@
 """``scratch-rnn gradcheck``: every hand-written gradient against finite differences and torch autograd."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
-from .options import NONNEG_INT
+from .options import SEED
 
 
 def add_parsers(sub) -> None:
@@ -20,7 +19,7 @@ def add_parsers(sub) -> None:
                                    "error exceeds its tolerance.")
     p.add_argument("--backend", choices=("numpy", "numba", "all"), default="all",
                    help="which hand-written backend to check (default: all)")
-    p.add_argument("--seed", type=NONNEG_INT, default=0, help="seed of the random problems (default: 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the random problems (default: 0)")
     p.add_argument("--no-torch", action="store_true", help="skip the comparison with torch autograd")
     p.add_argument("--no-stacks", action="store_true", help="check the single layers only")
     p.add_argument("--out", default=None, metavar="DIR", help="also write DIR/gradcheck.json")
@@ -29,7 +28,7 @@ def add_parsers(sub) -> None:
 
 def gradcheck_command(args) -> int:
     from .. import gradcheck
-    from .._files import check_writable
+    from .._files import check_writable, write_json
     from .._provenance import provenance
     from ..gradcheck import stacks
 
@@ -63,6 +62,6 @@ def gradcheck_command(args) -> int:
         out.mkdir(parents=True, exist_ok=True)
         record = {"rows": rows, "stack_rows": stack_rows, "fd_tolerance": gradcheck.FD_TOL, "torch_tolerance": gradcheck.TORCH_TOL,
                   "passed": ok, "seed": args.seed, **provenance()}
-        (out / "gradcheck.json").write_text(json.dumps(record, indent=1))
+        write_json(record, out / "gradcheck.json", indent=1)
         print(f"wrote {out / 'gradcheck.json'}")
     return 0 if ok else 1

@@ -6,22 +6,25 @@ import argparse
 import math
 
 
-def number(kind, lo, inclusive=True, name=None):
-    """An argparse type: `kind` (int or float), finite, >= lo (> lo when not inclusive)."""
+def number(kind, lo, inclusive=True, name=None, hi=None):
+    """An argparse type: `kind` (int or float), finite, >= lo (> lo when not inclusive), <= hi when given."""
     def parse(text):
         try:
             v = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
-        if not math.isfinite(v) or v < lo or (v == lo and not inclusive):
-            raise argparse.ArgumentTypeError(f"expected a finite {'integer' if kind is int else 'number'} "
-                                             f"{'>=' if inclusive else '>'} {lo}, got {text!r}")
+        if not math.isfinite(v) or v < lo or (v == lo and not inclusive) or (hi is not None and v > hi):
+            what = "integer" if kind is int else "number"
+            bound = f"in [{lo}, {hi}]" if hi is not None else f"{'>=' if inclusive else '>'} {lo}"
+            raise argparse.ArgumentTypeError(f"expected a finite {what} {bound}, got {text!r}")
         return v
     parse.__name__ = name or ("integer" if kind is int else "number")
     return parse
 
 
 POS_INT = number(int, 1)
+#: a seed every engine takes (torch.manual_seed is int64)
+SEED = number(int, 0, hi=2 ** 63 - 1, name="seed")
 NONNEG_INT = number(int, 0)
 POS_FLOAT = number(float, 0, inclusive=False)
 NONNEG_FLOAT = number(float, 0)
@@ -67,7 +70,7 @@ def add_run_options(p, out_default: str) -> None:
     p.add_argument("--backend", choices=("numba", "numpy"), default="numba",
                    help="the scratch engine's loops, and those of the gradient analysis (default: numba)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch engine only; cuda needs a GPU")
-    p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed; seed k of a configuration is seed + k (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="first seed; seed k of a configuration is seed + k (default 0)")
     add_execution_options(p)
 
 
@@ -81,12 +84,17 @@ def add_execution_options(p) -> None:
                    help="run on a dask.distributed cluster at ADDRESS (e.g. tcp://host:8786) instead of local processes")
     p.add_argument("--scheduler-file", metavar="FILE", default=None,
                    help="run on the dask.distributed cluster described by FILE (dask scheduler --scheduler-file)")
+    p.add_argument("--connect-timeout", type=POS_FLOAT, default=30.0, metavar="SECONDS",
+                   help="how long to wait for the Dask scheduler before giving up (default 30)")
+    p.add_argument("--wait", action="store_true", help="when another process is writing --out, wait for it to "
+                   "finish instead of refusing at once")
 
 
 def execution_options(args) -> dict:
     """The parsed execution options, as the commands' ``**run`` keywords."""
     return {"workers": args.workers, "fresh": args.fresh, "retry_failed": args.retry_failed,
-            "scheduler": args.scheduler, "scheduler_file": args.scheduler_file}
+            "scheduler": args.scheduler, "scheduler_file": args.scheduler_file,
+            "connect_timeout": args.connect_timeout, "wait": args.wait}
 
 
 def print_failures(failures) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..study.tables import format_summary
-from .options import (NONNEG_FLOAT, NONNEG_INT, POS_FLOAT, POS_INT, add_run_options, execution_options, model_option,
+from .options import (NONNEG_FLOAT, POS_FLOAT, POS_INT, SEED, add_run_options, execution_options, model_option,
                       number, print_failures)
 
 
@@ -85,7 +85,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--out", default="results/gradratios", metavar="DIR", help="output folder (default: results/gradratios)")
     p.add_argument("--T", type=number(int, 2), default=100, help="sequence length (default 100)")
     p.add_argument("--draws", type=POS_INT, default=20, help="draws per model and task (default 20)")
-    p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="first seed (default 0)")
     p.add_argument("--figures", default=None, metavar="DIR", help="also copy the figure into DIR")
     p.set_defaults(func=gradratios_command)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .options import NONNEG_INT, add_execution_options, execution_options, print_failures
+from .options import SEED, add_execution_options, execution_options, print_failures
 
 
 def add_parsers(sub) -> None:
@@ -18,7 +18,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--quick", action="store_true", help="tiny sizes and budgets (under a minute), to check the pipeline")
     p.add_argument("--figures", default=None, metavar="DIR", help="also copy the two main figures into DIR "
                    "(the README's: --figures docs/figures)")
-    p.add_argument("--seed", type=NONNEG_INT, default=0, help="first seed (default 0)")
+    p.add_argument("--seed", type=SEED, default=0, help="first seed (default 0)")
     add_execution_options(p)
     p.set_defaults(func=truncation_command)
 

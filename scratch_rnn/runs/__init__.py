@@ -1,16 +1,21 @@
 """Runs as data, for every long command: the run store and the executors.
 
 * `store`: `RunStore`, one JSON line per finished job in ``OUT/runs.jsonl``, appended and synced at
-  once, keyed by a hash of the job (`run_key`); a folder of another protocol or version is refused;
+  once, keyed by a hash of the job (`run_key`); one writer at a time (a lock file), damaged lines set
+  aside, a full disk an error that leaves the store intact; a folder of another protocol or version
+  is refused;
 * `executors`: `execute`, the jobs a store lacks on a local process pool or a Dask cluster,
   longest first, a failing job stored as a result, SIGINT/SIGTERM raising `Interrupted`;
-* `command`: `run_into_store` and `run_meta`, the path every long command takes through both.
+* `command`: `run_into_store` and `run_meta`, the path every long command takes through both;
+* `signals`: SIGINT and SIGTERM as a flag read between complete units of work, and `Interrupted`.
 
 The jobs themselves (the study's `RunSpec`, the truncation study's jobs) and what a finished job
 means belong to the experiments above; nothing here knows them.
 """
 from .command import run_into_store, run_meta
-from .executors import Interrupted, Outcome, execute
+from .executors import Outcome, execute
+from .signals import Interrupted, stop_on_signals
 from .store import META, RUNS, RunStore, run_key
 
-__all__ = ["RunStore", "run_key", "META", "RUNS", "execute", "Interrupted", "Outcome", "run_into_store", "run_meta"]
+__all__ = ["RunStore", "run_key", "META", "RUNS", "execute", "Interrupted", "Outcome", "run_into_store", "run_meta",
+           "stop_on_signals"]

@@ -2,25 +2,48 @@
 results (`run_meta`), so that the study, the truncation study and later experiments share one path."""
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
 
 from .._provenance import provenance
+from .._resources import check_memory, check_run_count
 from . import executors
 from .store import RunStore
 
 
 def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner):
     """Open the store in `out` for `store_meta`, execute the jobs it lacks with `job_runner` (a top-level
-    function, see `executors.execute`), and return (store, outcome, seconds). `run`: workers,
-    scheduler, scheduler_file, fresh, retry_failed, progress."""
+    function, see `executors.execute`), and return (store, outcome, seconds), the store's writer lock
+    released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress."""
+    check_jobs_fit(jobs, run.get("workers") or os.cpu_count() or 1, local=not (run.get("scheduler") or
+                                                                               run.get("scheduler_file")))
     t0 = time.perf_counter()
-    store = RunStore(out, store_meta, fresh=run.get("fresh", False))
-    outcome = executors.execute(jobs, store, job_runner, workers=run.get("workers"), scheduler=run.get("scheduler"),
-                                scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
-                                progress=run.get("progress", "runs"))
+    store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False))
+    try:
+        outcome = executors.execute(jobs, store, job_runner, workers=run.get("workers"), scheduler=run.get("scheduler"),
+                                    scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
+                                    progress=run.get("progress", "runs"),
+                                    connect_timeout=run.get("connect_timeout", executors.CONNECT_TIMEOUT))
+    finally:
+        store.close()                                            # the runs are stored: another writer may start
     return store, outcome, time.perf_counter() - t0
+
+
+def check_jobs_fit(jobs, workers: int, local: bool = True) -> None:
+    """Refuse, before any run, jobs that cannot fit: more than `_resources.MAX_RUNS`, or one whose
+    ``peak_bytes()`` (when it has one) exceeds the memory available, times the local workers that
+    would run such jobs at once."""
+    check_run_count(len(jobs), "the runs of this command")
+    sized = [j for j in jobs if hasattr(j, "peak_bytes")]
+    if not sized:
+        return
+    big = max(sized, key=lambda j: j.peak_bytes())
+    label = getattr(big, "label", type(big).__name__)
+    check_memory(f"the largest run ({label}, batch {getattr(big, 'batch', '?')}, hidden {getattr(big, 'hidden', '?')})",
+                 big.peak_bytes(), "use shorter sequences (--lengths, --T), a smaller --hidden, or fewer --workers",
+                 copies=min(workers, len(sized)) if local else 1)
 
 
 def run_meta(store_meta: dict, seconds, run: dict) -> dict:

@@ -6,32 +6,27 @@ first, and appends every outcome to the store the moment it arrives. A job is an
 dataclass with a ``cost()`` (a relative estimate of its time); ``run``, a top-level function (it
 travels to worker processes), turns it into ``{"record": dict}`` (a training run's record, with its
 ``"seconds"``; the study's `runner.run_one_safe`), ``{"result": dict}`` (the truncation study's jobs)
-or ``{"failure": dict}``. SIGINT or SIGTERM cancels
-what is pending, ends the local workers, and raises `Interrupted` (the CLI exits 130 or 143 with a
-message that says how to resume).
+or ``{"failure": dict}``. SIGINT or SIGTERM never interrupts the storing of an outcome: with
+workers, it cancels what is pending, ends the workers within half a second and raises `Interrupted`
+(the CLI exits 130 or 143 with a message that says how to resume); in one process, it stops the run
+in flight (which is not stored, and is run again on resuming).
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
+from .signals import Interrupted, stop_on_signals
 from .store import RunStore
 
 MAX_ATTEMPTS = 2        # a run in flight when a worker process died is tried this many times, then stored as failed
-
-
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived; the finished runs are in the store."""
-
-    def __init__(self, signum: int, stored: int, pending: int, folder):
-        name = signal.Signals(signum).name
-        super().__init__(f"interrupted by {name}: {stored} finished runs are stored in {folder}, {pending} were not "
-                         "run; run the same command again to resume where it stopped")
-        self.signum = signum
+CONNECT_TIMEOUT = 30.0  # seconds to reach a Dask scheduler before giving up with a message
 
 
 @dataclass
@@ -41,9 +36,26 @@ class Outcome:
     skipped: int = 0        # already in the store
 
 
-def _ignore_sigint() -> None:
-    """Worker initializer: the driving process alone decides what a Ctrl-C means."""
+def _worker_init(parent: int) -> None:
+    """Worker initializer: the driving process alone decides what a Ctrl-C means, and a worker dies
+    with it. On Linux the kernel sends SIGKILL to the worker when its parent dies (PR_SET_PDEATHSIG);
+    everywhere, a thread ends the worker within a second of its parent's PID changing."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)                   # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:                                   # died before the signal was armed
+        os._exit(1)
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 class _Local:
@@ -53,7 +65,8 @@ class _Local:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
         self.slots, self.run = workers, run
-        self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+        self.pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_worker_init,
+                                        initargs=(os.getpid(),))
 
     def submit(self, spec):
         return self.pool.submit(self.run, spec)
@@ -71,16 +84,27 @@ class _Local:
 
 
 class _Dask:
-    """A dask.distributed cluster through its concurrent.futures executor."""
+    """A dask.distributed cluster through its concurrent.futures executor. A scheduler that does not
+    answer within `connect_timeout` seconds, a missing or unreadable scheduler file, is a ValueError
+    naming the address or the file."""
 
-    def __init__(self, scheduler: str | None, scheduler_file: str | None, run):
+    def __init__(self, scheduler: str | None, scheduler_file: str | None, run, connect_timeout: float = CONNECT_TIMEOUT):
         self.run = run
         try:
             from distributed import Client
         except ImportError:
             raise ValueError("--scheduler: needs dask.distributed, which is not installed; "
-                             "pip install 'scratch-rnn[cluster]'") from None
-        self.client = Client(scheduler_file=scheduler_file) if scheduler_file else Client(scheduler)
+                             "pip install -e '.[cluster]'") from None
+        where = f"--scheduler {scheduler}"
+        if scheduler_file:
+            scheduler = scheduler_address(scheduler_file)
+            where = f"--scheduler-file {scheduler_file} (scheduler {scheduler})"
+        try:
+            self.client = Client(scheduler, timeout=connect_timeout)
+        except (OSError, TimeoutError) as err:
+            raise ValueError(f"{where}: no Dask scheduler answered within {connect_timeout:g} s ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0] if str(err) else 'no answer'}); start one, or check the address "
+                             "(--connect-timeout changes the wait)") from None
         self.executor = self.client.get_executor(pure=False)
         self.slots = max(1, sum(self.client.nthreads().values()))
 
@@ -92,12 +116,30 @@ class _Dask:
         self.client.close()
 
 
+def scheduler_address(scheduler_file) -> str:
+    """The scheduler's address from a file written by ``dask scheduler --scheduler-file``."""
+    try:
+        text = open(scheduler_file).read()
+    except OSError as err:
+        raise ValueError(f"--scheduler-file {scheduler_file}: cannot be read ({err.strerror}); expected the file "
+                         "that `dask scheduler --scheduler-file FILE` writes") from None
+    try:
+        address = json.loads(text).get("address")
+    except (json.JSONDecodeError, AttributeError):
+        address = None
+    if not isinstance(address, str) or "://" not in address:
+        raise ValueError(f"--scheduler-file {scheduler_file}: expected a JSON object with the scheduler's \"address\" "
+                         "(as `dask scheduler --scheduler-file FILE` writes it), got something else")
+    return address
+
+
 def _failure_of(err: BaseException) -> dict:
     return {"type": type(err).__name__, "message": str(err), "traceback": None}
 
 
 def execute(specs: list, store: RunStore, run, workers: int | None = None, scheduler: str | None = None,
-            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs") -> Outcome:
+            scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs",
+            connect_timeout: float = CONNECT_TIMEOUT) -> Outcome:
     """Run (`run`) every job the store lacks (and, with `retry_failed`, every stored failure) and
     store each outcome."""
     todo = sorted((s for s in specs if not store.done(s, retry_failed)), key=lambda s: -s.cost())
@@ -110,14 +152,23 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc=progress if isinstance(progress, str) else "runs")
 
-    def on_signal(signum, frame):
-        raise Interrupted(signum, len(store.lines), len(todo) - out.ran, store.folder)
+    storing = [False]
 
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    def interrupted(signum: int) -> Interrupted:
+        return Interrupted(signum, f"{len(store.lines)} finished runs are stored in {store.folder}, "
+                           f"{len(todo) - out.ran} were not run; run the same command again to resume where it stopped")
+
+    def on_signal(signum: int) -> None:                          # in one process: stop the run in flight at once
+        if in_process[0] and not storing[0]:
+            raise interrupted(signum)
+
+    in_process = [False]
+    signals = stop_on_signals(on_signal)
+    stop = signals.__enter__()
     runner: _Local | _Dask | None = None
     try:
         if scheduler or scheduler_file:
-            runner = _Dask(scheduler, scheduler_file, run)
+            runner = _Dask(scheduler, scheduler_file, run, connect_timeout)
         elif workers > 1:
             runner = _Local(workers, run)
         queue = list(todo)
@@ -126,6 +177,15 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
         spent = {"seconds": 0.0, "cost": 0.0}
 
         def store_outcome(spec, result):
+            storing[0] = True                                    # a signal now waits until the line is stored
+            try:
+                _store(spec, result)
+            finally:
+                storing[0] = False
+            if stop:
+                raise interrupted(stop.signum)
+
+        def _store(spec, result):
             if "record" in result:
                 store.add_record(spec, result["record"])
                 spent["seconds"] += result["record"].get("seconds", 0.0)
@@ -145,6 +205,7 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
                 bar.update()
 
         if runner is None:                                       # one worker: in this process
+            in_process[0] = True
             while queue:
                 spec = queue.pop(0)
                 store_outcome(spec, run(spec))
@@ -153,7 +214,9 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
             while queue and len(running) < runner.slots:
                 spec = queue.pop(0)
                 running[runner.submit(spec)] = spec
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+            if stop and not done:
+                raise interrupted(stop.signum)
             broken = False
             for fut in done:
                 try:
@@ -185,8 +248,7 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
             runner = None
         raise
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        signals.__exit__(None, None, None)
         if runner is not None:
             runner.close()
         if bar is not None:

@@ -7,23 +7,43 @@ for one that raised (its error and traceback). The key is a hash of the job and 
 version (`run_key`). The store knows no job type: the experiment that owns the jobs decodes them
 (`RunStore.record_dicts`, `RunStore.failures` with ``decode``). ``DIR/store.json`` names what the
 store belongs to (the command's protocol and the package version); a folder written under another
-protocol or version is refused, never mixed. One process, the one driving the sweep, writes; each
-line is flushed and synced before the next result is taken, so a crash loses at most the run in
-flight, and a torn last line (the process died while writing it) is dropped when the store is
-opened, so that run is done again.
+protocol or version is refused, never mixed.
+
+One process writes: a writer holds an advisory lock on ``DIR/.lock`` (``fcntl.flock``) for as long as
+it runs, and a second writer is refused at once, naming the PID that holds it (or waits, with
+``wait=True``). Each line is flushed and synced before the next result is taken, so a crash loses at
+most the run in flight. When a writer opens the store, a torn last line (the process died while
+writing it) is dropped, so that run is done again, and a damaged line (not JSON, or not a run) is set
+aside into ``DIR/runs.quarantine.jsonl`` with its line number, so it costs only itself. A reader
+(``read_only=True``, as ``scratch-rnn report``) takes no lock and changes nothing: it skips what a
+writer would drop or set aside. A full disk while appending leaves the file as it was before the
+line (`DiskFull`).
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import socket
+import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-RUNS, META = "runs.jsonl", "store.json"
+from .._files import atomic_write
+
+RUNS, META, LOCK, QUARANTINE = "runs.jsonl", "store.json", ".lock", "runs.quarantine.jsonl"
+
+
+class DiskFull(OSError):
+    """The store's filesystem is full: the line was not stored, and the file is as it was before it."""
+
+    def __init__(self, folder: Path, needed: int):
+        super().__init__(errno.ENOSPC, f"no space left on the device of {folder} (a line of {needed} bytes did not "
+                         "fit); the store is intact: free some space and run the same command again to resume")
+        self.folder, self.needed = folder, needed
 
 
 def _version() -> str:
@@ -51,26 +71,80 @@ def _differences(old, new, prefix="") -> list[str]:
 
 
 class RunStore:
-    """Open (or create) the store in `folder` for runs under `meta` (a JSON-able dict)."""
+    """Open (or create) the store in `folder` for runs under `meta` (a JSON-able dict).
 
-    def __init__(self, folder, meta: dict, fresh: bool = False):
+    Args:
+        folder: The output folder.
+        meta: What the store belongs to (the command and its protocol); another is refused.
+        fresh: Move the runs already there aside (into ``previous-TIME/``) and start over.
+        wait: When another process writes the store, wait for it instead of refusing at once.
+        read_only: Read an existing store without locking or changing it (``scratch-rnn report``).
+    """
+
+    def __init__(self, folder, meta: dict | None, fresh: bool = False, wait: bool = False, read_only: bool = False):
         self.folder = Path(folder)
         self.path, self.meta_path = self.folder / RUNS, self.folder / META
-        meta = json.loads(json.dumps({**meta, "scratch_rnn": _version()}, default=list))
+        self.read_only = read_only
+        self._lock: int | None = None
+        self.quarantined: list[int] = []                      # line numbers set aside (or skipped, reading)
+        if read_only:
+            self.meta = self._read_meta()
+            self.lines = self._load()
+            return
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._acquire(wait)
+        meta = json.loads(json.dumps({**(meta or {}), "scratch_rnn": _version()}, default=list))
         if fresh:
             self._move_aside()
         if self.meta_path.exists():
-            stored = json.loads(self.meta_path.read_text())
-            diff = _differences(stored, meta)
+            diff = _differences(self._read_meta(), meta)
             if diff:
+                self.close()
                 raise ValueError(f"--out {self.folder}: holds runs of another protocol or package version, not mixed "
                                  f"with these ({'; '.join(diff)}); use another --out, or --fresh to move the old "
                                  "runs aside and start over")
         else:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self.meta_path.write_text(json.dumps(meta, indent=1))
+            atomic_write(self.meta_path, json.dumps(meta, indent=1))
         self.meta = meta
         self.lines = self._load()
+
+    def _read_meta(self) -> dict:
+        if not self.meta_path.is_file():
+            raise ValueError(f"{self.folder}: expected a run store (with {META}), found none")
+        try:
+            meta = json.loads(self.meta_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{self.meta_path}: not valid JSON ({err}): the store's description is damaged; "
+                             "restore it, or use --fresh to move the runs aside and start over") from None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{self.meta_path}: expected a JSON object, got {type(meta).__name__}")
+        return meta
+
+    def _acquire(self, wait: bool) -> None:
+        import fcntl
+        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise ValueError(f"--out {self.folder}: another process (PID {holder}) is writing this store now; "
+                             "let it finish, or pass --wait to start when it does") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock = fd
+
+    def close(self) -> None:
+        """Release the writer's lock (the store can still be read, not appended to)."""
+        if self._lock is not None:
+            os.close(self._lock)                              # closing the descriptor releases the flock
+            self._lock = None
+
+    def __enter__(self) -> "RunStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def _move_aside(self) -> None:
         if not (self.path.exists() or self.meta_path.exists()):
@@ -78,33 +152,61 @@ class RunStore:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         aside = self.folder / f"previous-{stamp}"
         aside.mkdir()
-        for p in (self.path, self.meta_path):
+        for p in (self.path, self.meta_path, self.folder / QUARANTINE):
             if p.exists():
                 p.rename(aside / p.name)
 
     def _load(self) -> dict:
-        """{key: line} of the complete lines; a torn last line is cut off the file."""
+        """{key: line} of the complete, well-formed lines (a later line of a key, a retry, replaces an
+        earlier one). A writer drops a torn last line and sets damaged lines aside; a reader skips both."""
         if not self.path.exists():
             return {}
         data = self.path.read_bytes()
-        end = data.rfind(b"\n") + 1                              # everything after the last newline is torn
-        if end < len(data):
-            with open(self.path, "r+b") as f:
-                f.truncate(end)
-        lines = {}
-        for n, raw in enumerate(data[:end].splitlines(), 1):
+        end = data.rfind(b"\n") + 1                         # everything after the last newline is torn
+        lines: dict = {}
+        good: list[bytes] = []
+        bad: list[dict] = []
+        for n, raw in enumerate(data[:end].splitlines(keepends=True), 1):
             try:
                 line = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{self.path}: line {n} is not valid JSON ({err}); the store is damaged") from None
-            lines[line["key"]] = line                            # a later line (a retry) replaces an earlier one
+                problem = _problem(line)
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                problem = f"not valid JSON ({err})"
+            if problem:
+                bad.append({"file": str(self.path), "line": n, "problem": problem,
+                            "text": raw.decode(errors="replace").rstrip("\n")})
+                continue
+            lines[line["key"]] = line
+            good.append(raw)
+        self.quarantined = [b["line"] for b in bad]
+        if bad:
+            print(f"{self.path}: {len(bad)} damaged line(s) " + ("skipped" if self.read_only else
+                  f"set aside into {self.folder / QUARANTINE}") + f" (line {', '.join(str(b['line']) for b in bad[:10])}"
+                  + (", ..." if len(bad) > 10 else "") + f"; the first: {bad[0]['problem']}); "
+                  f"{len(lines)} runs kept", file=sys.stderr)
+        if not self.read_only and (bad or end < len(data)):
+            if bad:
+                with open(self.folder / QUARANTINE, "a") as f:
+                    f.writelines(json.dumps(b) + "\n" for b in bad)
+            atomic_write(self.path, b"".join(good))
         return lines
 
     def _append(self, line: dict) -> None:
-        with open(self.path, "a") as f:
-            f.write(json.dumps(line, default=float) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        if self.read_only:
+            raise ValueError(f"{self.folder}: opened read-only, not appended to")
+        text = json.dumps(line, default=float) + "\n"
+        size = self.path.stat().st_size if self.path.exists() else 0
+        try:
+            with open(self.path, "a") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as err:
+            if err.errno != errno.ENOSPC:
+                raise
+            with open(self.path, "r+b") as f:                     # no torn line left behind
+                f.truncate(size)
+            raise DiskFull(self.folder, len(text)) from None
         self.lines[line["key"]] = line
 
     def add_record(self, job, record: dict) -> None:
@@ -140,3 +242,16 @@ class RunStore:
                     if "failure" in self.lines.get(k, {})]
         decode = decode or (lambda fields: fields)
         return [(decode(line["spec"]), line["failure"]) for line in self.lines.values() if "failure" in line]
+
+
+def _problem(line) -> str | None:
+    """What is wrong with a parsed line, or None for a run: a JSON object with a key and one of a
+    record, a result or a failure."""
+    if not isinstance(line, dict):
+        return f"expected a JSON object, got {type(line).__name__}"
+    if not isinstance(line.get("key"), str):
+        return "expected a 'key'"
+    if not any(isinstance(line.get(k), dict) for k in ("record", "result", "failure")):
+        return "expected a 'record', 'result' or 'failure' object"
+    return None
+

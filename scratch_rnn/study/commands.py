@@ -7,13 +7,13 @@ as a result; `report` rebuilds everything from a store without training.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
 from .._files import check_writable, write_csv, write_json
+from .._resources import check_run_count
 from ..runs import META, RunStore, run_into_store, run_meta
 from . import plots
 from . import specs as sp
@@ -41,6 +41,10 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     nb_proto = sp.QUICK_NOTEBOOK if quick else sp.NOTEBOOK
     proto: dict[str, Any] = dict(sp.QUICK if quick else sp.STUDY)
     if seeds is not None:
+        one = {**proto, "seeds": 1, "headline_seeds": 1, "robustness": {**proto["robustness"], "seeds": 1}}
+        per_seed = len(sp.notebook_specs(engine, 1, nb_proto, device)) + sum(
+            len(arm) for arm in sp.reproduce_specs(engine, one, device).values())
+        check_run_count(per_seed * seeds, f"--seeds ({seeds}) x {per_seed} runs per seed")
         proto.update(seeds=seeds, headline_seeds=seeds)
     nb_specs = sp.notebook_specs(engine, proto["seeds"], nb_proto, device, first_seed=seed, backend=backend)
     arms = sp.reproduce_specs(engine, proto, device, first_seed=seed, backend=backend)
@@ -123,6 +127,9 @@ def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str,
           run: dict, **grid) -> dict:
     """A study grid end to end: check, store and execute its specs, then `build` the outputs."""
     check_engine(engine, device, backend)
+    sizes = {k: len(grid[k]) for k in ("tasks", "models", "lengths")}
+    check_run_count(sizes["tasks"] * sizes["models"] * sizes["lengths"] * grid["seeds"],
+                    " x ".join(f"--{k} ({n})" for k, n in sizes.items()) + f" x --seeds ({grid['seeds']})")
     out = check_writable(out)
     specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend, **grid)
     store, outcome, seconds = run_into_store(specs, out, {"command": command, "protocol": proto}, run, run_one_safe)
@@ -178,11 +185,14 @@ def report(folder: Path, figures: Path | None = None) -> dict:
     if not (folder / META).is_file():
         raise ValueError(f"DIR {folder}: expected a folder written by reproduce, sweep, gradflow or power (with {META}), "
                          "found none")
-    stored = json.loads((folder / META).read_text())
-    store = RunStore(folder, {k: v for k, v in stored.items() if k != "scratch_rnn"})
+    store = RunStore(folder, None, read_only=True)               # reading never changes the store
+    stored = store.meta
+    if stored.get("command") not in ("reproduce", "sweep", "gradflow", "power"):
+        raise ValueError(f"DIR {folder}: a store of command {stored.get('command')!r}, which `report` does not "
+                         "rebuild (the truncation study rebuilds itself: run the same command again)")
     runs, failures = stored_records(store), stored_failures(store)
     meta = run_meta(store.meta, None, {"engine": runs[0].spec.engine if runs else "scratch"})
-    check_writable(folder)
+    check_writable(folder, "DIR")
     if stored["command"] == "reproduce":
         fig = check_writable(figures if figures is not None else folder / "figures", "--figures")
         nb = [r for r in runs if r.spec.experiment != "study"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import check_writable, write_csv, write_json
+from .._files import atomic_write, check_writable, save_figure, write_csv, write_json
 from .._provenance import provenance
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
@@ -81,7 +81,7 @@ def plot(rows: list[dict], path: Path) -> Path:
         ax.legend(fontsize=7)
         ax.grid(True, axis="y", alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -104,7 +104,7 @@ def gradratios(out: Path, T: int = 100, draws: int = 20, tasks=("xor", "first_bi
         md.append(f"| {r['task']} | {model_label(r['cell'], r['init'])} | {r['h_ratio_median']:.1e} | "
                   f"[{r['h_ratio_min']:.1e}, {r['h_ratio_max']:.1e}] | {c} |")
     files["md"] = out / "gradratios.md"
-    files["md"].write_text("\n".join(md) + "\n")
+    atomic_write(files["md"], "\n".join(md) + "\n")
     if figures is not None:
         import shutil
         files["figure"] = Path(shutil.copy(files["png"], check_writable(figures, "--figures")))

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import save_figure
 from ..training.tasks import get_task
 from .stats import group_runs, model_label, model_order, notebook_flow_runs, wilson
 
@@ -18,7 +19,7 @@ def _plt():
 
 def _save(fig, path: Path) -> Path:
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     _plt().close(fig)
     return path
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import check_writable, write_csv, write_json
+from .._files import atomic_write, check_writable, write_csv, write_json
 from ..runs import run_into_store, run_meta
 from . import plots
 from . import specs as sp
@@ -177,5 +177,5 @@ def build_powered(out: Path, runs: list, failures: list, meta: dict, figures: Pa
         import shutil
         shutil.copy(figure, figures / figure.name)
     files["report"] = out / "power.md"
-    files["report"].write_text(markdown(summary, tests, meta, figure.name if figure else None))
+    atomic_write(files["report"], markdown(summary, tests, meta, figure.name if figure else None))
     return {"power_summary": summary, "comparisons": tests, "files": files, "figure": figure, "failures": failures}

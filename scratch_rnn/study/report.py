@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from .specs import CURRICULUM, RUNAWAY_FACTOR
+from .._files import atomic_write
 from .report_tests import robustness_lines, tests_table
 from .stats import comparisons, model_label, notebook_flow_runs
 from .tables import forgot_shorter, notebook_summary, robustness_rows, study_summary
@@ -269,5 +270,5 @@ def write_report(out: Path, nb_runs: list, parts: dict, protocol: dict, notebook
         md += [f"![gradient ratios]({figures['gradratios']})", ""]
     md += _power_lines(out, figures.get("updates_to_success"))
     path = out / "report.md"
-    path.write_text("\n".join(md) + "\n")
+    atomic_write(path, "\n".join(md) + "\n")
     return path

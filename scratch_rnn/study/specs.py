@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .._resources import layer_bytes
 from ..cells import CELLS
 from ..training.model import INITS
 from ..training.tasks import TASKS
@@ -119,7 +120,8 @@ class RunSpec:
         for f, lo in (("T", 2), ("updates", 1), ("batch", 1), ("hidden", 1), ("screen_n", 1), ("eval_n", 1)):
             v = getattr(self, f)
             need(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo, f, f"an integer >= {lo}")
-        need(isinstance(self.seed, (int, np.integer)) and self.seed >= 0, "seed", "an integer >= 0")
+        need(isinstance(self.seed, (int, np.integer)) and 0 <= self.seed < 2 ** 63, "seed",
+             "an integer in [0, 2**63) (what every engine's generator takes)")
         need(isinstance(self.eval_every, (int, np.integer)) and self.eval_every >= 0, "eval_every", "an integer >= 0")
         need(np.isfinite(self.lr) and self.lr > 0, "lr", "a finite number > 0")
         need(self.clip is None or (np.isfinite(self.clip) and self.clip > 0), "clip", "None or a finite number > 0")
@@ -167,6 +169,14 @@ class RunSpec:
     def passes(self, metric: float) -> bool:
         """Whether a test metric (accuracy, or MSE for a regression task) meets the success threshold."""
         return metric <= self.success_mse if self.regression else metric >= self.success_accuracy
+
+    def peak_bytes(self) -> int:
+        """An upper bound of the memory one run needs at once: a training batch, forward and BPTT,
+        or an evaluation over up to 1000 sequences (its largest batch), through every layer."""
+        G, H, nd = CELLS[self.cell].gates, self.hidden, 2 if self.bidirectional else 1
+        itemsize = 4 if self.dtype == "float32" else 8
+        B = max(self.batch, min(1000, max(self.eval_n, self.screen_n)))
+        return layer_bytes(self.T, B, H, G, itemsize, TASKS[self.task][1].input_size) * self.layers * nd
 
     def cost(self) -> float:
         """A relative estimate of the run's time, to start the longest runs first."""

@@ -84,6 +84,9 @@ def save_checkpoint(path: str | os.PathLike, params: dict, optimizer_state: dict
             np.savez(f, **arrays)
             f.flush()
             os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)                            # a file's usual mode, not mkstemp's private 0600
         os.replace(tmp, path)                                    # atomic on POSIX and Windows
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -97,6 +100,13 @@ def _read(path: Path) -> dict:
         raise ValueError(f"checkpoint {path}: no such file")
     if path.is_dir():
         raise ValueError(f"checkpoint {path}: expected a file, got a directory")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != b"PK\x03\x04":                                   # every .npz is a zip archive
+        kind = "empty" if not magic else "a single .npy array" if magic.startswith(b"\x93NUM") else \
+            "something else (text, or another format)"
+        raise ValueError(f"checkpoint {path}: not a checkpoint (the .npz archive that scratch-rnn charlm or "
+                         f"save_checkpoint writes); this file is {kind}")
     try:
         z = np.load(path, allow_pickle=False)
         if isinstance(z, np.ndarray):

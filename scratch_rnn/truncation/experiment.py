@@ -28,6 +28,7 @@ from functools import lru_cache
 import numpy as np
 
 from .._validate import PARAM_NAMES
+from ..cells import get_cell
 from ..training.losses import linear_backward, task_loss
 from ..training.model import init_model, model_backward, model_forward
 from ..training.optim import Adam, clip_grad_norm
@@ -57,6 +58,11 @@ class FidelityJob:
     lr: float
     clip: float
 
+    def __post_init__(self):
+        _check_job(self)
+        if self.task not in ("copy", "lm", "xor"):
+            raise ValueError(f"FidelityJob.task: expected 'copy', 'lm' or 'xor', got {self.task!r}")
+
     def cost(self) -> float:
         return self.T * (self.updates + 50)
 
@@ -75,8 +81,27 @@ class TrainingJob:
     clip: float
     eval_n: int
 
+    def __post_init__(self):
+        _check_job(self)
+        if self.scheme not in SCHEMES or not (self.k is None or (isinstance(self.k, int) and self.k >= 1)):
+            raise ValueError(f"TrainingJob.k, scheme: expected k >= 1 or None and a scheme of {SCHEMES}, got "
+                             f"k={self.k!r}, scheme={self.scheme!r}")
+
     def cost(self) -> float:
         return (self.T + 20) * self.updates * (1 + (self.k or 0) / 10 if self.scheme == "window" else 1)
+
+
+def _check_job(job) -> None:
+    """Validate a job on construction, so a bad one fails before any run starts."""
+    get_cell(job.cell)
+    for name in ("T", "updates", "hidden", "batch"):
+        v = getattr(job, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{type(job).__name__}.{name}: expected an integer >= 1, got {v!r}")
+    if not (isinstance(job.seed, int) and 0 <= job.seed < 2 ** 63):
+        raise ValueError(f"{type(job).__name__}.seed: expected an integer in [0, 2**63), got {job.seed!r}")
+    if not (job.lr > 0 and job.clip > 0):
+        raise ValueError(f"{type(job).__name__}.lr, clip: expected numbers > 0, got {job.lr!r}, {job.clip!r}")
 
 
 def _rng(job, purpose: str) -> np.random.Generator:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._files import check_writable, write_csv, write_json
+from .._files import atomic_write, check_writable, save_figure, write_csv, write_json
 from ..runs import run_into_store, run_meta
 from . import experiment as tr
 
@@ -62,7 +62,7 @@ def build_truncation(out: Path, results, failures, meta: dict, proto: dict) -> d
         files["training_csv"] = write_csv(train, out / "truncation_training.csv")
         files["training_png"] = plot_training(train, out / "truncation_training.png")
     files["report"] = out / "truncation.md"
-    files["report"].write_text(report_text(fid, train, proto, meta, failures))
+    atomic_write(files["report"], report_text(fid, train, proto, meta, failures))
     return {"files": files, "fidelity": fid, "training": train, "failures": failures}
 
 
@@ -103,7 +103,7 @@ def plot_fidelity(fid: list[dict], path: Path, q: str = "cosine") -> Path:
             ax.grid(True, alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -158,7 +158,7 @@ def plot_training(train: list[dict], path: Path) -> Path:
         ax.grid(True, alpha=0.3)
     axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
