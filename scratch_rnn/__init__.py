@@ -14,6 +14,7 @@ backward pass the backend of its forward pass; everything that trains runs Numba
 """
 from importlib import metadata as _metadata
 
+from ._numba.threads import get_num_threads, num_threads, set_num_threads
 from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
@@ -46,5 +47,6 @@ __all__ = [
     "init_model", "model_forward", "model_backward",
     "Engine", "ScratchEngine", "History", "TrainingDiverged", "train", "evaluate",
     "save_checkpoint", "load_checkpoint",
+    "set_num_threads", "get_num_threads", "num_threads",
     "__version__",
 ]
