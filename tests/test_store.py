@@ -55,12 +55,12 @@ def _leftover_processes(marker: str) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupted_sweep_resumes_to_the_same_records(sig, straight, tmp_path):
+@pytest.mark.parametrize("sig,workers", [(signal.SIGINT, 2), (signal.SIGTERM, 2), (signal.SIGINT, 1)])
+def test_interrupted_sweep_resumes_to_the_same_records(sig, workers, straight, tmp_path):
     out = tmp_path / "sweep"
     marker = f"SCRATCH_RNN_TEST_{uuid.uuid4().hex}"
     env = {**os.environ, marker: "1"}
-    cmd = [sys.executable, "-m", "scratch_rnn.cli", *SWEEP, "--workers", "2", "--out", str(out)]
+    cmd = [sys.executable, "-m", "scratch_rnn.cli", *SWEEP, "--workers", str(workers), "--out", str(out)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while time.time() < deadline and not ((out / RUNS).exists() and (out / RUNS).read_text().count("\n") >= 1):
@@ -76,6 +76,7 @@ def test_interrupted_sweep_resumes_to_the_same_records(sig, straight, tmp_path):
     assert _leftover_processes(marker) == []
     stored = (out / RUNS).read_text().count("\n")
     assert 1 <= stored < len(straight)
+    assert '"failure"' not in (out / RUNS).read_text()             # the run in flight is not stored as failed
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert _records(out) == straight

@@ -12,8 +12,11 @@ import threading
 from contextlib import contextmanager
 
 
-class Interrupted(Exception):
-    """SIGINT or SIGTERM arrived; what was finished is saved, and the message says how to resume."""
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM arrived; what was finished is saved, and the message says how to resume.
+
+    A BaseException, like KeyboardInterrupt, so that code which turns a failing run into a stored
+    result (``except Exception``) lets it through instead of storing the interrupted run as failed."""
 
     def __init__(self, signum: int, message: str):
         super().__init__(f"interrupted by {signal.Signals(signum).name}: {message}")
