@@ -24,8 +24,10 @@ ALLOWED = {
     "truncation": {"ground", "_numba", "core", "training", "runs"},
     "charlm": {"ground", "_numba", "core", "training", "runs"},
     "gradcheck": {"ground", "core"},
+    "rtrl": {"ground", "core"},
     "bench": {"ground", "_numba", "core", "training"},
-    "cli": {"ground", "_numba", "core", "training", "runs", "study", "truncation", "charlm", "gradcheck", "bench"},
+    "cli": {"ground", "_numba", "core", "training", "runs", "study", "truncation", "charlm", "gradcheck", "bench",
+            "rtrl"},
 }
 #: the modules that may call into the torch side (`reference`), always inside a function, so that
 #: `import scratch_rnn` never needs torch: the torch engine, the oracles of the gradient checks, the

@@ -1,0 +1,165 @@
+r"""Real-time recurrent learning (Williams & Zipser 1989): the exact gradient, carried forward in time.
+
+BPTT sends dL/ds_t backwards from the end; RTRL carries the *influence* of every parameter on the
+state forwards, M_t = ds_t/dtheta, and needs no stored past. With the state s_t (h_t for the RNN and
+the GRU, [h_t, c_t] for the LSTM), the step's inputs gi_t = x_t W_ih^T + b_ih and gh_t = h_{t-1} W_hh^T
++ b_hh, and the step's local derivatives
+
+    A_t = ds_t/dgi_t,   C_t = ds_t/dgh_t   (S, G H),     E_t = ds_t/ds_{t-1} through no product (S, S)
+
+the Jacobian of one step and the influence recursion are, per sequence::
+
+    J_t = E_t + C_t W_hh P                                  (S, S)   P: the h part of the state
+    M_t[W_ih] = J_t M_{t-1}[W_ih] + A_t (x) x_t               (S, G H, D)
+    M_t[W_hh] = J_t M_{t-1}[W_hh] + C_t (x) h_{t-1}           (S, G H, H)
+    M_t[b_ih] = J_t M_{t-1}[b_ih] + A_t,   M_t[b_hh] = J_t M_{t-1}[b_hh] + C_t
+    N_t       = J_t N_{t-1},  N_{-1} = I                       (S, S)   ds_t/ds_{-1}, for h0 (c0)
+
+and the gradient of a loss whose direct gradients are g_t = dL/ds_t|direct is the sum of what each
+step's state passes on through its influence: dL/dtheta = sum_t g_t M_t, dL/ds_{-1} = sum_t g_t N_t.
+Here g_t = [dh[t], 0] (and dc_last at T-1 for the LSTM), the same loss `scratch_rnn.lstm_backward`
+and the others differentiate, so the two gradients are equal to rounding.
+
+Per cell (elementwise; a_t = gi_t + gh_t for the RNN and the LSTM, so A_t = C_t there):
+
+* RNN: h_t = phi(a_t); A_t = C_t = diag(phi'(a_t)); E_t = 0.
+* LSTM (i, f, g, o): dc_t/da = [diag(g i(1-i)), diag(c_{t-1} f(1-f)), diag(i (1-g^2)), 0],
+  dh_t/da = diag(o (1 - tanh^2 c_t)) dc_t/da + [0, 0, 0, diag(tanh(c_t) o(1-o))];
+  E_t: dc_t/dc_{t-1} = diag(f), dh_t/dc_{t-1} = diag(o (1 - tanh^2 c_t) f), nothing from h_{t-1}.
+* GRU (r, z, n, b_hn inside the reset product): with k = (1-z)(1-n^2),
+  dh/dgi = [diag(k gh_n r(1-r)), diag((h_{t-1} - n) z(1-z)), diag(k)],
+  dh/dgh = [the same r and z parts, diag(k r)]; E_t = diag(z).
+
+Cost: the influence has S x P entries per sequence (P parameters), and each step multiplies it by
+J_t: O(S^2 P) time and O(S P) memory per step, whatever T; BPTT needs O(T S) memory. The states and
+gates of each step are those the cell's own forward pass computes (its cache), so the two methods see
+the same numbers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validate import PARAM_NAMES, as_float_array, check_shape, check_state
+from ..cells import get_cell
+
+
+@dataclass(frozen=True)
+class RTRLGrads:
+    """The gradients RTRL computes.
+
+    Attributes:
+        params: dL/dparameter under the keys of the parameter dict.
+        h0: dL/dh0, (B, H).
+        c0: dL/dc0, (B, H), for the LSTM; None otherwise.
+    """
+
+    params: dict
+    h0: np.ndarray
+    c0: np.ndarray | None
+
+
+def _rnn_local(cache, t: int, nonlinearity: str):
+    """(A, C, E) of step t, per sequence: (B, S, G H), (B, S, G H), (B, S, S)."""
+    h = cache.h[t]
+    eye = np.eye(h.shape[1])
+    d = (h > 0).astype(h.dtype) if nonlinearity == "relu" else 1 - h * h              # phi'(a_t)
+    A = d[:, :, None] * eye                                                           # (B, H, H)
+    return A, A, np.zeros(A.shape, dtype=h.dtype)
+
+
+def _gru_local(cache, t: int, nonlinearity: str):
+    r, z, n = cache.gates[t]
+    eye = np.eye(z.shape[1])
+    h_prev = cache.h[t - 1] if t > 0 else cache.h0
+    k = (1 - z) * (1 - n * n)
+    blocks_i = [k * cache.gh_n[t] * r * (1 - r), (h_prev - n) * z * (1 - z), k]       # dh/dgi: r, z, n
+    blocks_h = [blocks_i[0], blocks_i[1], k * r]                                       # dh/dgh: n through r
+    A = np.concatenate([b[:, :, None] * eye for b in blocks_i], axis=2)               # (B, H, 3H)
+    C = np.concatenate([b[:, :, None] * eye for b in blocks_h], axis=2)
+    return A, C, z[:, :, None] * eye
+
+
+def _lstm_local(cache, t: int, nonlinearity: str):
+    i, f, g, o = cache.gates[t]
+    B, H = o.shape
+    eye = np.eye(H)
+    c_prev = cache.c[t - 1] if t > 0 else cache.c0
+    tc = cache.tanh_c[t]
+    dc = [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), np.zeros_like(o)]   # dc_t/da: i, f, g, o
+    k = o * (1 - tc * tc)
+    dh = [k * b for b in dc[:3]] + [tc * o * (1 - o)]                                 # dh_t/da
+    A = np.concatenate([np.concatenate([b[:, :, None] * eye for b in dh], axis=2),
+                        np.concatenate([b[:, :, None] * eye for b in dc], axis=2)], axis=1)   # (B, 2H, 4H)
+    E = np.zeros((B, 2 * H, 2 * H), dtype=o.dtype)
+    E[:, :H, H:] = (k * f)[:, :, None] * eye                                          # dh_t/dc_{t-1}
+    E[:, H:, H:] = f[:, :, None] * eye                                                # dc_t/dc_{t-1}
+    return A, A, E
+
+
+#: each cell's local derivatives of one step
+_LOCAL = {"rnn": _rnn_local, "lstm": _lstm_local, "gru": _gru_local}
+
+
+def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                   dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
+                   nonlinearity: str = "tanh") -> RTRLGrads:
+    """The exact gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}) by RTRL (the module's equations).
+
+    Args:
+        cell: "rnn", "lstm" or "gru" (one layer, no projection).
+        params: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` with PyTorch's shapes and gate order.
+        x: Inputs, (T, B, D), float32 or float64.
+        h0: The initial hidden state, (B, H); zeros if None.
+        c0: The initial cell state, (B, H), LSTM only; zeros if None.
+        dh: The gradient the loss sends directly into each h_t, (T, B, H); zeros if None.
+        dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
+        nonlinearity: "tanh" or "relu", the RNN's.
+
+    Returns:
+        `RTRLGrads`: every parameter gradient, dL/dh0 (and dL/dc0), equal to BPTT's to rounding.
+
+    Raises:
+        ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
+        TypeError: An array is not float32 or float64, or not of x's dtype.
+    """
+    spec = get_cell(cell)
+    spec.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
+    if "weight_hr" in params:
+        raise ValueError("params: RTRL here covers layers without a projection, got 'weight_hr'")
+    h, _, cache = spec.forward(params, x, h0, c0, nonlinearity=nonlinearity)     # every step's states and gates
+    T, B, H = h.shape
+    dtype = h.dtype
+    dh = np.zeros_like(h) if dh is None else as_float_array("dh", dh, dtype)
+    check_shape("dh", dh, (T, B, H), "(T, B, H)")
+    S = 2 * H if spec.cell_state else H
+    dcl = check_state("dc_last", dc_last, B, H, dtype) if spec.cell_state else None
+    p = cache.params
+    GH, D = p["weight_ih"].shape
+    M = {"weight_ih": np.zeros((B, S, GH, D), dtype), "weight_hh": np.zeros((B, S, GH, H), dtype),
+         "bias_ih": np.zeros((B, S, GH), dtype), "bias_hh": np.zeros((B, S, GH), dtype)}   # ds_{-1}/dtheta = 0
+    N = np.broadcast_to(np.eye(S, dtype=dtype), (B, S, S)).copy()                           # ds_{-1}/ds_{-1}
+    W_hh_P = np.zeros((GH, S), dtype)
+    W_hh_P[:, :H] = p["weight_hh"]                                                          # dgh/ds: the h part
+    grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
+    g_s0 = np.zeros((B, S), dtype)
+    for t in range(T):
+        A, C, E = _LOCAL[spec.name](cache, t, nonlinearity)
+        J = E + C @ W_hh_P                                                                 # (B, S, S) ds_t/ds_{t-1}
+        h_prev = cache.h[t - 1] if t > 0 else cache.h0
+        M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) + A[:, :, :, None] * cache.x[t][:, None, None, :]
+        M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) + C[:, :, :, None] * h_prev[:, None, None, :]
+        M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) + A
+        M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) + C
+        N = J @ N                                                                          # ds_t/ds_{-1}
+        g = np.zeros((B, S), dtype)
+        g[:, :H] = dh[t]                                                                   # dL/ds_t, direct
+        if dcl is not None and t == T - 1:
+            g[:, H:] = dcl
+        for k in PARAM_NAMES:                                                              # what step t passes on
+            grads[k] += np.einsum("bs,bs...->...", g, M[k])
+        g_s0 += np.einsum("bs,bsr->br", g, N)
+    return RTRLGrads(params=grads, h0=g_s0[:, :H], c0=g_s0[:, H:] if spec.cell_state else None)
+
