@@ -6,7 +6,7 @@ import pytest
 
 from scratch_rnn.cells import CELLS
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
-from scratch_rnn.rtrl import rtrl_gradients
+from scratch_rnn.rtrl import rtrl_gradients, snap1_gradients, uoro_gradients
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -61,3 +61,76 @@ def test_rtrl_refuses_what_it_does_not_cover(rng):
     lstm = random_problem("lstm", 3, 2, 2, 3, rng)
     with pytest.raises(ValueError, match="covers layers without a projection"):
         rtrl_gradients("lstm", {**lstm["params"], "weight_hr": np.zeros((2, 3))}, lstm["x"])
+
+
+# --- the online approximations -------------------------------------------------------------------------------
+
+
+KEYS = ("params", "x", "h0", "c0", "dh", "dc_last")
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_snap1_is_exact_with_one_unit(cell, rng):
+    """With H = 1 every influence entry is in SnAp-1's pattern: nothing is dropped."""
+    prob = random_problem(cell, 7, 2, 2, 1, rng)
+    e = rtrl_gradients(cell, **{k: prob[k] for k in KEYS})
+    s = snap1_gradients(cell, **{k: prob[k] for k in KEYS})
+    assert max(max_rel_error(s.params[k], e.params[k]) for k in e.params) <= 1e-12
+
+
+def test_snap1_against_a_hand_computation(rng):
+    """A tanh RNN with H = 2, by scalar loops: unit i's influence keeps only its own rows,
+    m[i, l] <- J[i, i] m[i, l] + phi'_i * input_l, and the gradient sums dh[t, i] m[i, l]."""
+    T, D, H = 4, 1, 2
+    prob = random_problem("rnn", T, 1, D, H, rng)
+    p, x, h0, dh = prob["params"], prob["x"][:, 0], prob["h0"][0], prob["dh"][:, 0]
+    h, hp = np.zeros((T, H)), h0
+    for t in range(T):
+        h[t] = np.tanh(p["weight_ih"] @ x[t] + p["bias_ih"] + p["weight_hh"] @ hp + p["bias_hh"])
+        hp = h[t]
+    m_hh, m_ih, m_b = np.zeros((H, H)), np.zeros((H, D)), np.zeros(H)   # m_hh[i, l] = d h_i / d W_hh[i, l]
+    g_hh, g_ih, g_b = np.zeros((H, H)), np.zeros((H, D)), np.zeros(H)
+    for t in range(T):
+        prev = h[t - 1] if t > 0 else h0
+        d = 1 - h[t] ** 2
+        for i in range(H):
+            jii = d[i] * p["weight_hh"][i, i]                                  # the diagonal of J_t
+            for l in range(H):
+                m_hh[i, l] = jii * m_hh[i, l] + d[i] * prev[l]
+            for l in range(D):
+                m_ih[i, l] = jii * m_ih[i, l] + d[i] * x[t, l]
+            m_b[i] = jii * m_b[i] + d[i]
+            g_hh[i] += dh[t, i] * m_hh[i]
+            g_ih[i] += dh[t, i] * m_ih[i]
+            g_b[i] += dh[t, i] * m_b[i]
+    s = snap1_gradients("rnn", **{k: prob[k] for k in KEYS})
+    np.testing.assert_allclose(s.params["weight_hh"], g_hh, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.params["weight_ih"], g_ih, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(s.params["bias_ih"], g_b, rtol=1e-12, atol=1e-15)
+    e = rtrl_gradients("rnn", **{k: prob[k] for k in KEYS})
+    assert max_rel_error(s.params["weight_hh"], e.params["weight_hh"]) > 1e-3      # and it is an approximation
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm"])
+def test_uoro_is_unbiased(cell, rng):
+    """The mean of n independent estimates (one sequence repeated n times, its own signs each)
+    approaches the exact gradient as 1 / sqrt(n): 64 times the draws, about an eighth of the error."""
+    prob = random_problem(cell, 6, 1, 2, 3, rng)
+    exact = rtrl_gradients(cell, **{k: prob[k] for k in KEYS})
+
+    def error(n, seed):
+        rep = {k: None if prob[k] is None else np.repeat(prob[k], n, axis=prob[k].ndim - 2) for k in KEYS[1:]}
+        u = uoro_gradients(cell, prob["params"], rep["x"], np.random.default_rng(seed), **{k: rep[k] for k in KEYS[2:]})
+        mean = np.concatenate([u.params[k].ravel() / n for k in exact.params])
+        truth = np.concatenate([exact.params[k].ravel() for k in exact.params])
+        return np.linalg.norm(mean - truth) / np.linalg.norm(truth)
+    small, large = error(256, 1), error(16384, 2)
+    assert large < small / 3 and large < 0.15
+
+
+def test_the_approximations_refuse_what_they_do_not_cover(rng):
+    prob = random_problem("gru", 3, 2, 2, 3, rng)
+    with pytest.raises(TypeError, match="rng: expected a numpy.random.Generator"):
+        uoro_gradients("gru", prob["params"], prob["x"], 0)
+    with pytest.raises(ValueError, match="dc_last: only the LSTM has a cell state"):
+        snap1_gradients("gru", prob["params"], prob["x"], dc_last=np.zeros((2, 3)))

@@ -1,10 +1,14 @@
 """Gradients forward in time: real-time recurrent learning (RTRL).
 
 * `exact`: `rtrl_gradients`, the exact gradient by the influence recursion M_t = J_t M_{t-1} + I_t,
-  for the RNN (tanh, ReLU), the LSTM and the GRU, equal to BPTT's to rounding.
+  for the RNN (tanh, ReLU), the LSTM and the GRU, equal to BPTT's to rounding;
+* `approx`: `snap1_gradients` (SnAp-1, Menick et al. 2021: the influence kept on one step's sparsity
+  pattern) and `uoro_gradients` (UORO, Tallec & Ollivier 2018: an unbiased rank-one estimate), for
+  every cell.
 
 Uses the cells (`scratch_rnn.cells`) and their caches; nothing below it imports from here.
 """
+from .approx import snap1_gradients, uoro_gradients
 from .exact import RTRLGrads, rtrl_gradients
 
-__all__ = ["RTRLGrads", "rtrl_gradients"]
+__all__ = ["RTRLGrads", "rtrl_gradients", "snap1_gradients", "uoro_gradients"]

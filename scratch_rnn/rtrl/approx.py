@@ -1,0 +1,173 @@
+r"""Online approximations of RTRL, in the notation of `exact`: a step's local derivatives A_t, C_t,
+E_t, its Jacobian J_t = E_t + C_t W_hh P_h, and the direct influence I_t = dS_t/dtheta|direct
+(A_t (x) x_t for W_ih, C_t (x) h_{t-1} for W_hh, A_t and C_t for the biases).
+
+**SnAp-1** (Menick, Elsen, Evci, Osindero, Simonyan & Graves 2021, "Practical real time recurrent
+learning with a sparse approximation"): keep only the entries of the influence that one step can
+fill, the pattern of I_t. A parameter of row k (gate q, unit j = k mod H) then influences only unit j's
+state (h_j, and c_j for the LSTM)::
+
+    M~_t = (J_t M~_{t-1}) * mask + I_t,     mask[s, k] = 1 iff state entry s belongs to unit k mod H
+
+which costs O(S P) a step instead of O(S^2 P) in a sparse implementation (this reference keeps the
+dense arrays and applies the mask, to read like the exact recursion). It is exact when H = 1, and
+for a vanilla RNN it keeps each unit's own recurrence, the diagonal of J_t (as e-prop's eligibility
+traces do, Bellec et al. 2020). Biased.
+
+**UORO** (Tallec & Ollivier 2018, "Unbiased online recurrent optimization", Algorithm 1): a rank-one,
+unbiased estimate M~_t = s~_t theta~_t^T per sequence. With fresh random signs nu_t (S,) each step::
+
+    s~_t     = rho0 J_t s~_{t-1} + rho1 nu_t
+    theta~_t = theta~_{t-1} / rho0 + (nu_t^T I_t) / rho1
+    rho0 = sqrt(|theta~_{t-1}| / |J_t s~_{t-1}|),   rho1 = sqrt(|nu_t^T I_t| / |nu_t|)
+
+(each rho with a small epsilon, and rho0 = 1 while s~ is still 0). E[nu nu^T] = I makes E[s~_t
+theta~_t^T] = M_t: the estimate g = sum_t (dL/ds_t . s~_t) theta~_t is unbiased, with a variance that
+grows with T and S. Costs O(S^2 + P) a step.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validate import PARAM_NAMES, as_float_array, check_shape, check_state
+from ..cells import get_cell
+from .exact import _LOCAL, RTRLGrads
+
+_EPS = 1e-7
+
+
+def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
+    spec = get_cell(cell)
+    spec.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
+    if "weight_hr" in params:
+        raise ValueError("params: the approximations here cover layers without a projection, got 'weight_hr'")
+    h, _, cache = spec.forward(params, x, h0, c0, nonlinearity=nonlinearity)
+    T, B, H = h.shape
+    dh = np.zeros_like(h) if dh is None else as_float_array("dh", dh, h.dtype)
+    check_shape("dh", dh, (T, B, H), "(T, B, H)")
+    dcl = check_state("dc_last", dc_last, B, H, h.dtype) if spec.cell_state else None
+    S = 2 * H if spec.cell_state else H
+    W_hh_P = np.zeros((cache.params["weight_hh"].shape[0], S), h.dtype)
+    W_hh_P[:, :H] = cache.params["weight_hh"]
+    return spec, cache, dh, dcl, S, W_hh_P
+
+
+def _g(dh, dcl, t: int, S: int) -> np.ndarray:
+    """dL/ds_t, direct: [dh[t], 0], and dc_last at the last step."""
+    T, B, H = dh.shape
+    g = np.zeros((B, S), dh.dtype)
+    g[:, :H] = dh[t]
+    if dcl is not None and t == T - 1:
+        g[:, H:] = dcl
+    return g
+
+
+def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                    dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
+                    nonlinearity: str = "tanh") -> RTRLGrads:
+    """SnAp-1's approximation of the gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}).
+
+    Args:
+        cell: "rnn", "lstm" or "gru" (one layer, no projection).
+        params: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.
+        x: Inputs, (T, B, D).
+        h0: The initial hidden state, (B, H); zeros if None.
+        c0: The initial cell state, (B, H), LSTM only; zeros if None.
+        dh: The gradient into each h_t, (T, B, H); zeros if None.
+        dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
+        nonlinearity: "tanh" or "relu", the RNN's.
+
+    Returns:
+        `RTRLGrads` with the approximate parameter gradients; h0 and c0 are zeros (SnAp-1 keeps no
+        influence of the initial state).
+
+    Raises:
+        ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
+    """
+    spec, cache, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    T, B, H = dH.shape
+    p = cache.params
+    GH, D = p["weight_ih"].shape
+    unit = np.arange(S) % H
+    mask = (unit[:, None] == np.arange(GH)[None, :] % H).astype(dH.dtype)          # (S, GH)
+    M = {"weight_ih": np.zeros((B, S, GH, D), dH.dtype), "weight_hh": np.zeros((B, S, GH, H), dH.dtype),
+         "bias_ih": np.zeros((B, S, GH), dH.dtype), "bias_hh": np.zeros((B, S, GH), dH.dtype)}
+    grads = {k: np.zeros(np.shape(p[k]), dH.dtype) for k in PARAM_NAMES}
+    for t in range(T):
+        A, C, E = _LOCAL[spec.name](cache, t, nonlinearity)
+        J = E + C @ W_hh_P
+        h_prev = cache.h[t - 1] if t > 0 else cache.h0
+        M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) * mask[:, :, None] \
+            + A[:, :, :, None] * cache.x[t][:, None, None, :]
+        M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) * mask[:, :, None] \
+            + C[:, :, :, None] * h_prev[:, None, None, :]
+        M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) * mask + A
+        M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) * mask + C
+        g = _g(dH, dcl, t, S)
+        for k in PARAM_NAMES:
+            grads[k] += np.einsum("bs,bs...->...", g, M[k])
+    zeros = np.zeros((B, H), dH.dtype)
+    return RTRLGrads(params=grads, h0=zeros, c0=zeros.copy() if spec.cell_state else None)
+
+
+def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generator, h0: ArrayLike | None = None,
+                   c0: ArrayLike | None = None, dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
+                   nonlinearity: str = "tanh") -> RTRLGrads:
+    """UORO's unbiased estimate of the gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}).
+
+    Each sequence of the batch carries its own rank-one estimate (its own random signs), and the
+    batch's estimate is their sum, as the exact gradient is.
+
+    Args:
+        cell: "rnn", "lstm" or "gru" (one layer, no projection).
+        params: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.
+        x: Inputs, (T, B, D).
+        rng: The generator of the random signs.
+        h0: The initial hidden state, (B, H); zeros if None.
+        c0: The initial cell state, (B, H), LSTM only; zeros if None.
+        dh: The gradient into each h_t, (T, B, H); zeros if None.
+        dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
+        nonlinearity: "tanh" or "relu", the RNN's.
+
+    Returns:
+        `RTRLGrads` with the estimated parameter gradients; h0 and c0 are zeros (UORO estimates the
+        parameters' gradient only).
+
+    Raises:
+        ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
+        TypeError: `rng` is not a ``numpy.random.Generator``.
+    """
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
+    spec, cache, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    T, B, H = dH.shape
+    p = cache.params
+    dtype = dH.dtype
+    s_t = np.zeros((B, S), dtype)                                                     # s~
+    th = {k: np.zeros((B, *np.shape(p[k])), dtype) for k in PARAM_NAMES}             # theta~, per sequence
+    grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
+
+    def norm(arrays) -> np.ndarray:                                                   # per sequence
+        return np.sqrt(sum(np.sum(a.reshape(B, -1) ** 2, axis=1) for a in arrays))
+    for t in range(T):
+        A, C, E = _LOCAL[spec.name](cache, t, nonlinearity)
+        J = E + C @ W_hh_P
+        h_prev = cache.h[t - 1] if t > 0 else cache.h0
+        nu = rng.choice(np.array([-1.0, 1.0], dtype), size=(B, S))                   # random signs
+        Js = np.einsum("bij,bj->bi", J, s_t)
+        nuA, nuC = np.einsum("bs,bsk->bk", nu, A), np.einsum("bs,bsk->bk", nu, C)   # nu^T ds/dgi, nu^T ds/dgh
+        nuI = {"weight_ih": nuA[:, :, None] * cache.x[t][:, None, :], "weight_hh": nuC[:, :, None] * h_prev[:, None, :],
+               "bias_ih": nuA, "bias_hh": nuC}
+        n_js, n_th = norm([Js]), norm(th.values())
+        rho0 = np.where(n_js > 0, np.sqrt((n_th + _EPS) / (n_js + _EPS)), 1.0)
+        rho1 = np.sqrt((norm(nuI.values()) + _EPS) / (norm([nu]) + _EPS))
+        s_t = rho0[:, None] * Js + rho1[:, None] * nu
+        for k in PARAM_NAMES:
+            shape = (B,) + (1,) * (th[k].ndim - 1)
+            th[k] = th[k] / rho0.reshape(shape) + nuI[k] / rho1.reshape(shape)
+        coef = np.einsum("bs,bs->b", _g(dH, dcl, t, S), s_t)                          # dL/ds_t . s~_t
+        for k in PARAM_NAMES:
+            grads[k] += np.einsum("b,b...->...", coef, th[k])
+    zeros = np.zeros((B, H), dtype)
+    return RTRLGrads(params=grads, h0=zeros, c0=zeros.copy() if spec.cell_state else None)
