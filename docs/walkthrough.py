@@ -17,7 +17,8 @@
 # This notebook walks through backpropagation through time (BPTT) with `scratch_rnn`: a forward
 # pass by hand, the backward recurrence line by line, the checks against finite differences and
 # PyTorch, the LSTM's cell path and the GRU's reset gate, vanishing gradients at initialisation,
-# what the study found, truncated BPTT, and one speed measurement.
+# what the study found, truncated BPTT, one speed measurement, and the same gradient computed forward
+# in time (RTRL).
 #
 # Shapes are time-major: `x` is (T, B, D), states are (T, B, H). Run it top to bottom;
 # `WALKTHROUGH_QUICK=1` in the environment makes every experiment small (the tests run it so).
@@ -298,3 +299,47 @@ rows = add_ratios(measure([Case("fwd_bwd", "lstm", "float32", 100, 32, 64, 1)], 
                           budget_s=0.2 if QUICK else 2.0, progress=False))
 for r in rows:
     print(f"{r['variant']:6s} {r['median_s'] * 1e3:7.2f} ms   (speedup vs torch {r['speedup_vs_torch']:.2f}x)")
+
+# %% [markdown]
+# ## 8. RTRL: the same gradient, forward
+#
+# BPTT runs backwards over stored states. Real-time recurrent learning (Williams & Zipser 1989)
+# carries instead the *influence* of every parameter on the state, $M_t = dh_t/dW_{hh}$, forward with
+# the step: for the tanh RNN of sections 1 and 2,
+#
+# $$M_t = \operatorname{diag}(1 - h_t^2)\,\big(W_{hh} M_{t-1} + \partial a_t/\partial W_{hh}\big), \qquad
+#   (\partial a_t/\partial W_{hh})_{i,kl} = \delta_{ik}\, h_{t-1,l}, \qquad
+#   \frac{dL}{dW_{hh}} = \sum_t dh_t \cdot M_t,$$
+#
+# which needs no past state but costs $O(H^4)$ a step for $W_{hh}$ alone, against BPTT's $O(H^2)$.
+
+# %%
+M = np.zeros((B, H, H, H))                               # M[b, i, k, l] = dh_t[b, i] / dW_hh[k, l]
+dW_hh_forward = np.zeros((H, H))
+for t in range(T):
+    h_before = h[t - 1] if t > 0 else np.zeros((B, H))
+    direct = np.einsum("ik,bl->bikl", np.eye(H), h_before)              # da_t / dW_hh, with nothing before
+    M = (1 - h[t] ** 2)[:, :, None, None] * (np.einsum("ij,bjkl->bikl", params["weight_hh"], M) + direct)
+    dW_hh_forward += np.einsum("bi,bikl->kl", dh[t], M)                # the loss at step t, now
+print("dW_hh forward in time vs BPTT's:", max_rel_error(dW_hh_forward, g.params["weight_hh"]))
+
+# %% [markdown]
+# `scratch_rnn.rtrl` does this for every parameter of every cell, and two online approximations that
+# keep less: SnAp-1 (the influence on the unit a parameter feeds only) and UORO (an unbiased
+# rank-one estimate). The cosine with the exact gradient says how much each keeps; the
+# [RTRL page](../rtrl/) measures it over seeds, trains with each, and times each.
+
+# %%
+from scratch_rnn.rtrl import rtrl_gradients, snap1_gradients, uoro_gradients
+
+
+def cosine(a, b):
+    a, b = np.concatenate([v.ravel() for v in a.values()]), np.concatenate([b[k].ravel() for k in a])
+    return a @ b / (np.linalg.norm(a) * np.linalg.norm(b))
+
+
+print("RTRL   vs BPTT, largest relative error:", max(max_rel_error(v, g.params[k])
+                                                    for k, v in rtrl_gradients("rnn", params, x, dh=dh).params.items()))
+print("SnAp-1 cosine with BPTT:", round(cosine(snap1_gradients("rnn", params, x, dh=dh).params, g.params), 3))
+print("UORO   cosine with BPTT, one draw:",
+      round(cosine(uoro_gradients("rnn", params, x, np.random.default_rng(1), dh=dh).params, g.params), 3))

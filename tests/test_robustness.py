@@ -179,7 +179,7 @@ def test_derived_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
     def fail(src, dst):
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(os, "replace", fail)
-    with pytest.raises(OSError, match=rf"no space left to write x.json"):
+    with pytest.raises(OSError, match=r"no space left to write x\.json"):
         _files.write_json({"a": 2}, tmp_path / "x.json")
     monkeypatch.setattr(os, "replace", real_replace)
     assert json.loads((tmp_path / "x.json").read_text()) == {"a": 1}

@@ -7,6 +7,7 @@ import pytest
 from scratch_rnn.cells import CELLS
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
 from scratch_rnn.rtrl import rtrl_gradients, snap1_gradients, uoro_gradients
+from scratch_rnn.rtrl.measure import alignment, cost, train_online
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
 
@@ -134,3 +135,65 @@ def test_the_approximations_refuse_what_they_do_not_cover(rng):
         uoro_gradients("gru", prob["params"], prob["x"], 0)
     with pytest.raises(ValueError, match="dc_last: only the LSTM has a cell state"):
         snap1_gradients("gru", prob["params"], prob["x"], dc_last=np.zeros((2, 3)))
+
+
+# --- alignment, online training and cost (scratch_rnn.rtrl.measure, benchmarks/rtrl.py) ----------------------
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_alignment_is_one_for_the_exact_gradient_and_below_for_the_approximations(cell):
+    a = alignment(cell, "xor", 8, 6, seed=3, B=4)
+    assert abs(a["rtrl"][0] - 1) < 1e-12 and abs(a["rtrl"][1] - 1) < 1e-12
+    assert a["snap1"][0] < 1 - 1e-6                      # H > 1: SnAp-1 drops influence, so it is not exact
+    assert -1 <= a["uoro"][0] <= 1 and a["uoro"][1] > 0
+
+
+def test_alignment_does_not_depend_on_the_dtype():
+    a64 = alignment("gru", "first_bit", 8, 6, seed=2, B=4)
+    a32 = alignment("gru", "first_bit", 8, 6, seed=2, B=4, dtype=np.float32)
+    assert abs(a32["snap1"][0] - a64["snap1"][0]) < 1e-5 and abs(a32["rtrl"][0] - 1) < 1e-6
+
+
+def test_snap1_aligns_exactly_with_one_unit():
+    cos, ratio = alignment("lstm", "first_bit", 7, 1, seed=0, B=3)["snap1"]
+    assert abs(cos - 1) < 1e-12 and abs(ratio - 1) < 1e-12
+
+
+def test_online_training_with_rtrl_is_training_with_bptt():
+    """RTRL's gradient is BPTT's, so the two runs follow the same path (to rounding, compounded by Adam)."""
+    a = train_online("bptt", "gru", "first_bit", 6, 4, seed=1, updates=12, B=8, every=4)
+    b = train_online("rtrl", "gru", "first_bit", 6, 4, seed=1, updates=12, B=8, every=4)
+    assert [r["update"] for r in a] == [0, 4, 8, 12]
+    np.testing.assert_allclose([r["loss"] for r in b], [r["loss"] for r in a], rtol=1e-9)
+    assert a[-1]["loss"] != a[0]["loss"]                  # it did train
+
+
+def test_online_training_uses_the_methods_own_gradient():
+    """The path depends on the method: SnAp-1's updates are not BPTT's."""
+    a = train_online("bptt", "rnn", "first_bit", 6, 4, seed=1, updates=8, B=8, every=8)
+    s = train_online("snap1", "rnn", "first_bit", 6, 4, seed=1, updates=8, B=8, every=8)
+    assert a[0]["loss"] == s[0]["loss"] and a[-1]["loss"] != s[-1]["loss"]
+
+
+def test_cost_reports_time_and_memory_and_refuses_unknown_methods():
+    sec, peak = cost("rtrl", "rnn", 20, 8)
+    assert sec > 0 and peak > 8 * 8 * (8 * 10)            # at least the (B, S, P) influence of W_hh in float64
+    with pytest.raises(ValueError, match="method: expected one of"):
+        cost("kf", "rnn", 20, 8)
+    with pytest.raises(ValueError, match="method: expected one of"):
+        train_online("kf", "rnn", "xor", 5, 4, 0, 1)
+
+
+@pytest.mark.slow
+def test_the_rtrl_benchmark_writes_its_tables(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "rtrl.py"
+    run = [sys.executable, str(script), "--quick", "--out", str(tmp_path), "--figures", str(tmp_path)]
+    first = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
+    assert "RTRL: |cosine - 1| <=" in first.stdout
+    for name in ("rtrl_alignment.csv", "rtrl_learning.csv", "rtrl_cost.csv", "rtrl_learning.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    again = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
+    assert again.stdout.count("kept") == 3                # finished tables are not measured twice

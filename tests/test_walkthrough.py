@@ -29,6 +29,9 @@ def test_walkthrough_runs_headless_in_quick_mode():
     text = "".join(o.get("text", "") for o in _outputs(nb, lambda o: o.output_type == "stream"))
     assert "the library's forward equals the loop above: True" in text
     assert "k = T, chunks: equal to full BPTT bit for bit: True" in text
+    import re
+    forward = re.search(r"dW_hh forward in time vs BPTT's: (\S+)", text)
+    assert forward and float(forward.group(1)) < 1e-12                # section 8: RTRL by hand is BPTT's gradient
 
 
 def test_committed_notebook_is_the_executed_source():

@@ -1,0 +1,197 @@
+"""How close each online gradient is to the exact one, and what each costs.
+
+Alignment, as Marschall, Cho & Savin (2020) measure it: the cosine between a method's gradient g~ and
+the exact gradient g of the recurrent layer's parameters (all of them, flattened into one vector),
+and the norm ratio |g~| / |g|. The loss is the task's own (`scratch_rnn.training.tasks`), on the model
+the study trains (a layer and a linear head on h_{T-1}), so dL/dh_t is nonzero only at the last
+step; the exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py).
+
+Cost: wall time and peak memory of one gradient of a sequence, for BPTT (which stores the T states),
+exact RTRL (which stores none of the past but carries an S x P influence per sequence), SnAp-1 and
+UORO, all in this package's NumPy reference code, so that the ratios compare algorithms, not
+implementations.
+"""
+from __future__ import annotations
+
+import time
+import tracemalloc
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ..cells import CELLS
+from ..training.losses import linear_backward
+from ..training.model import init_model, layer_params, model_loss
+from ..training.optim import Adam
+from ..training.tasks import get_task
+from .approx import snap1_gradients, uoro_gradients
+from .exact import rtrl_gradients
+
+METHODS = ("rtrl", "snap1", "uoro")
+
+
+def _flat(grads: dict, keys) -> np.ndarray:
+    return np.concatenate([np.asarray(grads[k], dtype=np.float64).ravel() for k in keys])
+
+
+def _layer_gradients(method: str, cell: str, params: dict, task, x, y, rng) -> tuple[dict, dict, float, float]:
+    """(method's gradients of every parameter, BPTT's, loss, accuracy) of the model on one batch."""
+    T, B = x.shape[:2]
+    loss, dout, acc, cache = model_loss(params, task, x, y, backend="numpy")
+    dw, db, dh_last = linear_backward(cache.head, dout)
+    dh = np.zeros((T, B, dh_last.shape[1]), dh_last.dtype)
+    dh[-1] = dh_last                                               # the loss reads h_{T-1} only
+    exact = CELLS[cell].backward(cache.layer, dh).params
+    layer = layer_params(params)
+    if method == "bptt":
+        est = exact
+    elif method == "rtrl":
+        est = rtrl_gradients(cell, layer, x, dh=dh).params
+    elif method == "snap1":
+        est = snap1_gradients(cell, layer, x, dh=dh).params
+    elif method == "uoro":
+        est = uoro_gradients(cell, layer, x, rng, dh=dh).params
+    else:
+        raise ValueError(f"method: expected one of {('bptt', *METHODS)}, got {method!r}")
+    head = {"head_weight": dw, "head_bias": db}
+    return {**est, **head}, {**exact, **head}, float(loss), float(acc)
+
+
+def _compare(est: dict, exact: dict, keys) -> tuple[float, float]:
+    e, g = _flat(est, keys), _flat(exact, keys)
+    ne, ng = np.linalg.norm(e), np.linalg.norm(g)
+    return float(e @ g / (ne * ng)), float(ne / ng)
+
+
+def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, updates: int, B: int = 32,
+                 lr: float = 1e-2, every: int = 10, init: str = "pytorch") -> list[dict]:
+    """Train the study's model with a method's layer gradient (the head's is exact), Adam, a fresh batch
+    each update; log loss, accuracy and the alignment of the method's layer gradient with BPTT's.
+
+    Args:
+        method: "bptt", "rtrl", "snap1" or "uoro".
+        cell: "rnn", "lstm" or "gru".
+        task: "xor", "first_bit" or "adding".
+        T: The sequence length.
+        H: The hidden size.
+        seed: Seeds the model, the batches and UORO's signs.
+        updates: How many Adam updates.
+        B: The batch size.
+        lr: Adam's learning rate.
+        every: Log every this many updates (and the last).
+        init: The layer's initialisation (`scratch_rnn.training.model.init_model`).
+
+    Returns:
+        One dict per logged update: update, loss, accuracy, cosine, norm_ratio (the last two of the
+        batch the update used, before it).
+
+    Raises:
+        ValueError: An unknown method, cell or task.
+    """
+    sampler, spec = get_task(task)
+    rng = np.random.default_rng(seed)
+    params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=np.float64)
+    keys = list(layer_params(params))
+    opt = Adam(params, lr=lr)
+    rows = []
+    for u in range(updates + 1):
+        x, y = sampler(T, B, rng, np.float64)
+        est, exact, loss, acc = _layer_gradients(method, cell, params, spec, x, y, rng)
+        if u % every == 0 or u == updates:
+            cos, ratio = _compare(est, exact, keys)
+            rows.append({"update": u, "loss": loss, "accuracy": acc, "cosine": cos, "norm_ratio": ratio})
+        if u < updates:
+            opt.step(est)
+    return rows
+
+
+def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro_draws: int = 1,
+              init: str = "pytorch", dtype: DTypeLike = np.float64) -> dict:
+    """Cosine and norm ratio of each method's layer gradient with BPTT's, at one model and batch.
+
+    Args:
+        cell: "rnn", "lstm" or "gru".
+        task: A task of `scratch_rnn.training.tasks.get_task` ("xor", "first_bit", "adding").
+        T: The sequence length.
+        H: The hidden size.
+        seed: Seeds the model's initialisation, the batch and UORO's signs.
+        B: The batch size.
+        uoro_draws: UORO's estimate averaged over this many independent sign draws (1: what one
+            online learner sees).
+        init: The layer's initialisation (`scratch_rnn.training.model.init_model`).
+        dtype: The model's and the data's dtype, float64 or float32; the comparison is in float64.
+
+    Returns:
+        ``{method: (cosine, norm_ratio)}`` for "rtrl", "snap1" and "uoro".
+    """
+    sampler, spec = get_task(task)
+    rng = np.random.default_rng(seed)
+    params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=dtype)
+    x, y = sampler(T, B, rng, dtype)
+    _, dout, _, cache = model_loss(params, spec, x, y, backend="numpy")
+    _, _, dh_last = linear_backward(cache.head, dout)
+    dh = np.zeros((T, B, H), dh_last.dtype)
+    dh[-1] = dh_last
+    layer = layer_params(params)
+    exact = CELLS[cell].backward(cache.layer, dh).params
+    keys = list(exact)
+    g = _flat(exact, keys)
+    estimates = {"rtrl": rtrl_gradients(cell, layer, x, dh=dh).params,
+                 "snap1": snap1_gradients(cell, layer, x, dh=dh).params}
+    u = [uoro_gradients(cell, layer, x, rng, dh=dh).params for _ in range(uoro_draws)]
+    estimates["uoro"] = {k: sum(d[k] for d in u) / uoro_draws for k in keys}
+    out = {}
+    for m, est in estimates.items():
+        e = _flat(est, keys)
+        out[m] = (float(e @ g / (np.linalg.norm(e) * np.linalg.norm(g))), float(np.linalg.norm(e) / np.linalg.norm(g)))
+    return out
+
+
+def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: int = 0) -> tuple[float, float]:
+    """Wall time (s) and peak traced memory (bytes) of one gradient of a (T, B, D) batch.
+
+    Args:
+        method: "bptt" (forward and backward), "rtrl", "snap1" or "uoro".
+        cell: "rnn", "lstm" or "gru".
+        T: The sequence length.
+        H: The hidden size.
+        B: The batch size.
+        D: The input size.
+        seed: Seeds the parameters and the inputs.
+
+    Returns:
+        ``(seconds, peak_bytes)``: the time of an untraced call, and the peak of NumPy's allocations
+        (tracemalloc) in a second, traced call.
+
+    Raises:
+        ValueError: An unknown method.
+    """
+    if method not in ("bptt", *METHODS):
+        raise ValueError(f"method: expected one of {('bptt', *METHODS)}, got {method!r}")
+    rng = np.random.default_rng(seed)
+    params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))
+    x = rng.standard_normal((T, B, D))
+    dh = np.zeros((T, B, H))
+    dh[-1] = rng.standard_normal((B, H))
+    spec = CELLS[cell]
+
+    def run():
+        if method == "bptt":
+            *_, cache = spec.forward(params, x, backend="numpy")
+            return spec.backward(cache, dh)
+        if method == "rtrl":
+            return rtrl_gradients(cell, params, x, dh=dh)
+        if method == "snap1":
+            return snap1_gradients(cell, params, x, dh=dh)
+        return uoro_gradients(cell, params, x, np.random.default_rng(seed), dh=dh)
+
+    t0 = time.perf_counter()
+    run()
+    seconds = time.perf_counter() - t0
+    tracemalloc.start()
+    try:
+        run()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return seconds, float(peak)
