@@ -9,7 +9,7 @@ Writes, each as soon as it is complete (a finished table is kept and skipped on 
 * ``rtrl_learning.csv``: the study's model trained online with each method's gradient (Adam), loss,
   accuracy and alignment every 50 of 1000 updates, 5 seeds;
 * ``rtrl_cost.csv``: wall time and peak memory of one sequence's gradient (B = 1) against H at T = 100
-  and against T at H = 16, all in the package's NumPy reference code;
+  and against T at H = 16, all in the package's NumPy reference code, BLAS on one thread;
 * ``docs/figures/rtrl_learning.png`` from the learning table;
 
 and prints the medians. One process; the tables are small enough that the store and its workers
@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from scratch_rnn.rtrl.measure import alignment, cost, train_online
 
@@ -101,7 +102,8 @@ def main(argv=None) -> int:
 
     al = _table(out / "rtrl_alignment.csv", align)
     lr = _table(out / "rtrl_learning.csv", learn)
-    _table(out / "rtrl_cost.csv", costs)
+    with threadpool_limits(1):                           # one core for every method: algorithms, not BLAS threads
+        _table(out / "rtrl_cost.csv", costs)
 
     print("\nalignment at initialisation, median [min, max] over seeds (cosine | norm ratio):")
     keys = sorted({(r["cell"], r["task"], r["T"], r["method"]) for r in al if r["method"] != "rtrl"})

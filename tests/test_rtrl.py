@@ -197,3 +197,24 @@ def test_the_rtrl_benchmark_writes_its_tables(tmp_path):
         assert (tmp_path / name).stat().st_size > 0
     again = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
     assert again.stdout.count("kept") == 3                # finished tables are not measured twice
+
+
+@pytest.mark.parametrize("fn", [rtrl_gradients, snap1_gradients, "uoro"])
+def test_memory_does_not_grow_with_the_sequence(fn, rng):
+    """RTRL's point: no stored past. The peak allocation (tracemalloc) of a 40-step and a 640-step
+    sequence differ by less than one stored copy of the states would add."""
+    import tracemalloc
+    B, D, H = 2, 3, 5
+
+    def peak(T):
+        prob = random_problem("lstm", T, B, D, H, rng)
+        call = (lambda: uoro_gradients("lstm", prob["params"], prob["x"], rng, dh=prob["dh"])) if fn == "uoro" \
+            else (lambda: fn("lstm", prob["params"], prob["x"], dh=prob["dh"]))
+        tracemalloc.start()
+        try:
+            call()
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    short, long = peak(40), peak(640)
+    assert long - short < 600 * B * H * 8            # 600 more steps of h alone would be more than this

@@ -30,27 +30,19 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validate import PARAM_NAMES, as_float_array, check_shape, check_state
-from ..cells import get_cell
-from .exact import _LOCAL, RTRLGrads
+from .._validate import PARAM_NAMES
+from .exact import _LOCAL, RTRLGrads, forward_steps
+from .exact import _setup as _exact_setup
 
 _EPS = 1e-7
 
 
 def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
-    spec = get_cell(cell)
-    spec.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
-    if "weight_hr" in params:
-        raise ValueError("params: the approximations here cover layers without a projection, got 'weight_hr'")
-    h, _, cache = spec.forward(params, x, h0, c0, nonlinearity=nonlinearity)
-    T, B, H = h.shape
-    dh = np.zeros_like(h) if dh is None else as_float_array("dh", dh, h.dtype)
-    check_shape("dh", dh, (T, B, H), "(T, B, H)")
-    dcl = check_state("dc_last", dc_last, B, H, h.dtype) if spec.cell_state else None
-    S = 2 * H if spec.cell_state else H
-    W_hh_P = np.zeros((cache.params["weight_hh"].shape[0], S), h.dtype)
-    W_hh_P[:, :H] = cache.params["weight_hh"]
-    return spec, cache, dh, dcl, S, W_hh_P
+    """`exact._setup`, and W_hh P (G H, S): the recurrent product's derivative in the state."""
+    spec, p, xs, dh, dcl, S = _exact_setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    W_hh_P = np.zeros((p["weight_hh"].shape[0], S), dh.dtype)
+    W_hh_P[:, :dh.shape[2]] = p["weight_hh"]
+    return spec, p, xs, dh, dcl, S, W_hh_P
 
 
 def _g(dh, dcl, t: int, S: int) -> np.ndarray:
@@ -85,21 +77,20 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    spec, cache, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
-    p = cache.params
     GH, D = p["weight_ih"].shape
     unit = np.arange(S) % H
     mask = (unit[:, None] == np.arange(GH)[None, :] % H).astype(dH.dtype)          # (S, GH)
     M = {"weight_ih": np.zeros((B, S, GH, D), dH.dtype), "weight_hh": np.zeros((B, S, GH, H), dH.dtype),
          "bias_ih": np.zeros((B, S, GH), dH.dtype), "bias_hh": np.zeros((B, S, GH), dH.dtype)}
     grads = {k: np.zeros(np.shape(p[k]), dH.dtype) for k in PARAM_NAMES}
-    for t in range(T):
-        A, C, E = _LOCAL[spec.name](cache, t, nonlinearity)
+    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
+        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
         J = E + C @ W_hh_P
-        h_prev = cache.h[t - 1] if t > 0 else cache.h0
+        h_prev = step.h0
         M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) * mask[:, :, None] \
-            + A[:, :, :, None] * cache.x[t][:, None, None, :]
+            + A[:, :, :, None] * step.x[0][:, None, None, :]
         M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) * mask[:, :, None] \
             + C[:, :, :, None] * h_prev[:, None, None, :]
         M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) * mask + A
@@ -140,9 +131,8 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    spec, cache, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
-    p = cache.params
     dtype = dH.dtype
     s_t = np.zeros((B, S), dtype)                                                     # s~
     th = {k: np.zeros((B, *np.shape(p[k])), dtype) for k in PARAM_NAMES}             # theta~, per sequence
@@ -150,14 +140,14 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
 
     def norm(arrays) -> np.ndarray:                                                   # per sequence
         return np.sqrt(sum(np.sum(a.reshape(B, -1) ** 2, axis=1) for a in arrays))
-    for t in range(T):
-        A, C, E = _LOCAL[spec.name](cache, t, nonlinearity)
+    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
+        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
         J = E + C @ W_hh_P
-        h_prev = cache.h[t - 1] if t > 0 else cache.h0
+        h_prev = step.h0
         nu = rng.choice(np.array([-1.0, 1.0], dtype), size=(B, S))                   # random signs
         Js = np.einsum("bij,bj->bi", J, s_t)
         nuA, nuC = np.einsum("bs,bsk->bk", nu, A), np.einsum("bs,bsk->bk", nu, C)   # nu^T ds/dgi, nu^T ds/dgh
-        nuI = {"weight_ih": nuA[:, :, None] * cache.x[t][:, None, :], "weight_hh": nuC[:, :, None] * h_prev[:, None, :],
+        nuI = {"weight_ih": nuA[:, :, None] * step.x[0][:, None, :], "weight_hh": nuC[:, :, None] * h_prev[:, None, :],
                "bias_ih": nuA, "bias_hh": nuC}
         n_js, n_th = norm([Js]), norm(th.values())
         rho0 = np.where(n_js > 0, np.sqrt((n_th + _EPS) / (n_js + _EPS)), 1.0)

@@ -31,9 +31,10 @@ Per cell (elementwise; a_t = gi_t + gh_t for the RNN and the LSTM, so A_t = C_t 
   dh/dgh = [the same r and z parts, diag(k r)]; E_t = diag(z).
 
 Cost: the influence has S x P entries per sequence (P parameters), and each step multiplies it by
-J_t: O(S^2 P) time and O(S P) memory per step, whatever T; BPTT needs O(T S) memory. The states and
-gates of each step are those the cell's own forward pass computes (its cache), so the two methods see
-the same numbers.
+J_t: O(S^2 P) time a step and O(S P) memory, whatever T; BPTT needs O(T S) memory. The states and
+gates of each step are those the cell's own forward pass computes, run one step at a time from the
+previous state (`forward_steps`), so the two methods see the same numbers and nothing older than
+s_{t-1} is kept.
 """
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validate import PARAM_NAMES, as_float_array, check_shape, check_state
+from .._validate import PARAM_NAMES, as_float_array, check_shape, check_state, check_x
 from ..cells import get_cell
 
 
@@ -103,6 +104,34 @@ def _lstm_local(cache, t: int, nonlinearity: str):
 _LOCAL = {"rnn": _rnn_local, "lstm": _lstm_local, "gru": _gru_local}
 
 
+def forward_steps(spec, params: dict, x, h0, c0, nonlinearity: str):
+    """(t, the cache of step t alone) for every step: the cell's own forward pass run one step at a
+    time from the previous step's state, so that step t's states and gates are at hand (as the cache's
+    step 0, with h_{t-1}, c_{t-1} as its h0, c0) and nothing older is kept: memory does not grow with T."""
+    h, c = h0, c0
+    for t in range(len(x)):
+        h_t, c_t, step = spec.forward(params, x[t:t + 1], h, c, nonlinearity=nonlinearity)
+        yield t, step
+        h, c = h_t[0], (c_t[0] if spec.cell_state else None)
+
+
+def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
+    """Check everything once, before any step: (the cell, the checked parameters, x, dh, dc_last, S)."""
+    spec = get_cell(cell)
+    spec.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
+    if "weight_hr" in params:
+        raise ValueError("params: RTRL here (and its approximations) covers layers without a projection, got 'weight_hr'")
+    x = check_x(x)
+    T, B, _ = x.shape
+    *_, first = spec.forward(params, x[:1], h0, c0, nonlinearity=nonlinearity)   # checks params, h0, c0 against x
+    p = first.params
+    H = p["weight_hh"].shape[1]
+    dh = np.zeros((T, B, H), x.dtype) if dh is None else as_float_array("dh", dh, x.dtype)
+    check_shape("dh", dh, (T, B, H), "(T, B, H)")
+    dcl = check_state("dc_last", dc_last, B, H, x.dtype) if spec.cell_state else None
+    return spec, p, x, dh, dcl, (2 * H if spec.cell_state else H)
+
+
 def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                    dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
                    nonlinearity: str = "tanh") -> RTRLGrads:
@@ -125,18 +154,9 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
         TypeError: An array is not float32 or float64, or not of x's dtype.
     """
-    spec = get_cell(cell)
-    spec.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
-    if "weight_hr" in params:
-        raise ValueError("params: RTRL here covers layers without a projection, got 'weight_hr'")
-    h, _, cache = spec.forward(params, x, h0, c0, nonlinearity=nonlinearity)     # every step's states and gates
-    T, B, H = h.shape
-    dtype = h.dtype
-    dh = np.zeros_like(h) if dh is None else as_float_array("dh", dh, dtype)
-    check_shape("dh", dh, (T, B, H), "(T, B, H)")
-    S = 2 * H if spec.cell_state else H
-    dcl = check_state("dc_last", dc_last, B, H, dtype) if spec.cell_state else None
-    p = cache.params
+    spec, p, xs, dH, dcl, S = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    T, B, H = dH.shape
+    dtype = dH.dtype
     GH, D = p["weight_ih"].shape
     M = {"weight_ih": np.zeros((B, S, GH, D), dtype), "weight_hh": np.zeros((B, S, GH, H), dtype),
          "bias_ih": np.zeros((B, S, GH), dtype), "bias_hh": np.zeros((B, S, GH), dtype)}   # ds_{-1}/dtheta = 0
@@ -145,17 +165,17 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
     W_hh_P[:, :H] = p["weight_hh"]                                                          # dgh/ds: the h part
     grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
     g_s0 = np.zeros((B, S), dtype)
-    for t in range(T):
-        A, C, E = _LOCAL[spec.name](cache, t, nonlinearity)
+    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
+        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
         J = E + C @ W_hh_P                                                                 # (B, S, S) ds_t/ds_{t-1}
-        h_prev = cache.h[t - 1] if t > 0 else cache.h0
-        M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) + A[:, :, :, None] * cache.x[t][:, None, None, :]
+        h_prev = step.h0                                                                   # h_{t-1}
+        M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) + A[:, :, :, None] * step.x[0][:, None, None, :]
         M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) + C[:, :, :, None] * h_prev[:, None, None, :]
         M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) + A
         M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) + C
         N = J @ N                                                                          # ds_t/ds_{-1}
         g = np.zeros((B, S), dtype)
-        g[:, :H] = dh[t]                                                                   # dL/ds_t, direct
+        g[:, :H] = dH[t]                                                                   # dL/ds_t, direct
         if dcl is not None and t == T - 1:
             g[:, H:] = dcl
         for k in PARAM_NAMES:                                                              # what step t passes on
