@@ -93,8 +93,8 @@ def main(argv=None) -> int:
         points = [(H, 100) for H in hs] + [(16, T) for T in ts if T != 100]
         for cell in ("rnn", "lstm"):
             for H, T in points:
-                for m in ("bptt", "rtrl", "snap1", "uoro"):
-                    if m in ("rtrl", "snap1") and cell == "lstm" and H * T > 64 * 100:
+                for m in ("bptt", "rtrl", "rtrl_numba", "snap1", "uoro"):
+                    if m in ("rtrl", "rtrl_numba", "snap1") and cell == "lstm" and H * T > 64 * 100:
                         continue                          # minutes each in the dense reference; the trend is clear
                     sec, peak = cost(m, cell, T, H)
                     rows.append({"cell": cell, "H": H, "T": T, "method": m, "seconds": sec, "peak_bytes": peak})

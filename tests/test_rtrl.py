@@ -218,3 +218,38 @@ def test_memory_does_not_grow_with_the_sequence(fn, rng):
             tracemalloc.stop()
     short, long = peak(40), peak(640)
     assert long - short < 600 * B * H * 8            # 600 more steps of h alone would be more than this
+
+
+# --- the Numba mirror of the influence step ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cell,nl", CASES)
+def test_the_numba_influence_step_mirrors_the_reference(cell, nl, dtype, rng):
+    tol = NUMBA_TOL[np.dtype(dtype)]
+    prob = random_problem(cell, 8, 3, 2, 4, rng, inject="all", dtype=dtype)
+    args = (cell, prob["params"], prob["x"], prob["h0"], prob["c0"], prob["dh"], prob["dc_last"])
+    ref = rtrl_gradients(*args, nonlinearity=nl)
+    fast = rtrl_gradients(*args, nonlinearity=nl, backend="numba")
+    assert fast.params["weight_hh"].dtype == dtype
+    assert max(max_rel_error(fast.params[k], ref.params[k]) for k in ref.params) <= tol
+    assert max_rel_error(fast.h0, ref.h0) <= tol
+
+
+def test_rtrl_refuses_an_unknown_backend(rng):
+    prob = random_problem("rnn", 3, 2, 2, 3, rng)
+    with pytest.raises(ValueError, match="backend: expected one of"):
+        rtrl_gradients("rnn", prob["params"], prob["x"], backend="cuda")
+
+
+@pytest.mark.parametrize("cell,nl", CASES)
+def test_float32_stays_float32_inside(cell, nl, rng, monkeypatch):
+    """Every step's Jacobian is in the inputs' dtype: a float64 constant would silently run float32
+    problems in float64."""
+    from scratch_rnn.rtrl import exact
+    seen = []
+    local = exact._LOCAL[cell]
+    monkeypatch.setitem(exact._LOCAL, cell, lambda *a: seen.append(local(*a)) or seen[-1])
+    prob = random_problem(cell, 4, 2, 2, 3, rng, dtype=np.float32)
+    rtrl_gradients(cell, prob["params"], prob["x"], dh=prob["dh"], nonlinearity=nl)
+    assert {m.dtype for step in seen for m in step} == {np.dtype(np.float32)}

@@ -43,7 +43,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validate import PARAM_NAMES, as_float_array, check_shape, check_state, check_x
+from .._numba.rtrl import carry
+from .._validate import PARAM_NAMES, as_float_array, check_backend, check_shape, check_state, check_x
 from ..cells import get_cell
 
 
@@ -65,7 +66,7 @@ class RTRLGrads:
 def _rnn_local(cache, t: int, nonlinearity: str):
     """(A, C, E) of step t, per sequence: (B, S, G H), (B, S, G H), (B, S, S)."""
     h = cache.h[t]
-    eye = np.eye(h.shape[1])
+    eye = np.eye(h.shape[1], dtype=h.dtype)
     d = (h > 0).astype(h.dtype) if nonlinearity == "relu" else 1 - h * h              # phi'(a_t)
     A = d[:, :, None] * eye                                                           # (B, H, H)
     return A, A, np.zeros(A.shape, dtype=h.dtype)
@@ -73,7 +74,7 @@ def _rnn_local(cache, t: int, nonlinearity: str):
 
 def _gru_local(cache, t: int, nonlinearity: str):
     r, z, n = cache.gates[t]
-    eye = np.eye(z.shape[1])
+    eye = np.eye(z.shape[1], dtype=z.dtype)
     h_prev = cache.h[t - 1] if t > 0 else cache.h0
     k = (1 - z) * (1 - n * n)
     blocks_i = [k * cache.gh_n[t] * r * (1 - r), (h_prev - n) * z * (1 - z), k]       # dh/dgi: r, z, n
@@ -86,7 +87,7 @@ def _gru_local(cache, t: int, nonlinearity: str):
 def _lstm_local(cache, t: int, nonlinearity: str):
     i, f, g, o = cache.gates[t]
     B, H = o.shape
-    eye = np.eye(H)
+    eye = np.eye(H, dtype=o.dtype)
     c_prev = cache.c[t - 1] if t > 0 else cache.c0
     tc = cache.tanh_c[t]
     dc = [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), np.zeros_like(o)]   # dc_t/da: i, f, g, o
@@ -134,7 +135,7 @@ def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
 
 def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                    dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
-                   nonlinearity: str = "tanh") -> RTRLGrads:
+                   nonlinearity: str = "tanh", backend: str = "numpy") -> RTRLGrads:
     """The exact gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}) by RTRL (the module's equations).
 
     Args:
@@ -146,6 +147,8 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         dh: The gradient the loss sends directly into each h_t, (T, B, H); zeros if None.
         dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
         nonlinearity: "tanh" or "relu", the RNN's.
+        backend: "numpy" (the reference, each step's einsum) or "numba" (the influence step compiled,
+            `scratch_rnn._numba.rtrl`, one matrix product per sequence and step).
 
     Returns:
         `RTRLGrads`: every parameter gradient, dL/dh0 (and dL/dc0), equal to BPTT's to rounding.
@@ -154,6 +157,7 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
         TypeError: An array is not float32 or float64, or not of x's dtype.
     """
+    backend = check_backend(backend)
     spec, p, xs, dH, dcl, S = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
     dtype = dH.dtype
@@ -169,10 +173,14 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
         J = E + C @ W_hh_P                                                                 # (B, S, S) ds_t/ds_{t-1}
         h_prev = step.h0                                                                   # h_{t-1}
-        M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) + A[:, :, :, None] * step.x[0][:, None, None, :]
-        M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) + C[:, :, :, None] * h_prev[:, None, None, :]
-        M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) + A
-        M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) + C
+        if backend == "numba":                                                             # the same step, compiled
+            M = {"weight_ih": carry(J, M["weight_ih"], A, step.x[0]), "weight_hh": carry(J, M["weight_hh"], C, h_prev),
+                 "bias_ih": carry(J, M["bias_ih"], A, None), "bias_hh": carry(J, M["bias_hh"], C, None)}
+        else:
+            M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) + A[:, :, :, None] * step.x[0][:, None, None, :]
+            M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) + C[:, :, :, None] * h_prev[:, None, None, :]
+            M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) + A
+            M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) + C
         N = J @ N                                                                          # ds_t/ds_{-1}
         g = np.zeros((B, S), dtype)
         g[:, :H] = dH[t]                                                                   # dL/ds_t, direct

@@ -151,7 +151,8 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     """Wall time (s) and peak traced memory (bytes) of one gradient of a (T, B, D) batch.
 
     Args:
-        method: "bptt" (forward and backward), "rtrl", "snap1" or "uoro".
+        method: "bptt" (forward and backward), "rtrl", "rtrl_numba" (its compiled influence step),
+            "snap1" or "uoro".
         cell: "rnn", "lstm" or "gru".
         T: The sequence length.
         H: The hidden size.
@@ -166,8 +167,8 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     Raises:
         ValueError: An unknown method.
     """
-    if method not in ("bptt", *METHODS):
-        raise ValueError(f"method: expected one of {('bptt', *METHODS)}, got {method!r}")
+    if method not in ("bptt", "rtrl_numba", *METHODS):
+        raise ValueError(f"method: expected one of {('bptt', 'rtrl_numba', *METHODS)}, got {method!r}")
     rng = np.random.default_rng(seed)
     params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))
     x = rng.standard_normal((T, B, D))
@@ -179,12 +180,14 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
         if method == "bptt":
             *_, cache = spec.forward(params, x, backend="numpy")
             return spec.backward(cache, dh)
-        if method == "rtrl":
-            return rtrl_gradients(cell, params, x, dh=dh)
+        if method in ("rtrl", "rtrl_numba"):
+            return rtrl_gradients(cell, params, x, dh=dh, backend="numba" if method == "rtrl_numba" else "numpy")
         if method == "snap1":
             return snap1_gradients(cell, params, x, dh=dh)
         return uoro_gradients(cell, params, x, np.random.default_rng(seed), dh=dh)
 
+    if method == "rtrl_numba":
+        rtrl_gradients(cell, params, x[:1], dh=dh[:1], backend="numba")   # compiled (or loaded) before the clock
     t0 = time.perf_counter()
     run()
     seconds = time.perf_counter() - t0
