@@ -2,9 +2,10 @@
 
     python benchmarks/rtrl.py [--out docs/results] [--seeds 10] [--quick]
 
-Writes, each as soon as it is complete (a finished table is kept and skipped on the next run):
+Writes, each as soon as it is complete (a finished table is kept and skipped on the next run; the
+learning table is written after each training run, and a run already in it is not run again):
 
-* ``rtrl_alignment.csv``: cosine and norm ratio of SnAp-1's and UORO's layer gradient with the exact
+* ``rtrl_alignment.csv``: cosine and norm ratio of SnAp-1's, UORO's and (RNN) RFLO's layer gradient with the exact
   one (BPTT's; RTRL's equals it) at initialisation, per cell, task, T and seed (H = 16, B = 32);
 * ``rtrl_learning.csv``: the study's model trained online with each method's gradient (Adam), loss,
   accuracy and alignment every 50 of 1000 updates, 5 seeds;
@@ -75,15 +76,19 @@ def main(argv=None) -> int:
                                          "cosine": cos, "norm_ratio": ratio})
         return rows
 
-    def learn():
-        rows = []
+    def learn(done: list[dict]) -> list[dict]:
+        rows = list(done)
+        have = {(r["cell"], r["method"], str(r["seed"])) for r in done}
         updates = 20 if a.quick else 1000
         for cell in ("rnn", "lstm"):
-            for m in ("bptt", "snap1", "uoro"):
+            for m in ("bptt", "snap1", "uoro") + (("rflo",) if cell == "rnn" else ()):
                 for s in range(1 if a.quick else 5):
+                    if (cell, m, str(s)) in have:
+                        continue
                     for r in train_online(m, cell, "first_bit", 10, 8 if a.quick else 16, s, updates, lr=3e-3,
                                           every=5 if a.quick else 50):
                         rows.append({"cell": cell, "method": m, "seed": s, **r})
+                    _write(out / "rtrl_learning.csv", rows)          # each finished run at once
         return rows
 
     def costs():
@@ -93,7 +98,7 @@ def main(argv=None) -> int:
         points = [(H, 100) for H in hs] + [(16, T) for T in ts if T != 100]
         for cell in ("rnn", "lstm"):
             for H, T in points:
-                for m in ("bptt", "rtrl", "rtrl_numba", "snap1", "uoro"):
+                for m in ("bptt", "rtrl", "rtrl_numba", "snap1", "uoro") + (("rflo",) if cell == "rnn" else ()):
                     if m in ("rtrl", "rtrl_numba", "snap1") and cell == "lstm" and H * T > 64 * 100:
                         continue                          # minutes each in the dense reference; the trend is clear
                     sec, peak = cost(m, cell, T, H)
@@ -101,7 +106,16 @@ def main(argv=None) -> int:
         return rows
 
     al = _table(out / "rtrl_alignment.csv", align)
-    lr = _table(out / "rtrl_learning.csv", learn)
+    path = out / "rtrl_learning.csv"
+    t0 = time.perf_counter()
+    done = []
+    if path.exists():
+        with open(path) as f:
+            done = list(csv.DictReader(f))
+    new = len(learn(done)) - len(done)
+    with open(path) as f:
+        lr = list(csv.DictReader(f))                      # as written: every field a string
+    print(f"{path}: {new} new rows, {len(lr)} in all, in {time.perf_counter() - t0:.0f} s")
     with threadpool_limits(1):                           # one core for every method: algorithms, not BLAS threads
         _table(out / "rtrl_cost.csv", costs)
 
@@ -125,7 +139,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
     cells = sorted({r["cell"] for r in rows})
     fig, axes = plt.subplots(2, len(cells), figsize=(5 * len(cells), 6), squeeze=False, sharex=True)
-    colors = {"bptt": "k", "snap1": "tab:blue", "uoro": "tab:orange"}
+    colors = {"bptt": "k", "snap1": "tab:blue", "uoro": "tab:orange", "rflo": "tab:green"}
     for j, cell in enumerate(cells):
         for m, color in colors.items():
             for s in sorted({r["seed"] for r in rows}):

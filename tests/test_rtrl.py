@@ -6,7 +6,7 @@ import pytest
 
 from scratch_rnn.cells import CELLS
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
-from scratch_rnn.rtrl import rtrl_gradients, snap1_gradients, uoro_gradients
+from scratch_rnn.rtrl import rflo_gradients, rtrl_gradients, snap1_gradients, uoro_gradients
 from scratch_rnn.rtrl.measure import alignment, cost, train_online
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -182,6 +182,11 @@ def test_cost_reports_time_and_memory_and_refuses_unknown_methods():
         cost("kf", "rnn", 20, 8)
     with pytest.raises(ValueError, match="method: expected one of"):
         train_online("kf", "rnn", "xor", 5, 4, 0, 1)
+    with pytest.raises(ValueError, match="rflo for the RNN only"):
+        train_online("rflo", "lstm", "xor", 5, 4, 0, 1)
+    with pytest.raises(ValueError, match="rflo for the RNN only"):
+        cost("rflo", "gru", 5, 4)
+    assert "rflo" in alignment("rnn", "xor", 5, 3, seed=0, B=2) and "rflo" not in alignment("gru", "xor", 5, 3, 0, B=2)
 
 
 @pytest.mark.slow
@@ -196,7 +201,7 @@ def test_the_rtrl_benchmark_writes_its_tables(tmp_path):
     for name in ("rtrl_alignment.csv", "rtrl_learning.csv", "rtrl_cost.csv", "rtrl_learning.png"):
         assert (tmp_path / name).stat().st_size > 0
     again = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
-    assert again.stdout.count("kept") == 3                # finished tables are not measured twice
+    assert again.stdout.count("kept") == 2 and ": 0 new rows" in again.stdout   # nothing is measured twice
 
 
 @pytest.mark.parametrize("fn", [rtrl_gradients, snap1_gradients, "uoro"])
@@ -253,3 +258,38 @@ def test_float32_stays_float32_inside(cell, nl, rng, monkeypatch):
     prob = random_problem(cell, 4, 2, 2, 3, rng, dtype=np.float32)
     rtrl_gradients(cell, prob["params"], prob["x"], dh=prob["dh"], nonlinearity=nl)
     assert {m.dtype for step in seen for m in step} == {np.dtype(np.float32)}
+
+
+# --- RFLO ------------------------------------------------------------------------------------------------------
+
+
+def test_rflo_with_no_leak_is_the_immediate_derivative(rng):
+    """tau = 1: each step's own derivative, nothing carried: sum_t da_t^T h_{t-1}, da_t = dh_t phi'(a_t)."""
+    prob = random_problem("rnn", 6, 2, 2, 4, rng)
+    r = rflo_gradients(prob["params"], prob["x"], prob["h0"], prob["dh"])
+    h, _, _ = CELLS["rnn"].forward(prob["params"], prob["x"], prob["h0"])
+    h_prev = np.concatenate([prob["h0"][None], h[:-1]])
+    da = prob["dh"] * (1 - h * h)
+    np.testing.assert_allclose(r.params["weight_hh"], np.einsum("tbi,tbj->ij", da, h_prev), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.params["weight_ih"], np.einsum("tbi,tbj->ij", da, prob["x"]), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(r.params["bias_hh"], da.sum(axis=(0, 1)), rtol=1e-12, atol=1e-15)
+
+
+def test_rflo_trace_leaks_by_hand(rng):
+    """tau = 2, two steps, the loss at the second: p_1 = (1/2) p_0 + (1/2) d_1 h_0 with p_0 = (1/2) d_0 h_{-1}."""
+    prob = random_problem("rnn", 2, 1, 1, 2, rng, inject="last")
+    r = rflo_gradients(prob["params"], prob["x"], prob["h0"], prob["dh"], tau=2.0)
+    h, _, _ = CELLS["rnn"].forward(prob["params"], prob["x"], prob["h0"])
+    d0, d1 = 1 - h[0, 0] ** 2, 1 - h[1, 0] ** 2
+    p1 = 0.5 * (0.5 * np.outer(d0, prob["h0"][0])) + 0.5 * np.outer(d1, h[0, 0])
+    np.testing.assert_allclose(r.params["weight_hh"], prob["dh"][1, 0][:, None] * p1, rtol=1e-12)
+
+
+def test_rflo_is_biased_and_refuses_what_it_does_not_cover(rng):
+    prob = random_problem("rnn", 6, 2, 2, 4, rng, inject="last")
+    exact = rtrl_gradients("rnn", prob["params"], prob["x"], prob["h0"], dh=prob["dh"])
+    r = rflo_gradients(prob["params"], prob["x"], prob["h0"], prob["dh"])
+    assert max_rel_error(r.params["weight_hh"], exact.params["weight_hh"]) > 1e-3
+    for bad in (0.5, float("nan"), "2"):
+        with pytest.raises(ValueError, match="tau: expected a number >= 1"):
+            rflo_gradients(prob["params"], prob["x"], tau=bad)

@@ -4,11 +4,12 @@
   for the RNN (tanh, ReLU), the LSTM and the GRU, equal to BPTT's to rounding;
 * `approx`: `snap1_gradients` (SnAp-1, Menick et al. 2021: the influence kept on one step's sparsity
   pattern) and `uoro_gradients` (UORO, Tallec & Ollivier 2018: an unbiased rank-one estimate), for
-  every cell.
+  every cell; `rflo_gradients` (RFLO, Murray 2019: the Jacobian reduced to the leak), for the RNN;
+* `measure`: alignment with the exact gradient, online training with each method, and cost.
 
 Uses the cells (`scratch_rnn.cells`) and their caches; nothing below it imports from here.
 """
-from .approx import snap1_gradients, uoro_gradients
+from .approx import rflo_gradients, snap1_gradients, uoro_gradients
 from .exact import RTRLGrads, rtrl_gradients
 
-__all__ = ["RTRLGrads", "rtrl_gradients", "snap1_gradients", "uoro_gradients"]
+__all__ = ["RTRLGrads", "rflo_gradients", "rtrl_gradients", "snap1_gradients", "uoro_gradients"]

@@ -35,6 +35,8 @@ from .exact import _LOCAL, RTRLGrads, forward_steps
 from .exact import _setup as _exact_setup
 
 _EPS = 1e-7
+#: the cells RFLO is defined for: the vanilla RNN, the network of Murray (2019)
+RFLO_CELLS = ("rnn",)
 
 
 def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
@@ -161,3 +163,54 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
             grads[k] += np.einsum("b,b...->...", coef, th[k])
     zeros = np.zeros((B, H), dtype)
     return RTRLGrads(params=grads, h0=zeros, c0=zeros.copy() if spec.cell_state else None)
+
+
+def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: ArrayLike | None = None,
+                   tau: float = 1.0, nonlinearity: str = "tanh") -> RTRLGrads:
+    r"""RFLO's approximation (Murray 2019) of the RNN's gradient of L = sum_t sum(dh[t] * h_t).
+
+    RFLO drops the recurrent weights from the step's Jacobian and keeps only the leak: for the leaky
+    network h_t = (1 - 1/tau) h_{t-1} + (1/tau) phi(a_t) its trace is::
+
+        p_t = (1 - 1/tau) p_{t-1} + (1/tau) dh_t/dtheta|direct,     dL/dtheta ~ sum_t dh[t] . p_t
+
+    with dh_t/dtheta|direct = phi'(a_t) (x) x_t for W_ih, phi'(a_t) (x) h_{t-1} for W_hh, phi'(a_t)
+    for the biases. This package's RNN is PyTorch's, which has no leak: it is the case tau = 1, where
+    the trace is the step's immediate derivative and RFLO coincides with e-prop's eligibility traces
+    for a unit with no state of its own (Bellec et al. 2020). tau > 1 is the trace a leaky network
+    would have, applied to this one: an approximation of an approximation, kept for comparison with
+    the papers. Murray's other ingredient, a fixed random matrix in place of the readout's transpose
+    in dh, is the caller's choice of `dh`; here dh is whatever the caller passes (the exact one in
+    `scratch_rnn.rtrl.measure`).
+
+    Args:
+        params: The RNN's ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.
+        x: Inputs, (T, B, D).
+        h0: The initial hidden state, (B, H); zeros if None.
+        dh: The gradient into each h_t, (T, B, H); zeros if None.
+        tau: The trace's time constant, >= 1 (1: the network's own, no leak).
+        nonlinearity: "tanh" or "relu".
+
+    Returns:
+        `RTRLGrads` with the approximate parameter gradients; h0 is zeros (no influence of the
+        initial state is kept).
+
+    Raises:
+        ValueError: tau < 1, a projection, a wrong shape, or an unknown nonlinearity.
+    """
+    if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau >= 1):
+        raise ValueError(f"tau: expected a number >= 1, got {tau!r}")
+    spec, p, xs, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
+    T, B, H = dH.shape
+    keep, new = 1 - 1 / tau, 1 / tau
+    trace = {k: np.zeros((B, *np.shape(p[k])), dH.dtype) for k in PARAM_NAMES}        # p_t, per sequence
+    grads = {k: np.zeros(np.shape(p[k]), dH.dtype) for k in PARAM_NAMES}
+    for t, step in forward_steps(spec, p, xs, h0, None, nonlinearity):
+        h_t, h_prev = step.h[0], step.h0
+        d = (h_t > 0).astype(h_t.dtype) if nonlinearity == "relu" else 1 - h_t * h_t  # phi'(a_t)  (B, H)
+        direct = {"weight_ih": d[:, :, None] * step.x[0][:, None, :], "weight_hh": d[:, :, None] * h_prev[:, None, :],
+                  "bias_ih": d, "bias_hh": d}
+        for k in PARAM_NAMES:
+            trace[k] = keep * trace[k] + new * direct[k]
+            grads[k] += np.einsum("bi,bi...->i...", dH[t], trace[k])                   # dh[t] . p_t, row by row
+    return RTRLGrads(params=grads, h0=np.zeros((B, H), dH.dtype), c0=None)

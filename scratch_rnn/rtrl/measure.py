@@ -24,10 +24,10 @@ from ..training.losses import linear_backward
 from ..training.model import init_model, layer_params, model_loss
 from ..training.optim import Adam
 from ..training.tasks import get_task
-from .approx import snap1_gradients, uoro_gradients
+from .approx import RFLO_CELLS, rflo_gradients, snap1_gradients, uoro_gradients
 from .exact import rtrl_gradients
 
-METHODS = ("rtrl", "snap1", "uoro")
+METHODS = ("rtrl", "snap1", "uoro", "rflo")
 
 
 def _flat(grads: dict, keys) -> np.ndarray:
@@ -51,8 +51,11 @@ def _layer_gradients(method: str, cell: str, params: dict, task, x, y, rng) -> t
         est = snap1_gradients(cell, layer, x, dh=dh).params
     elif method == "uoro":
         est = uoro_gradients(cell, layer, x, rng, dh=dh).params
+    elif method == "rflo" and cell in RFLO_CELLS:
+        est = rflo_gradients(layer, x, dh=dh).params
     else:
-        raise ValueError(f"method: expected one of {('bptt', *METHODS)}, got {method!r}")
+        raise ValueError(f"method: expected one of {('bptt', *METHODS)} (rflo for the RNN only), got {method!r}"
+                         f" for {cell!r}")
     head = {"head_weight": dw, "head_bias": db}
     return {**est, **head}, {**exact, **head}, float(loss), float(acc)
 
@@ -69,7 +72,7 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     each update; log loss, accuracy and the alignment of the method's layer gradient with BPTT's.
 
     Args:
-        method: "bptt", "rtrl", "snap1" or "uoro".
+        method: "bptt", "rtrl", "snap1", "uoro" or (for the RNN) "rflo".
         cell: "rnn", "lstm" or "gru".
         task: "xor", "first_bit" or "adding".
         T: The sequence length.
@@ -122,7 +125,7 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
         dtype: The model's and the data's dtype, float64 or float32; the comparison is in float64.
 
     Returns:
-        ``{method: (cosine, norm_ratio)}`` for "rtrl", "snap1" and "uoro".
+        ``{method: (cosine, norm_ratio)}`` for "rtrl", "snap1", "uoro" and, for the RNN, "rflo".
     """
     sampler, spec = get_task(task)
     rng = np.random.default_rng(seed)
@@ -140,6 +143,8 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
                  "snap1": snap1_gradients(cell, layer, x, dh=dh).params}
     u = [uoro_gradients(cell, layer, x, rng, dh=dh).params for _ in range(uoro_draws)]
     estimates["uoro"] = {k: sum(d[k] for d in u) / uoro_draws for k in keys}
+    if cell in RFLO_CELLS:
+        estimates["rflo"] = rflo_gradients(layer, x, dh=dh).params
     out = {}
     for m, est in estimates.items():
         e = _flat(est, keys)
@@ -152,7 +157,7 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
 
     Args:
         method: "bptt" (forward and backward), "rtrl", "rtrl_numba" (its compiled influence step),
-            "snap1" or "uoro".
+            "snap1", "uoro" or (for the RNN) "rflo".
         cell: "rnn", "lstm" or "gru".
         T: The sequence length.
         H: The hidden size.
@@ -167,8 +172,9 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     Raises:
         ValueError: An unknown method.
     """
-    if method not in ("bptt", "rtrl_numba", *METHODS):
-        raise ValueError(f"method: expected one of {('bptt', 'rtrl_numba', *METHODS)}, got {method!r}")
+    if method not in ("bptt", "rtrl_numba", *METHODS) or (method == "rflo" and cell not in RFLO_CELLS):
+        raise ValueError(f"method: expected one of {('bptt', 'rtrl_numba', *METHODS)} (rflo for the RNN only), "
+                         f"got {method!r} for {cell!r}")
     rng = np.random.default_rng(seed)
     params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))
     x = rng.standard_normal((T, B, D))
@@ -184,6 +190,8 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
             return rtrl_gradients(cell, params, x, dh=dh, backend="numba" if method == "rtrl_numba" else "numpy")
         if method == "snap1":
             return snap1_gradients(cell, params, x, dh=dh)
+        if method == "rflo":
+            return rflo_gradients(params, x, dh=dh)
         return uoro_gradients(cell, params, x, np.random.default_rng(seed), dh=dh)
 
     if method == "rtrl_numba":
