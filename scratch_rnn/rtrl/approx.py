@@ -11,8 +11,8 @@ state (h_j, and c_j for the LSTM)::
 
 which costs O(S P) a step instead of O(S^2 P) in a sparse implementation (this reference keeps the
 dense arrays and applies the mask, to read like the exact recursion). It is exact when H = 1, and
-for a vanilla RNN it keeps each unit's own recurrence, the diagonal of J_t (as e-prop's eligibility
-traces do, Bellec et al. 2020). Biased.
+for a vanilla RNN it keeps each unit's own recurrence through its self-connection, the diagonal of
+J_t. Biased.
 
 **UORO** (Tallec & Ollivier 2018, "Unbiased online recurrent optimization", Algorithm 1): a rank-one,
 unbiased estimate M~_t = s~_t theta~_t^T per sequence. With fresh random signs nu_t (S,) each step::
@@ -23,7 +23,9 @@ unbiased estimate M~_t = s~_t theta~_t^T per sequence. With fresh random signs n
 
 (each rho with a small epsilon, and rho0 = 1 while s~ is still 0). E[nu nu^T] = I makes E[s~_t
 theta~_t^T] = M_t: the estimate g = sum_t (dL/ds_t . s~_t) theta~_t is unbiased, with a variance that
-grows with T and S. Costs O(S^2 + P) a step.
+grows with T and S. Costs O(S^2 + P) a step given J_t s~ (this reference builds J_t densely first).
+
+**RFLO** (Murray 2019), for the RNN: J_t reduced to the network's leak (`rflo_gradients`).
 """
 from __future__ import annotations
 
