@@ -330,3 +330,31 @@ def test_a_checkpoint_has_the_modes_of_the_users_umask(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_run_failing_because_of_the_signal_is_not_stored_as_failed(tmp_path):
+    """A signal that lands inside a Numba kernel comes back out of it as SystemError (the kernel
+    returned with the interruption set), which the run turns into a failure: in-process, that failure
+    is not stored, the command stops as interrupted, and the run is run again on resume."""
+    import signal
+    from scratch_rnn.runs.executors import execute
+    from scratch_rnn.runs.signals import Interrupted
+    finished = []
+
+    def run(spec):
+        if spec.seed == 1:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)              # the handler raises Interrupted here
+                time.sleep(1)
+            except Interrupted as err:
+                wrapped = SystemError("CPUDispatcher(<function _lstm_backward>) returned a result with an exception set")
+                wrapped.__cause__ = err
+                return {"failure": {"type": "SystemError", "message": str(wrapped), "traceback": None}}
+        finished.append(spec.seed)
+        return {"record": _record(spec.seed)}
+    specs = [RunSpec(**SPEC, seed=s) for s in range(3)]
+    with RunStore(tmp_path, META) as store:
+        with pytest.raises(Interrupted):
+            execute(specs, store, run, workers=1, progress=False)
+    text = (tmp_path / RUNS).read_text()
+    assert '"failure"' not in text and text.count("\n") == len(finished) < 3

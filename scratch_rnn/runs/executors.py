@@ -177,7 +177,9 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
         spent = {"seconds": 0.0, "cost": 0.0}
 
         def store_outcome(spec, result):
-            storing[0] = True                                    # a signal now waits until the line is stored
+            if stop and "failure" in result:                     # it failed once a signal had come: because of it
+                raise interrupted(stop.signum)                   # (inside a Numba kernel, the interruption comes
+            storing[0] = True                                    # back as SystemError); not stored, run on resume
             try:
                 _store(spec, result)
             finally:
