@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import marked_processes
 
 from scratch_rnn.cli import main
 from scratch_rnn.runs import RUNS, RunStore
@@ -188,18 +189,6 @@ def test_derived_files_are_written_whole_or_not_at_all(tmp_path, monkeypatch):
 
 # --- a killed parent leaves no workers ----------------------------------------------------------------------
 
-def _marked(marker: str) -> list[int]:
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) != os.getpid():
-            try:
-                if marker.encode() in (d / "environ").read_bytes():
-                    pids.append(int(d.name))
-            except OSError:
-                pass
-    return pids
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the workers through /proc")
 def test_workers_die_with_a_killed_parent(tmp_path):
@@ -208,16 +197,16 @@ def test_workers_die_with_a_killed_parent(tmp_path):
             "--lengths", "50", "--seeds", "4", "--updates", "3000", "--workers", "2", "--out", str(tmp_path)]
     parent = subprocess.Popen(args, env={**os.environ, marker: "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while len(_marked(marker)) < 3 and time.time() < deadline:   # the parent and its two workers
+    while len(marked_processes(marker)) < 3 and time.time() < deadline:   # the parent and its two workers
         time.sleep(0.2)
-    assert len(_marked(marker)) >= 3
+    assert len(marked_processes(marker)) >= 3
     time.sleep(1.0)
     parent.send_signal(signal.SIGKILL)
     parent.wait(timeout=30)
     deadline = time.time() + 10
-    while _marked(marker) and time.time() < deadline:
+    while marked_processes(marker) and time.time() < deadline:
         time.sleep(0.2)
-    left = _marked(marker)
+    left = marked_processes(marker)
     for pid in left:                                            # ours: started by this test
         os.kill(pid, signal.SIGKILL)
     assert left == []

@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from helpers import marked_processes
 
 from scratch_rnn.cli import main
 from scratch_rnn.runs import executors
@@ -40,19 +41,6 @@ def straight(tmp_path_factory):
     return _records(out)
 
 
-def _leftover_processes(marker: str) -> list[int]:
-    """PIDs of live processes started with our marker in their environment (workers included)."""
-    pids = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit() and int(d.name) != os.getpid():
-            try:
-                if marker.encode() in (d / "environ").read_bytes():
-                    pids.append(int(d.name))
-            except OSError:
-                pass
-    return pids
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds leftover processes through /proc")
 @pytest.mark.parametrize("sig,workers", [(signal.SIGINT, 2), (signal.SIGTERM, 2), (signal.SIGINT, 1)])
@@ -73,14 +61,14 @@ def test_interrupted_sweep_resumes_to_the_same_records(sig, workers, straight, t
     assert proc.returncode == 128 + sig, err[-2000:]
     assert "run the same command again to resume" in err
     time.sleep(0.5)
-    assert _leftover_processes(marker) == []
+    assert marked_processes(marker) == []
     stored = (out / RUNS).read_text().count("\n")
     assert 1 <= stored < len(straight)
     assert '"failure"' not in (out / RUNS).read_text()             # the run in flight is not stored as failed
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert _records(out) == straight
-    assert _leftover_processes(marker) == []
+    assert marked_processes(marker) == []
 
 
 @pytest.mark.slow
@@ -205,7 +193,7 @@ def test_a_killed_worker_costs_no_run(straight, tmp_path):
     deadline, victim = time.time() + 240, None
     while time.time() < deadline and victim is None and proc.poll() is None:
         if (out / RUNS).exists() and (out / RUNS).read_text().count("\n") >= 1:
-            workers = [p for p in _leftover_processes(marker) if p != proc.pid
+            workers = [p for p in marked_processes(marker) if p != proc.pid
                        and b"spawn_main" in Path(f"/proc/{p}/cmdline").read_bytes()]
             victim = workers[0] if workers else None
         time.sleep(0.05)
