@@ -19,7 +19,7 @@ import tracemalloc
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..cells import CELLS
+from ..cells import CELLS, cell_of_cache
 from ..training.losses import linear_backward
 from ..training.model import init_model, layer_params, model_loss
 from ..training.optim import Adam
@@ -34,30 +34,32 @@ def _flat(grads: dict, keys) -> np.ndarray:
     return np.concatenate([np.asarray(grads[k], dtype=np.float64).ravel() for k in keys])
 
 
-def _layer_gradients(method: str, cell: str, params: dict, task, x, y, rng) -> tuple[dict, dict, float, float]:
-    """(method's gradients of every parameter, BPTT's, loss, accuracy) of the model on one batch."""
+def _check_method(method: str, cell: str, extra: tuple = ()) -> None:
+    known = ("bptt", *extra, *METHODS)
+    if method not in known or (method == "rflo" and cell not in RFLO_CELLS):
+        raise ValueError(f"method: expected one of {known} (rflo for the RNN only), got {method!r} for {cell!r}")
+
+
+def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
+    """A method's gradient of L = sum_t sum(dh[t] * h_t) for the layer (the methods' one dispatch)."""
+    if method == "rtrl":
+        return rtrl_gradients(cell, layer, x, dh=dh).params
+    if method == "snap1":
+        return snap1_gradients(cell, layer, x, dh=dh).params
+    if method == "uoro":
+        return uoro_gradients(cell, layer, x, rng, dh=dh).params
+    return rflo_gradients(layer, x, dh=dh).params
+
+
+def _batch(params: dict, task, x, y) -> tuple[dict, np.ndarray, dict, float, float]:
+    """On one batch: (BPTT's layer gradients, dL/dh_t (T, B, H), the head's gradients, loss, accuracy)."""
     T, B = x.shape[:2]
     loss, dout, acc, cache = model_loss(params, task, x, y, backend="numpy")
     dw, db, dh_last = linear_backward(cache.head, dout)
     dh = np.zeros((T, B, dh_last.shape[1]), dh_last.dtype)
     dh[-1] = dh_last                                               # the loss reads h_{T-1} only
-    exact = CELLS[cell].backward(cache.layer, dh).params
-    layer = layer_params(params)
-    if method == "bptt":
-        est = exact
-    elif method == "rtrl":
-        est = rtrl_gradients(cell, layer, x, dh=dh).params
-    elif method == "snap1":
-        est = snap1_gradients(cell, layer, x, dh=dh).params
-    elif method == "uoro":
-        est = uoro_gradients(cell, layer, x, rng, dh=dh).params
-    elif method == "rflo" and cell in RFLO_CELLS:
-        est = rflo_gradients(layer, x, dh=dh).params
-    else:
-        raise ValueError(f"method: expected one of {('bptt', *METHODS)} (rflo for the RNN only), got {method!r}"
-                         f" for {cell!r}")
-    head = {"head_weight": dw, "head_bias": db}
-    return {**est, **head}, {**exact, **head}, float(loss), float(acc)
+    exact = cell_of_cache(cache.layer).backward(cache.layer, dh).params
+    return exact, dh, {"head_weight": dw, "head_bias": db}, float(loss), float(acc)
 
 
 def _compare(est: dict, exact: dict, keys) -> tuple[float, float]:
@@ -91,6 +93,7 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     Raises:
         ValueError: An unknown method, cell or task.
     """
+    _check_method(method, cell)
     sampler, spec = get_task(task)
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=np.float64)
@@ -99,12 +102,13 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     rows = []
     for u in range(updates + 1):
         x, y = sampler(T, B, rng, np.float64)
-        est, exact, loss, acc = _layer_gradients(method, cell, params, spec, x, y, rng)
+        exact, dh, head, loss, acc = _batch(params, spec, x, y)
+        est = exact if method == "bptt" else _estimate(method, cell, layer_params(params), x, dh, rng)
         if u % every == 0 or u == updates:
             cos, ratio = _compare(est, exact, keys)
             rows.append({"update": u, "loss": loss, "accuracy": acc, "cosine": cos, "norm_ratio": ratio})
         if u < updates:
-            opt.step(est)
+            opt.step({**est, **head})                                 # the head's gradient is exact for every method
     return rows
 
 
@@ -131,24 +135,14 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=dtype)
     x, y = sampler(T, B, rng, dtype)
-    _, dout, _, cache = model_loss(params, spec, x, y, backend="numpy")
-    _, _, dh_last = linear_backward(cache.head, dout)
-    dh = np.zeros((T, B, H), dh_last.dtype)
-    dh[-1] = dh_last
-    layer = layer_params(params)
-    exact = CELLS[cell].backward(cache.layer, dh).params
-    keys = list(exact)
-    g = _flat(exact, keys)
-    estimates = {"rtrl": rtrl_gradients(cell, layer, x, dh=dh).params,
-                 "snap1": snap1_gradients(cell, layer, x, dh=dh).params}
-    u = [uoro_gradients(cell, layer, x, rng, dh=dh).params for _ in range(uoro_draws)]
+    exact, dh, _, _, _ = _batch(params, spec, x, y)
+    layer, keys = layer_params(params), list(exact)
+    estimates = {m: _estimate(m, cell, layer, x, dh, rng) for m in ("rtrl", "snap1")}
+    u = [_estimate("uoro", cell, layer, x, dh, rng) for _ in range(uoro_draws)]
     estimates["uoro"] = {k: sum(d[k] for d in u) / uoro_draws for k in keys}
     if cell in RFLO_CELLS:
-        estimates["rflo"] = rflo_gradients(layer, x, dh=dh).params
-    out = {}
-    for m, est in estimates.items():
-        e = _flat(est, keys)
-        out[m] = (float(e @ g / (np.linalg.norm(e) * np.linalg.norm(g))), float(np.linalg.norm(e) / np.linalg.norm(g)))
+        estimates["rflo"] = _estimate("rflo", cell, layer, x, dh, rng)
+    out = {m: _compare(est, exact, keys) for m, est in estimates.items()}
     return out
 
 
@@ -172,9 +166,7 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     Raises:
         ValueError: An unknown method.
     """
-    if method not in ("bptt", "rtrl_numba", *METHODS) or (method == "rflo" and cell not in RFLO_CELLS):
-        raise ValueError(f"method: expected one of {('bptt', 'rtrl_numba', *METHODS)} (rflo for the RNN only), "
-                         f"got {method!r} for {cell!r}")
+    _check_method(method, cell, extra=("rtrl_numba",))
     rng = np.random.default_rng(seed)
     params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))
     x = rng.standard_normal((T, B, D))
@@ -186,13 +178,9 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
         if method == "bptt":
             *_, cache = spec.forward(params, x, backend="numpy")
             return spec.backward(cache, dh)
-        if method in ("rtrl", "rtrl_numba"):
-            return rtrl_gradients(cell, params, x, dh=dh, backend="numba" if method == "rtrl_numba" else "numpy")
-        if method == "snap1":
-            return snap1_gradients(cell, params, x, dh=dh)
-        if method == "rflo":
-            return rflo_gradients(params, x, dh=dh)
-        return uoro_gradients(cell, params, x, np.random.default_rng(seed), dh=dh)
+        if method == "rtrl_numba":
+            return rtrl_gradients(cell, params, x, dh=dh, backend="numba")
+        return _estimate(method, cell, params, x, dh, np.random.default_rng(seed))
 
     if method == "rtrl_numba":
         rtrl_gradients(cell, params, x[:1], dh=dh[:1], backend="numba")   # compiled (or loaded) before the clock
