@@ -33,30 +33,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validate import PARAM_NAMES
-from .exact import _LOCAL, RTRLGrads, forward_steps
-from .exact import _setup as _exact_setup
+from .exact import _LOCAL, RTRLGrads, _setup, direct_gradient, forward_steps, influence_step, zero_influence
 
 _EPS = 1e-7
 #: the cells RFLO is defined for: the vanilla RNN, the network of Murray (2019)
 RFLO_CELLS = ("rnn",)
-
-
-def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
-    """`exact._setup`, and W_hh P (G H, S): the recurrent product's derivative in the state."""
-    spec, p, xs, dh, dcl, S = _exact_setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
-    W_hh_P = np.zeros((p["weight_hh"].shape[0], S), dh.dtype)
-    W_hh_P[:, :dh.shape[2]] = p["weight_hh"]
-    return spec, p, xs, dh, dcl, S, W_hh_P
-
-
-def _g(dh, dcl, t: int, S: int) -> np.ndarray:
-    """dL/ds_t, direct: [dh[t], 0], and dc_last at the last step."""
-    T, B, H = dh.shape
-    g = np.zeros((B, S), dh.dtype)
-    g[:, :H] = dh[t]
-    if dcl is not None and t == T - 1:
-        g[:, H:] = dcl
-    return g
 
 
 def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
@@ -83,23 +64,15 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     """
     spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
-    GH, D = p["weight_ih"].shape
     unit = np.arange(S) % H
-    mask = (unit[:, None] == np.arange(GH)[None, :] % H).astype(dH.dtype)          # (S, GH)
-    M = {"weight_ih": np.zeros((B, S, GH, D), dH.dtype), "weight_hh": np.zeros((B, S, GH, H), dH.dtype),
-         "bias_ih": np.zeros((B, S, GH), dH.dtype), "bias_hh": np.zeros((B, S, GH), dH.dtype)}
+    mask = (unit[:, None] == np.arange(p["weight_ih"].shape[0])[None, :] % H).astype(dH.dtype)   # (S, G H)
+    M = zero_influence(p, B, S, dH.dtype)
     grads = {k: np.zeros(np.shape(p[k]), dH.dtype) for k in PARAM_NAMES}
     for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
         A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
         J = E + C @ W_hh_P
-        h_prev = step.h0
-        M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) * mask[:, :, None] \
-            + A[:, :, :, None] * step.x[0][:, None, None, :]
-        M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) * mask[:, :, None] \
-            + C[:, :, :, None] * h_prev[:, None, None, :]
-        M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) * mask + A
-        M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) * mask + C
-        g = _g(dH, dcl, t, S)
+        M = influence_step(M, J, A, C, step.x[0], step.h0, mask)                   # (J M) * mask + I_t
+        g = direct_gradient(dH, dcl, t, S)
         for k in PARAM_NAMES:
             grads[k] += np.einsum("bs,bs...->...", g, M[k])
     zeros = np.zeros((B, H), dH.dtype)
@@ -160,7 +133,7 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
         for k in PARAM_NAMES:
             shape = (B,) + (1,) * (th[k].ndim - 1)
             th[k] = th[k] / rho0.reshape(shape) + nuI[k] / rho1.reshape(shape)
-        coef = np.einsum("bs,bs->b", _g(dH, dcl, t, S), s_t)                          # dL/ds_t . s~_t
+        coef = np.einsum("bs,bs->b", direct_gradient(dH, dcl, t, S), s_t)                          # dL/ds_t . s~_t
         for k in PARAM_NAMES:
             grads[k] += np.einsum("b,b...->...", coef, th[k])
     zeros = np.zeros((B, H), dtype)

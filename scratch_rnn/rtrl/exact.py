@@ -130,7 +130,38 @@ def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
     dh = np.zeros((T, B, H), x.dtype) if dh is None else as_float_array("dh", dh, x.dtype)
     check_shape("dh", dh, (T, B, H), "(T, B, H)")
     dcl = check_state("dc_last", dc_last, B, H, x.dtype) if spec.cell_state else None
-    return spec, p, x, dh, dcl, (2 * H if spec.cell_state else H)
+    S = 2 * H if spec.cell_state else H
+    W_hh_P = np.zeros((p["weight_hh"].shape[0], S), x.dtype)
+    W_hh_P[:, :H] = p["weight_hh"]                                                          # dgh/ds: the h part
+    return spec, p, x, dh, dcl, S, W_hh_P
+
+
+def zero_influence(p: dict, B: int, S: int, dtype) -> dict:
+    """M_{-1} = ds_{-1}/dtheta = 0, per sequence: (B, S, *shape of the parameter)."""
+    return {k: np.zeros((B, S, *np.shape(p[k])), dtype) for k in PARAM_NAMES}
+
+
+def influence_step(M: dict, J, A, C, x_t, h_prev, mask=None) -> dict:
+    """M_t = J_t M_{t-1} + I_t for the four parameters (SnAp-1: (J_t M_{t-1}) * mask + I_t)."""
+    carried = {"weight_ih": np.einsum("bij,bjkl->bikl", J, M["weight_ih"]),
+               "weight_hh": np.einsum("bij,bjkl->bikl", J, M["weight_hh"]),
+               "bias_ih": np.einsum("bij,bjk->bik", J, M["bias_ih"]),
+               "bias_hh": np.einsum("bij,bjk->bik", J, M["bias_hh"])}
+    if mask is not None:
+        carried = {k: v * (mask[:, :, None] if v.ndim == 4 else mask) for k, v in carried.items()}
+    return {"weight_ih": carried["weight_ih"] + A[:, :, :, None] * x_t[:, None, None, :],
+            "weight_hh": carried["weight_hh"] + C[:, :, :, None] * h_prev[:, None, None, :],
+            "bias_ih": carried["bias_ih"] + A, "bias_hh": carried["bias_hh"] + C}
+
+
+def direct_gradient(dh, dcl, t: int, S: int) -> np.ndarray:
+    """dL/ds_t, direct, (B, S): [dh[t], 0], and dc_last at the last step."""
+    T, B, H = dh.shape
+    g = np.zeros((B, S), dh.dtype)
+    g[:, :H] = dh[t]
+    if dcl is not None and t == T - 1:
+        g[:, H:] = dcl
+    return g
 
 
 def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
@@ -158,15 +189,11 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         TypeError: An array is not float32 or float64, or not of x's dtype.
     """
     backend = check_backend(backend)
-    spec, p, xs, dH, dcl, S = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
     dtype = dH.dtype
-    GH, D = p["weight_ih"].shape
-    M = {"weight_ih": np.zeros((B, S, GH, D), dtype), "weight_hh": np.zeros((B, S, GH, H), dtype),
-         "bias_ih": np.zeros((B, S, GH), dtype), "bias_hh": np.zeros((B, S, GH), dtype)}   # ds_{-1}/dtheta = 0
+    M = zero_influence(p, B, S, dtype)                                                      # ds_{-1}/dtheta = 0
     N = np.broadcast_to(np.eye(S, dtype=dtype), (B, S, S)).copy()                           # ds_{-1}/ds_{-1}
-    W_hh_P = np.zeros((GH, S), dtype)
-    W_hh_P[:, :H] = p["weight_hh"]                                                          # dgh/ds: the h part
     grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
     g_s0 = np.zeros((B, S), dtype)
     for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
@@ -177,15 +204,9 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
             M = {"weight_ih": carry(J, M["weight_ih"], A, step.x[0]), "weight_hh": carry(J, M["weight_hh"], C, h_prev),
                  "bias_ih": carry(J, M["bias_ih"], A, None), "bias_hh": carry(J, M["bias_hh"], C, None)}
         else:
-            M["weight_ih"] = np.einsum("bij,bjkl->bikl", J, M["weight_ih"]) + A[:, :, :, None] * step.x[0][:, None, None, :]
-            M["weight_hh"] = np.einsum("bij,bjkl->bikl", J, M["weight_hh"]) + C[:, :, :, None] * h_prev[:, None, None, :]
-            M["bias_ih"] = np.einsum("bij,bjk->bik", J, M["bias_ih"]) + A
-            M["bias_hh"] = np.einsum("bij,bjk->bik", J, M["bias_hh"]) + C
+            M = influence_step(M, J, A, C, step.x[0], h_prev)
         N = J @ N                                                                          # ds_t/ds_{-1}
-        g = np.zeros((B, S), dtype)
-        g[:, :H] = dH[t]                                                                   # dL/ds_t, direct
-        if dcl is not None and t == T - 1:
-            g[:, H:] = dcl
+        g = direct_gradient(dH, dcl, t, S)                                                 # dL/ds_t, direct
         for k in PARAM_NAMES:                                                              # what step t passes on
             grads[k] += np.einsum("bs,bs...->...", g, M[k])
         g_s0 += np.einsum("bs,bsr->br", g, N)
