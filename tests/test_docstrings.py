@@ -16,7 +16,8 @@ from scratch_rnn import cells  # noqa: E402
 
 PUBLIC = [("scratch_rnn", n) for n in scratch_rnn.__all__ if n != "__version__"] + \
          [("reference", n) for n in reference.__all__] + [("scratch_rnn.cells", n) for n in ("Cell", "get_cell")] + \
-         [("scratch_rnn.rtrl", n) for n in ("rtrl_gradients", "RTRLGrads", "snap1_gradients", "uoro_gradients", "rflo_gradients")] + \
+         [("scratch_rnn.rtrl", n) for n in ("rtrl_gradients", "RTRLGrads", "snap1_gradients", "eprop_gradients", "uoro_gradients",
+                                                  "kfrtrl_gradients", "rflo_gradients")] + \
          [("scratch_rnn.rtrl.measure", n) for n in ("alignment", "train_online", "cost")]
 
 

@@ -6,7 +6,9 @@ import pytest
 
 from scratch_rnn.cells import CELLS
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
-from scratch_rnn.rtrl import rflo_gradients, rtrl_gradients, snap1_gradients, uoro_gradients
+from scratch_rnn.rtrl import (eprop_gradients, kfrtrl_gradients, rflo_gradients, rtrl_gradients, snap1_gradients,
+                              uoro_gradients)
+from scratch_rnn.rtrl.exact import _LOCAL, _setup, direct_gradient, forward_steps, influence_step, zero_influence
 from scratch_rnn.rtrl.measure import alignment, cost, train_online
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -110,6 +112,100 @@ def test_snap1_against_a_hand_computation(rng):
     np.testing.assert_allclose(s.params["bias_ih"], g_b, rtol=1e-12, atol=1e-15)
     e = rtrl_gradients("rnn", **{k: prob[k] for k in KEYS})
     assert max_rel_error(s.params["weight_hh"], e.params["weight_hh"]) > 1e-3      # and it is an approximation
+
+
+def _dense(cell, prob, keep: str) -> dict:
+    """The approximations as the exact recursion with one change, on the dense (B, S, P) influence:
+    keep="snap1": M_t = (J_t M_{t-1}) * mask + I_t, mask[s, k] = [s mod H == k mod H] (Menick et al.);
+    keep="eprop": M_t = E_t M_{t-1} + I_t, the step's Jacobian through no weight matrix (Bellec et al.)."""
+    spec, p, xs, dH, dcl, S, W = _setup(cell, prob["params"], prob["x"], prob["h0"], prob["c0"], prob["dh"],
+                                        prob["dc_last"], "tanh")
+    T, B, H = dH.shape
+    mask = (np.arange(S)[:, None] % H == np.arange(p["weight_ih"].shape[0])[None, :] % H).astype(dH.dtype)
+    M, grads = zero_influence(p, B, S, dH.dtype), {k: 0 for k in p if k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    for t, step in forward_steps(spec, p, xs, prob["h0"], prob["c0"], "tanh"):
+        A, C, E = _LOCAL[cell](step, 0, "tanh")
+        if keep == "snap1":
+            M = influence_step(M, E + C @ W, A, C, step.x[0], step.h0, mask)
+        else:
+            M = influence_step(M, E, A, C, step.x[0], step.h0)
+        g = direct_gradient(dH, dcl, t, S)
+        grads = {k: grads[k] + np.einsum("bs,bs...->...", g, M[k]) for k in grads}
+    return grads
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("keep,fn", [("snap1", snap1_gradients), ("eprop", eprop_gradients)])
+def test_the_per_unit_traces_equal_the_dense_recursion(keep, fn, cell, dtype, rng):
+    """SnAp-1 and e-prop keep each parameter's influence on its own unit's state only (O(P), not
+    O(S P)); on the dense influence they are the exact recursion with the mask or with E_t for J_t."""
+    prob = random_problem(cell, 7, 3, 2, 4, rng, dtype=dtype)
+    a, b = fn(cell, **{k: prob[k] for k in KEYS}), _dense(cell, prob, keep)
+    assert a.params["weight_hh"].dtype == dtype
+    assert max(max_rel_error(a.params[k], b[k]) for k in b) <= (1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_eprop_of_the_rnn_is_rflo_without_leak(rng):
+    """The RNN's unit has no state of its own (E_t = 0): e-prop's trace is the step's immediate derivative."""
+    prob = random_problem("rnn", 6, 2, 2, 4, rng)
+    e = eprop_gradients("rnn", prob["params"], prob["x"], prob["h0"], dh=prob["dh"])
+    r = rflo_gradients(prob["params"], prob["x"], prob["h0"], prob["dh"])
+    assert max(max_rel_error(e.params[k], r.params[k]) for k in r.params) <= 1e-14
+
+
+def test_eprop_of_the_lstm_against_a_hand_computation(rng):
+    """Bellec et al.'s LSTM traces by scalar loops, H = 2, for W_hh: eps_t = f_t eps_{t-1} + dc_t/dW|direct,
+    e_t = o_t (1 - tanh^2 c_t) eps_t + dh_t/dW|direct through the output gate;
+    grad = sum_t dh[t] e_t + dc_last eps_{T-1}."""
+    T, D, H = 4, 1, 2
+    prob = random_problem("lstm", T, 1, D, H, rng)
+    p, x, dh = prob["params"], prob["x"][:, 0], prob["dh"][:, 0]
+    sig = lambda v: 1 / (1 + np.exp(-v))                                            # noqa: E731
+    h, c = prob["h0"][0], prob["c0"][0]
+    eps, grad = np.zeros((4 * H, H)), np.zeros((4 * H, H))                          # per row k of W_hh, on unit k mod H
+    for t in range(T):
+        a = p["weight_ih"] @ x[t] + p["bias_ih"] + p["weight_hh"] @ h + p["bias_hh"]
+        i, f, g, o = sig(a[:H]), sig(a[H:2 * H]), np.tanh(a[2 * H:3 * H]), sig(a[3 * H:])
+        c_new = f * c + i * g
+        tc = np.tanh(c_new)
+        for k in range(4 * H):
+            q, j = divmod(k, H)
+            dc_da = [g[j] * i[j] * (1 - i[j]), c[j] * f[j] * (1 - f[j]), i[j] * (1 - g[j] ** 2), 0.0][q]
+            eps[k] = f[j] * eps[k] + dc_da * h                                       # own cell state, through f
+            e = o[j] * (1 - tc[j] ** 2) * eps[k] + (tc[j] * o[j] * (1 - o[j]) * h if q == 3 else 0)
+            grad[k] += dh[t, j] * e + (prob["dc_last"][0, j] * eps[k] if t == T - 1 else 0)
+        h, c = o * tc, c_new
+    r = eprop_gradients("lstm", **{k: prob[k] for k in KEYS})
+    np.testing.assert_allclose(r.params["weight_hh"], grad, rtol=1e-12, atol=1e-15)
+    exact = rtrl_gradients("lstm", **{k: prob[k] for k in KEYS})
+    assert max_rel_error(r.params["weight_hh"], exact.params["weight_hh"]) > 1e-3   # it drops what W_hh carries
+
+
+def test_kfrtrl_is_exact_for_one_step(rng):
+    """One step: u~ (x) K = c_1^2 u_0 (x) D_0, the direct influence itself, whatever the signs."""
+    prob = random_problem("rnn", 1, 3, 2, 4, rng)
+    e = rtrl_gradients("rnn", prob["params"], prob["x"], prob["h0"], dh=prob["dh"])
+    k = kfrtrl_gradients(prob["params"], prob["x"], np.random.default_rng(5), prob["h0"], prob["dh"])
+    assert max(max_rel_error(k.params[n], e.params[n]) for n in e.params) <= 1e-13
+
+
+def test_kfrtrl_is_unbiased(rng):
+    """As UORO's: the mean of n estimates approaches the exact gradient as 1 / sqrt(n) (64 times the
+    draws: an eighth of the error, the median over 5 seeds)."""
+    prob = random_problem("rnn", 6, 1, 2, 3, rng)
+    exact = rtrl_gradients("rnn", prob["params"], prob["x"], prob["h0"], dh=prob["dh"])
+    truth = np.concatenate([exact.params[k].ravel() for k in exact.params])
+
+    def error(n, seed):
+        rep = {k: np.repeat(prob[k], n, axis=prob[k].ndim - 2) for k in ("x", "h0", "dh")}
+        u = kfrtrl_gradients(prob["params"], rep["x"], np.random.default_rng(seed), rep["h0"], rep["dh"])
+        return np.linalg.norm(np.concatenate([u.params[k].ravel() / n for k in exact.params]) - truth) / np.linalg.norm(truth)
+    small = np.median([error(256, seed) for seed in range(5)])           # a median: one draw of the error is
+    large = np.median([error(16384, seed) for seed in range(5, 10)])     # chi-like, with a long tail
+    assert large < small / 4 and large < 0.03
+    with pytest.raises(TypeError, match="rng: expected a numpy.random.Generator"):
+        kfrtrl_gradients(prob["params"], prob["x"], 0)
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])

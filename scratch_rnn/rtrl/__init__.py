@@ -2,14 +2,18 @@
 
 * `exact`: `rtrl_gradients`, the exact gradient by the influence recursion M_t = J_t M_{t-1} + I_t,
   for the RNN (tanh, ReLU), the LSTM and the GRU, equal to BPTT's to rounding;
-* `approx`: `snap1_gradients` (SnAp-1, Menick et al. 2021: the influence kept on one step's sparsity
-  pattern) and `uoro_gradients` (UORO, Tallec & Ollivier 2018: an unbiased rank-one estimate), for
-  every cell; `rflo_gradients` (RFLO, Murray 2019: the Jacobian reduced to the leak), for the RNN;
+* `approx`, the deterministic approximations: `snap1_gradients` (SnAp-1, Menick et al. 2021: the
+  influence kept on each unit's own state) and `eprop_gradients` (e-prop, Bellec et al. 2020: traces
+  through each unit's own state only), for every cell; `rflo_gradients` (RFLO, Murray 2019: the
+  Jacobian reduced to the leak), for the RNN;
+* `stochastic`, the unbiased estimates: `uoro_gradients` (UORO, Tallec & Ollivier 2018: rank one), for
+  every cell; `kfrtrl_gradients` (KF-RTRL, Mujika et al. 2018: one Kronecker product), for the RNN;
 * `measure`: alignment with the exact gradient, online training with each method, and cost.
 
 Uses the cells (`scratch_rnn.cells`) and their caches; nothing below it imports from here.
 """
-from .approx import rflo_gradients, snap1_gradients, uoro_gradients
+from .approx import eprop_gradients, rflo_gradients, snap1_gradients
+from .stochastic import kfrtrl_gradients, uoro_gradients
 from .exact import RTRLGrads, rtrl_gradients
 
-__all__ = ["RTRLGrads", "rflo_gradients", "rtrl_gradients", "snap1_gradients", "uoro_gradients"]
+__all__ = ["RTRLGrads", "eprop_gradients", "kfrtrl_gradients", "rflo_gradients", "rtrl_gradients", "snap1_gradients", "uoro_gradients"]

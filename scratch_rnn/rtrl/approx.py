@@ -1,29 +1,27 @@
-r"""Online approximations of RTRL, in the notation of `exact`: a step's local derivatives A_t, C_t,
+r"""The deterministic online approximations of RTRL (the stochastic ones: `stochastic`), in the notation of `exact`: a step's local derivatives A_t, C_t,
 E_t, its Jacobian J_t = E_t + C_t W_hh P_h, and the direct influence I_t = dS_t/dtheta|direct
 (A_t (x) x_t for W_ih, C_t (x) h_{t-1} for W_hh, A_t and C_t for the biases).
 
 **SnAp-1** (Menick, Elsen, Evci, Osindero, Simonyan & Graves 2021, "Practical real time recurrent
 learning with a sparse approximation"): keep only the entries of the influence that one step can
-fill, the pattern of I_t. A parameter of row k (gate q, unit j = k mod H) then influences only unit j's
-state (h_j, and c_j for the LSTM)::
+fill. A parameter of row k (gate q, unit j = k mod H) directly moves only unit j's state (h_j, and
+c_j for the LSTM), so SnAp-1 keeps M~_t[s, k] for s in unit j alone::
 
     M~_t = (J_t M~_{t-1}) * mask + I_t,     mask[s, k] = 1 iff state entry s belongs to unit k mod H
 
-which costs O(S P) a step instead of O(S^2 P) in a sparse implementation (this reference keeps the
-dense arrays and applies the mask, to read like the exact recursion). It is exact when H = 1, and
-for a vanilla RNN it keeps each unit's own recurrence through its self-connection, the diagonal of
-J_t. Biased.
+Stored as it is kept, m[b, u, k] = M~[b, u H + k mod H, k] (n = S / H entries per unit), the step
+needs only the diagonal blocks Jd_t[u, v, j] = J_t[u H + j, v H + j] (`_unit_traces`): O(n P) memory
+and O(n^2 P) time a step instead of RTRL's O(S P) and O(S^2 P). Exact when H = 1; for a vanilla RNN
+it keeps each unit's own recurrence through its self-connection, J_t[j, j] = phi'_j W_hh[j, j]. Biased.
 
-**UORO** (Tallec & Ollivier 2018, "Unbiased online recurrent optimization", Algorithm 1): a rank-one,
-unbiased estimate M~_t = s~_t theta~_t^T per sequence. With fresh random signs nu_t (S,) each step::
-
-    s~_t     = rho0 J_t s~_{t-1} + rho1 nu_t
-    theta~_t = theta~_{t-1} / rho0 + (nu_t^T I_t) / rho1
-    rho0 = sqrt(|theta~_{t-1}| / |J_t s~_{t-1}|),   rho1 = sqrt(|nu_t^T I_t| / |nu_t|)
-
-(each rho with a small epsilon, and rho0 = 1 while s~ is still 0). E[nu nu^T] = I makes E[s~_t
-theta~_t^T] = M_t: the estimate g = sum_t (dL/ds_t . s~_t) theta~_t is unbiased, with a variance that
-grows with T and S. Costs O(S^2 + P) a step given J_t s~ (this reference builds J_t densely first).
+**e-prop** (Bellec, Scherr, Subramoney, Hajek, Salaj, Legenstein & Maass 2020, "A solution to the
+learning dilemma for recurrent networks of spiking neurons"): eligibility traces follow each unit's
+own hidden state and nothing that passes between units through W_hh, and the learning signal is
+the loss's direct gradient dL/ds_t (the "symmetric" e-prop; a random matrix in its place is the
+caller's `dh`). In this notation it is SnAp-1 with E_t, the step's Jacobian through no weight
+matrix, in place of J_t: for the LSTM the trace of the cell state, eps_t = f_t eps_{t-1} +
+dc_t/dtheta|direct, read out through o_t (1 - tanh^2 c_t) (Bellec et al.'s LSTM traces); for the
+GRU the leak through z_t; for the RNN (E_t = 0) the step's immediate derivative, RFLO with tau = 1.
 
 **RFLO** (Murray 2019), for the RNN: J_t reduced to the network's leak (`rflo_gradients`).
 """
@@ -33,11 +31,67 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validate import PARAM_NAMES
-from .exact import _LOCAL, RTRLGrads, _setup, direct_gradient, forward_steps, influence_step, zero_influence
+from .exact import _LOCAL, RTRLGrads, _setup, direct_gradient, forward_steps
 
-_EPS = 1e-7
-#: the cells RFLO is defined for: the vanilla RNN, the network of Murray (2019)
+#: the cells RFLO and KF-RTRL are defined for: the vanilla RNN, the network of Murray (2019) and the
+#: Kronecker-factored class of Mujika et al. (2018)
 RFLO_CELLS = ("rnn",)
+
+
+def _unit_blocks(Q: np.ndarray, H: int) -> np.ndarray:
+    """The diagonal blocks of a per-unit structured (B, S, S) matrix: Q[b, u H + j, v H + j] as (B, n, n, H),
+    n = S / H the state entries of one unit (1, or 2 for the LSTM's h_j and c_j)."""
+    n = Q.shape[1] // H
+    j = np.arange(H)
+    return np.stack([np.stack([Q[:, u * H + j, v * H + j] for v in range(n)], axis=1) for u in range(n)], axis=1)
+
+
+def _unit_rows(L: np.ndarray, H: int) -> np.ndarray:
+    """A local derivative (B, S, G H) on its units' own state entries: L[b, u H + k mod H, k] as (B, n, G H)."""
+    n, rows = L.shape[1] // H, np.arange(L.shape[2])
+    return np.stack([L[:, u * H + rows % H, rows] for u in range(n)], axis=1)
+
+
+def _own_jacobian(E: np.ndarray, C: np.ndarray, W_hh_P: np.ndarray | None, H: int) -> np.ndarray:
+    """The diagonal blocks (B, n, n, H) of E_t + C_t W_hh P (W_hh_P None: of E_t alone), without forming the
+    product: C_t couples row k only to unit k mod H, so block (u, v) of unit j sums the G gate rows of j,
+    sum_q C[u H + j, q H + j] W_hh[q H + j, v H + j]."""
+    blocks = _unit_blocks(E, H)
+    if W_hh_P is None:
+        return blocks
+    B, n = C.shape[0], C.shape[1] // H
+    rows = np.arange(W_hh_P.shape[0])
+    w_own = np.stack([W_hh_P[rows, v * H + rows % H] for v in range(n)], axis=1)     # (G H, n): W_hh[k, v H + k mod H]
+    through = _unit_rows(C, H)[:, :, :, None] * w_own[None, None]                      # (B, n, G H, n)
+    G = W_hh_P.shape[0] // H
+    return blocks + through.reshape(B, n, G, H, n).sum(axis=2).transpose(0, 1, 3, 2)   # (B, n, n, H)
+
+
+def _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict:
+    """The influence kept on each unit's own state entries, m[b, u, k, ...] = d s_{u H + k mod H} / d theta[k, ...],
+    carried by the per-unit Jacobian blocks Jd_t (W_hh_P given: SnAp-1's, the blocks of J_t; None: e-prop's,
+    the blocks of E_t)::
+
+        m_t[b, u, k] = sum_v Jd_t[b, u, v, k mod H] m_{t-1}[b, v, k] + I_t[b, u H + k mod H, k]
+
+    O(n P) memory and O(n^2 P) time a step. Returns the summed gradient sum_t g_t . m_t."""
+    T, B, H = dH.shape
+    n, dtype = S // H, dH.dtype
+    unit = np.arange(p["weight_ih"].shape[0]) % H                                      # the unit of each row k
+    m = {k: np.zeros((B, n, *np.shape(p[k])), dtype) for k in PARAM_NAMES}
+    grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
+    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
+        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
+        Jd = _own_jacobian(E, C, W_hh_P, H)[..., unit]                                 # (B, n, n, G H)
+        Ad, Cd = _unit_rows(A, H), _unit_rows(C, H)                                    # (B, n, G H)
+        carried = {k: np.einsum("buvk,bvk...->buk...", Jd, v) for k, v in m.items()}  # Jd_t m_{t-1}
+        m = {"weight_ih": carried["weight_ih"] + Ad[..., None] * step.x[0][:, None, None, :],
+             "weight_hh": carried["weight_hh"] + Cd[..., None] * step.h0[:, None, None, :],
+             "bias_ih": carried["bias_ih"] + Ad, "bias_hh": carried["bias_hh"] + Cd}   # + I_t on the unit's entries
+        g = direct_gradient(dH, dcl, t, S).reshape(B, n, H)[..., unit]                 # dL/ds_t on the row's unit
+        for k in PARAM_NAMES:
+            grads[k] += np.einsum("buk,buk...->k...", g, m[k])
+    return grads
 
 
 def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
@@ -63,81 +117,43 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
     spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
-    T, B, H = dH.shape
-    unit = np.arange(S) % H
-    mask = (unit[:, None] == np.arange(p["weight_ih"].shape[0])[None, :] % H).astype(dH.dtype)   # (S, G H)
-    M = zero_influence(p, B, S, dH.dtype)
-    grads = {k: np.zeros(np.shape(p[k]), dH.dtype) for k in PARAM_NAMES}
-    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
-        J = E + C @ W_hh_P
-        M = influence_step(M, J, A, C, step.x[0], step.h0, mask)                   # (J M) * mask + I_t
-        g = direct_gradient(dH, dcl, t, S)
-        for k in PARAM_NAMES:
-            grads[k] += np.einsum("bs,bs...->...", g, M[k])
-    zeros = np.zeros((B, H), dH.dtype)
-    return RTRLGrads(params=grads, h0=zeros, c0=zeros.copy() if spec.cell_state else None)
+    grads = _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
+    return no_state_gradient(grads, dH, spec.cell_state)
 
 
-def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generator, h0: ArrayLike | None = None,
-                   c0: ArrayLike | None = None, dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
-                   nonlinearity: str = "tanh") -> RTRLGrads:
-    """UORO's unbiased estimate of the gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}).
+def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
+                    dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
+                    nonlinearity: str = "tanh") -> RTRLGrads:
+    """e-prop's approximation (Bellec et al. 2020) of the gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}).
 
-    Each sequence of the batch carries its own rank-one estimate (its own random signs), and the
-    batch's estimate is their sum, as the exact gradient is.
+    The eligibility traces follow each unit's own state only, through E_t (the module's equations); what
+    passes between units through W_hh is dropped, and the learning signal is the loss's direct gradient.
 
     Args:
         cell: "rnn", "lstm" or "gru" (one layer, no projection).
         params: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.
         x: Inputs, (T, B, D).
-        rng: The generator of the random signs.
         h0: The initial hidden state, (B, H); zeros if None.
         c0: The initial cell state, (B, H), LSTM only; zeros if None.
-        dh: The gradient into each h_t, (T, B, H); zeros if None.
+        dh: The gradient into each h_t, (T, B, H) (e-prop's learning signal); zeros if None.
         dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
         nonlinearity: "tanh" or "relu", the RNN's.
 
     Returns:
-        `RTRLGrads` with the estimated parameter gradients; h0 and c0 are zeros (UORO estimates the
-        parameters' gradient only).
+        `RTRLGrads` with the approximate parameter gradients; h0 and c0 are zeros.
 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
-        TypeError: `rng` is not a ``numpy.random.Generator``.
     """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
-    T, B, H = dH.shape
-    dtype = dH.dtype
-    s_t = np.zeros((B, S), dtype)                                                     # s~
-    th = {k: np.zeros((B, *np.shape(p[k])), dtype) for k in PARAM_NAMES}             # theta~, per sequence
-    grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
+    spec, p, xs, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    grads = _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
+    return no_state_gradient(grads, dH, spec.cell_state)
 
-    def norm(arrays) -> np.ndarray:                                                   # per sequence
-        return np.sqrt(sum(np.sum(a.reshape(B, -1) ** 2, axis=1) for a in arrays))
-    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
-        J = E + C @ W_hh_P
-        h_prev = step.h0
-        nu = rng.choice(np.array([-1.0, 1.0], dtype), size=(B, S))                   # random signs
-        Js = np.einsum("bij,bj->bi", J, s_t)
-        nuA, nuC = np.einsum("bs,bsk->bk", nu, A), np.einsum("bs,bsk->bk", nu, C)   # nu^T ds/dgi, nu^T ds/dgh
-        nuI = {"weight_ih": nuA[:, :, None] * step.x[0][:, None, :], "weight_hh": nuC[:, :, None] * h_prev[:, None, :],
-               "bias_ih": nuA, "bias_hh": nuC}
-        n_js, n_th = norm([Js]), norm(th.values())
-        rho0 = np.where(n_js > 0, np.sqrt((n_th + _EPS) / (n_js + _EPS)), 1.0)
-        rho1 = np.sqrt((norm(nuI.values()) + _EPS) / (norm([nu]) + _EPS))
-        s_t = rho0[:, None] * Js + rho1[:, None] * nu
-        for k in PARAM_NAMES:
-            shape = (B,) + (1,) * (th[k].ndim - 1)
-            th[k] = th[k] / rho0.reshape(shape) + nuI[k] / rho1.reshape(shape)
-        coef = np.einsum("bs,bs->b", direct_gradient(dH, dcl, t, S), s_t)                          # dL/ds_t . s~_t
-        for k in PARAM_NAMES:
-            grads[k] += np.einsum("b,b...->...", coef, th[k])
-    zeros = np.zeros((B, H), dtype)
-    return RTRLGrads(params=grads, h0=zeros, c0=zeros.copy() if spec.cell_state else None)
+
+def no_state_gradient(grads: dict, dH: np.ndarray, cell_state: bool) -> RTRLGrads:
+    """The approximations keep no influence of the initial state: zeros for dL/dh0 (and dL/dc0)."""
+    zeros = np.zeros(dH.shape[1:], dH.dtype)
+    return RTRLGrads(params=grads, h0=zeros, c0=zeros.copy() if cell_state else None)
 
 
 def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: ArrayLike | None = None,

@@ -24,10 +24,15 @@ from ..training.losses import linear_backward
 from ..training.model import init_model, layer_params, model_loss
 from ..training.optim import Adam
 from ..training.tasks import get_task
-from .approx import RFLO_CELLS, rflo_gradients, snap1_gradients, uoro_gradients
+from .approx import RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
+from .stochastic import kfrtrl_gradients, uoro_gradients
 from .exact import rtrl_gradients
 
-METHODS = ("rtrl", "snap1", "uoro", "rflo")
+#: every method, in the order of the tables; the last two for the RNN only (`RNN_ONLY`)
+METHODS = ("rtrl", "snap1", "eprop", "uoro", "kfrtrl", "rflo")
+RNN_ONLY = ("kfrtrl", "rflo")
+#: the methods that draw random signs
+STOCHASTIC = ("uoro", "kfrtrl")
 
 
 def _flat(grads: dict, keys) -> np.ndarray:
@@ -36,8 +41,9 @@ def _flat(grads: dict, keys) -> np.ndarray:
 
 def _check_method(method: str, cell: str, extra: tuple = ()) -> None:
     known = ("bptt", *extra, *METHODS)
-    if method not in known or (method == "rflo" and cell not in RFLO_CELLS):
-        raise ValueError(f"method: expected one of {known} (rflo for the RNN only), got {method!r} for {cell!r}")
+    if method not in known or (method in RNN_ONLY and cell not in RFLO_CELLS):
+        raise ValueError(f"method: expected one of {known} ({', '.join(RNN_ONLY)} for the RNN only), "
+                         f"got {method!r} for {cell!r}")
 
 
 def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
@@ -46,8 +52,12 @@ def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
         return rtrl_gradients(cell, layer, x, dh=dh).params
     if method == "snap1":
         return snap1_gradients(cell, layer, x, dh=dh).params
+    if method == "eprop":
+        return eprop_gradients(cell, layer, x, dh=dh).params
     if method == "uoro":
         return uoro_gradients(cell, layer, x, rng, dh=dh).params
+    if method == "kfrtrl":
+        return kfrtrl_gradients(layer, x, rng, dh=dh).params
     return rflo_gradients(layer, x, dh=dh).params
 
 
