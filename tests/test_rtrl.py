@@ -389,3 +389,76 @@ def test_rflo_is_biased_and_refuses_what_it_does_not_cover(rng):
     for bad in (0.5, float("nan"), "2"):
         with pytest.raises(ValueError, match="tau: expected a number >= 1"):
             rflo_gradients(prob["params"], prob["x"], tau=bad)
+
+
+# --- Marschall et al.'s tasks (scratch_rnn.rtrl.tasks) and truncated BPTT's cost --------------------------------
+
+
+def test_the_add_task_follows_its_definition():
+    from scratch_rnn.rtrl.tasks import LAGS, add_levels, add_task
+    t1, t2 = LAGS
+    x, y = add_task(40, 5, np.random.default_rng(0))
+    b = x[:, :, 0]
+    assert np.array_equal(x[:, :, 1], 1 - b) and set(np.unique(b)) == {0.0, 1.0}
+    assert np.all(y[:t2] == 0)
+    for t in range(t2, 40):
+        np.testing.assert_array_equal(y[t, :, 0], 0.5 + 0.5 * b[t - t1] - 0.25 * b[t - t2])
+    np.testing.assert_array_equal(y[t2:].sum(axis=2), 1)
+    lv = add_levels()
+    assert lv["nothing"] == pytest.approx(0.6616, abs=1e-4) and lv["first_lag"] == pytest.approx(0.5192, abs=1e-4)
+    assert lv["both_lags"] == pytest.approx(0.4545, abs=1e-4)
+    with pytest.raises(ValueError, match="T: expected more than t2"):
+        add_task(t2, 2, np.random.default_rng(0))
+
+
+def test_the_mimic_task_has_one_target_network():
+    from scratch_rnn.rtrl.tasks import mimic_task
+    x1, y1 = mimic_task(6, 3, np.random.default_rng(1))
+    x2, y2 = mimic_task(6, 3, np.random.default_rng(1))
+    _, y3 = mimic_task(6, 3, np.random.default_rng(2))
+    assert np.array_equal(y1, y2) and not np.array_equal(y1, y3) and y1.shape == (6, 3, 2)
+    seq = np.concatenate([x1, x1], axis=1)                  # the same inputs give the same targets
+    from scratch_rnn.rtrl.tasks import _target_rnn
+    net = _target_rnn()
+    h, _, _ = CELLS["rnn"].forward({k: v for k, v in net.items() if k != "out"}, seq)
+    np.testing.assert_allclose(h[:, :3] @ net["out"].T, y1, rtol=1e-12)
+
+
+@pytest.mark.parametrize("task", ["add", "mimic"])
+def test_the_per_step_loss_gradients_against_finite_differences(task):
+    from scratch_rnn.rtrl.tasks import get_step_task, step_loss
+    from scratch_rnn.training.model import init_model
+    sampler, spec = get_step_task(task)
+    rng = np.random.default_rng(3)
+    params = init_model("gru", spec.input_size, 3, spec.outputs, rng, dtype=np.float64)
+    x, y = sampler(11, 2, rng, np.float64)
+    exact, _, head, _ = step_loss(params, spec, x, y)
+    for name, idx, grad in (("weight_hh", (1, 2), exact), ("head_weight", (0, 1), head), ("bias_ih", (4,), exact)):
+        eps = 1e-6
+        plus, minus = {k: v.copy() for k, v in params.items()}, {k: v.copy() for k, v in params.items()}
+        plus[name][idx] += eps
+        minus[name][idx] -= eps
+        fd = (step_loss(plus, spec, x, y)[3] - step_loss(minus, spec, x, y)[3]) / (2 * eps)
+        assert grad[name][idx] == pytest.approx(fd, rel=1e-6, abs=1e-10)
+
+
+def test_alignment_on_the_per_step_tasks():
+    a = alignment("rnn", "add", 12, 4, seed=0, B=4)
+    assert set(a) == {"rtrl", "snap1", "eprop", "uoro", "kfrtrl", "rflo"}
+    assert abs(a["rtrl"][0] - 1) < 1e-12 and abs(a["rtrl"][1] - 1) < 1e-12
+    assert a["eprop"] == pytest.approx(a["rflo"], abs=1e-12)       # the same trace for the RNN
+    g = alignment("lstm", "mimic", 5, 3, seed=0, B=2)
+    assert set(g) == {"rtrl", "snap1", "eprop", "uoro"} and abs(g["rtrl"][0] - 1) < 1e-12
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_truncated_bptt_run_chunk_by_chunk_is_the_chunks_scheme(cell, rng):
+    from scratch_rnn import truncated_backward
+    from scratch_rnn.rtrl.measure import _chunked_bptt
+    prob = random_problem(cell, 11, 2, 2, 3, rng, with_state=False)
+    g = _chunked_bptt(CELLS[cell], prob["params"], prob["x"], prob["dh"], 4)
+    *_, cache = CELLS[cell].forward(prob["params"], prob["x"])
+    ref = truncated_backward(cache, prob["dh"], 4, "chunks")
+    assert max(max_rel_error(g[k], ref.params[k]) for k in g) <= 1e-12
+    full = CELLS[cell].backward(cache, prob["dh"]).params
+    assert max_rel_error(g["weight_hh"], full["weight_hh"]) > 1e-6     # and it is truncated

@@ -2,14 +2,15 @@
 
 Alignment, as Marschall, Cho & Savin (2020) measure it: the cosine between a method's gradient g~ and
 the exact gradient g of the recurrent layer's parameters (all of them, flattened into one vector),
-and the norm ratio |g~| / |g|. The loss is the task's own (`scratch_rnn.training.tasks`), on the model
-the study trains (a layer and a linear head on h_{T-1}), so dL/dh_t is nonzero only at the last
-step; the exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py).
+and the norm ratio |g~| / |g|. The loss is the task's own: on the study's tasks
+(`scratch_rnn.training.tasks`) the study's model, a layer and a linear head on h_{T-1}, so dL/dh_t is
+nonzero only at the last step; on Marschall et al.'s (`scratch_rnn.rtrl.tasks`) a head at every step.
+The exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py).
 
 Cost: wall time and peak memory of one gradient of a sequence, for BPTT (which stores the T states),
-exact RTRL (which stores none of the past but carries an S x P influence per sequence), SnAp-1 and
-UORO, all in this package's NumPy reference code, so that the ratios compare algorithms, not
-implementations.
+truncated BPTT(k) run chunk by chunk (k states), exact RTRL (which stores none of the past but carries
+an S x P influence per sequence) and each approximation, all in this package's NumPy reference code,
+so that the ratios compare algorithms, not implementations.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..training.optim import Adam
 from ..training.tasks import get_task
 from .approx import RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
 from .stochastic import kfrtrl_gradients, uoro_gradients
+from .tasks import STEP_TASKS, StepTask, get_step_task, step_loss
 from .exact import rtrl_gradients
 
 #: every method, in the order of the tables; the last two for the RNN only (`RNN_ONLY`)
@@ -61,8 +63,18 @@ def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
     return rflo_gradients(layer, x, dh=dh).params
 
 
+def _task(name: str):
+    """(sampler, spec) of a task of `scratch_rnn.training.tasks` (a loss at the last step) or of
+    `scratch_rnn.rtrl.tasks` (Marschall et al.'s, a loss at every step)."""
+    return get_step_task(name) if name in STEP_TASKS else get_task(name)
+
+
 def _batch(params: dict, task, x, y) -> tuple[dict, np.ndarray, dict, float, float]:
-    """On one batch: (BPTT's layer gradients, dL/dh_t (T, B, H), the head's gradients, loss, accuracy)."""
+    """On one batch: (BPTT's layer gradients, dL/dh_t (T, B, H), the head's gradients, loss, accuracy);
+    the accuracy is NaN for the tasks with a loss at every step (their loss has reference levels)."""
+    if isinstance(task, StepTask):
+        exact, dh, head, loss = step_loss(params, task, x, y)
+        return exact, dh, head, loss, float("nan")
     T, B = x.shape[:2]
     loss, dout, acc, cache = model_loss(params, task, x, y, backend="numpy")
     dw, db, dh_last = linear_backward(cache.head, dout)
@@ -84,9 +96,9 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     each update; log loss, accuracy and the alignment of the method's layer gradient with BPTT's.
 
     Args:
-        method: "bptt", "rtrl", "snap1", "uoro" or (for the RNN) "rflo".
+        method: "bptt" or one of `methods_for(cell)`.
         cell: "rnn", "lstm" or "gru".
-        task: "xor", "first_bit" or "adding".
+        task: "xor", "first_bit", "adding" (a loss at the last step), "add" or "mimic" (at every step).
         T: The sequence length.
         H: The hidden size.
         seed: Seeds the model, the batches and UORO's signs.
@@ -104,7 +116,7 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
         ValueError: An unknown method, cell or task.
     """
     _check_method(method, cell)
-    sampler, spec = get_task(task)
+    sampler, spec = _task(task)
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=np.float64)
     keys = list(layer_params(params))
@@ -122,52 +134,75 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     return rows
 
 
+def methods_for(cell: str) -> tuple[str, ...]:
+    """The methods of `METHODS` defined for a cell (KF-RTRL and RFLO for the RNN only)."""
+    return tuple(m for m in METHODS if m not in RNN_ONLY or cell in RFLO_CELLS)
+
+
 def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro_draws: int = 1,
               init: str = "pytorch", dtype: DTypeLike = np.float64) -> dict:
     """Cosine and norm ratio of each method's layer gradient with BPTT's, at one model and batch.
 
     Args:
         cell: "rnn", "lstm" or "gru".
-        task: A task of `scratch_rnn.training.tasks.get_task` ("xor", "first_bit", "adding").
+        task: A task of `scratch_rnn.training.tasks.get_task` ("xor", "first_bit", "adding"; a loss at
+            the last step) or of `scratch_rnn.rtrl.tasks` ("add", "mimic"; a loss at every step).
         T: The sequence length.
         H: The hidden size.
-        seed: Seeds the model's initialisation, the batch and UORO's signs.
+        seed: Seeds the model's initialisation, the batch and the random signs.
         B: The batch size.
-        uoro_draws: UORO's estimate averaged over this many independent sign draws (1: what one
-            online learner sees).
+        uoro_draws: The stochastic estimates (UORO, KF-RTRL) averaged over this many independent sign
+            draws (1: what one online learner sees).
         init: The layer's initialisation (`scratch_rnn.training.model.init_model`).
         dtype: The model's and the data's dtype, float64 or float32; the comparison is in float64.
 
     Returns:
-        ``{method: (cosine, norm_ratio)}`` for "rtrl", "snap1", "uoro" and, for the RNN, "rflo".
+        ``{method: (cosine, norm_ratio)}`` for every method of `methods_for(cell)`.
+
+    Raises:
+        ValueError: An unknown cell, task or initialisation.
     """
-    sampler, spec = get_task(task)
+    sampler, spec = _task(task)
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=dtype)
     x, y = sampler(T, B, rng, dtype)
     exact, dh, _, _, _ = _batch(params, spec, x, y)
     layer, keys = layer_params(params), list(exact)
-    estimates = {m: _estimate(m, cell, layer, x, dh, rng) for m in ("rtrl", "snap1")}
-    u = [_estimate("uoro", cell, layer, x, dh, rng) for _ in range(uoro_draws)]
-    estimates["uoro"] = {k: sum(d[k] for d in u) / uoro_draws for k in keys}
-    if cell in RFLO_CELLS:
-        estimates["rflo"] = _estimate("rflo", cell, layer, x, dh, rng)
-    out = {m: _compare(est, exact, keys) for m, est in estimates.items()}
+    out = {}
+    for m in methods_for(cell):
+        draws = [_estimate(m, cell, layer, x, dh, rng) for _ in range(uoro_draws if m in STOCHASTIC else 1)]
+        out[m] = _compare({k: sum(d[k] for d in draws) / len(draws) for k in keys}, exact, keys)
     return out
 
 
-def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: int = 0) -> tuple[float, float]:
+def _chunked_bptt(spec, params: dict, x, dh, k: int) -> dict:
+    """Truncated BPTT(k) as an online learner runs it: forward k steps, back through those k, carry the
+    state on (detached), so that k steps are stored, not T. The chunks scheme of
+    `scratch_rnn.truncated_backward`, the same numbers (tests/test_rtrl.py)."""
+    h = c = None
+    grads: dict = {}
+    for t0 in range(0, len(x), k):
+        h_k, c_k, cache = spec.forward(params, x[t0:t0 + k], h, c, backend="numpy")
+        g = spec.backward(cache, dh[t0:t0 + k]).params
+        grads = {n: grads.get(n, 0) + g[n] for n in g}
+        h, c = h_k[-1], (c_k[-1] if spec.cell_state else None)
+    return grads
+
+
+def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: int = 0, k: int = 10) -> tuple[float, float]:
     """Wall time (s) and peak traced memory (bytes) of one gradient of a (T, B, D) batch.
 
     Args:
-        method: "bptt" (forward and backward), "rtrl", "rtrl_numba" (its compiled influence step),
-            "snap1", "uoro" or (for the RNN) "rflo".
+        method: "bptt" (forward and backward), "tbptt" (truncated BPTT(k), chunks of k steps run and
+            stored one at a time), "rtrl", "rtrl_numba" (its compiled influence step), or another
+            method of `methods_for(cell)`.
         cell: "rnn", "lstm" or "gru".
         T: The sequence length.
         H: The hidden size.
         B: The batch size.
         D: The input size.
         seed: Seeds the parameters and the inputs.
+        k: The truncation of "tbptt".
 
     Returns:
         ``(seconds, peak_bytes)``: the time of an untraced call, and the peak of NumPy's allocations
@@ -176,7 +211,7 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     Raises:
         ValueError: An unknown method.
     """
-    _check_method(method, cell, extra=("rtrl_numba",))
+    _check_method(method, cell, extra=("rtrl_numba", "tbptt"))
     rng = np.random.default_rng(seed)
     params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))
     x = rng.standard_normal((T, B, D))
@@ -188,10 +223,11 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
         if method == "bptt":
             *_, cache = spec.forward(params, x, backend="numpy")
             return spec.backward(cache, dh)
+        if method == "tbptt":
+            return _chunked_bptt(spec, params, x, dh, k)
         if method == "rtrl_numba":
             return rtrl_gradients(cell, params, x, dh=dh, backend="numba")
         return _estimate(method, cell, params, x, dh, np.random.default_rng(seed))
-
     if method == "rtrl_numba":
         rtrl_gradients(cell, params, x[:1], dh=dh[:1], backend="numba")   # compiled (or loaded) before the clock
     t0 = time.perf_counter()
