@@ -324,13 +324,15 @@ for t in range(T):
 print("dW_hh forward in time vs BPTT's:", max_rel_error(dW_hh_forward, g.params["weight_hh"]))
 
 # %% [markdown]
-# `scratch_rnn.rtrl` does this for every parameter of every cell, and two online approximations that
-# keep less: SnAp-1 (the influence on the unit a parameter feeds only) and UORO (an unbiased
-# rank-one estimate). The cosine with the exact gradient says how much each keeps; the
-# [RTRL page](../rtrl/) measures it over seeds, trains with each, and times each.
+# `scratch_rnn.rtrl` does this for every parameter of every cell, and online approximations that
+# keep less: SnAp-1 (the influence on the unit a parameter feeds only), e-prop (only what flows
+# through each unit's own state: for this RNN, the step's immediate derivative), and two unbiased
+# random estimates, UORO (rank one) and KF-RTRL (one Kronecker product). The cosine with the exact
+# gradient says how much each keeps on this batch; the [RTRL page](../rtrl/) measures it over seeds
+# and tasks, trains with each, and times each.
 
 # %%
-from scratch_rnn.rtrl import rtrl_gradients, snap1_gradients, uoro_gradients
+from scratch_rnn.rtrl import eprop_gradients, kfrtrl_gradients, rtrl_gradients, snap1_gradients, uoro_gradients
 
 
 def cosine(a, b):
@@ -341,5 +343,8 @@ def cosine(a, b):
 print("RTRL   vs BPTT, largest relative error:", max(max_rel_error(v, g.params[k])
                                                     for k, v in rtrl_gradients("rnn", params, x, dh=dh).params.items()))
 print("SnAp-1 cosine with BPTT:", round(cosine(snap1_gradients("rnn", params, x, dh=dh).params, g.params), 3))
+print("e-prop cosine with BPTT:", round(cosine(eprop_gradients("rnn", params, x, dh=dh).params, g.params), 3))
 print("UORO   cosine with BPTT, one draw:",
       round(cosine(uoro_gradients("rnn", params, x, np.random.default_rng(1), dh=dh).params, g.params), 3))
+print("KF-RTRL cosine with BPTT, one draw:",
+      round(cosine(kfrtrl_gradients(params, x, np.random.default_rng(1), dh=dh).params, g.params), 3))

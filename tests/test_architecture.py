@@ -24,7 +24,7 @@ ALLOWED = {
     "truncation": {"ground", "_numba", "core", "training", "runs"},
     "charlm": {"ground", "_numba", "core", "training", "runs"},
     "gradcheck": {"ground", "core"},
-    "rtrl": {"ground", "_numba", "core", "training"},
+    "rtrl": {"ground", "_numba", "core", "training", "runs"},
     "bench": {"ground", "_numba", "core", "training"},
     "cli": {"ground", "_numba", "core", "training", "runs", "study", "truncation", "charlm", "gradcheck", "bench",
             "rtrl"},

@@ -19,7 +19,7 @@ def _subcommands() -> list[str]:
 
 def test_every_command_group_is_listed():
     assert _subcommands() == ["gradcheck", "bench", "reproduce", "sweep", "gradflow", "power", "gradratios", "report",
-                              "truncation", "charlm", "sample"]
+                              "truncation", "online", "charlm", "sample"]
 
 
 @pytest.mark.parametrize("cmd", [[], *[[c] for c in _subcommands()]], ids=lambda c: " ".join(c) or "scratch-rnn")

@@ -9,6 +9,7 @@ from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_pr
 from scratch_rnn.rtrl import (eprop_gradients, kfrtrl_gradients, rflo_gradients, rtrl_gradients, snap1_gradients,
                               uoro_gradients)
 from scratch_rnn.rtrl.exact import _LOCAL, _setup, direct_gradient, forward_steps, influence_step, zero_influence
+from scratch_rnn.rtrl import experiment
 from scratch_rnn.rtrl.measure import alignment, cost, train_online
 
 CASES = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -233,7 +234,7 @@ def test_the_approximations_refuse_what_they_do_not_cover(rng):
         snap1_gradients("gru", prob["params"], prob["x"], dc_last=np.zeros((2, 3)))
 
 
-# --- alignment, online training and cost (scratch_rnn.rtrl.measure, benchmarks/rtrl.py) ----------------------
+# --- alignment, online training and cost (scratch_rnn.rtrl.measure, the online command) -------------------
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -278,26 +279,57 @@ def test_cost_reports_time_and_memory_and_refuses_unknown_methods():
         cost("kf", "rnn", 20, 8)
     with pytest.raises(ValueError, match="method: expected one of"):
         train_online("kf", "rnn", "xor", 5, 4, 0, 1)
-    with pytest.raises(ValueError, match="rflo for the RNN only"):
+    with pytest.raises(ValueError, match="kfrtrl, rflo for the RNN only"):
         train_online("rflo", "lstm", "xor", 5, 4, 0, 1)
-    with pytest.raises(ValueError, match="rflo for the RNN only"):
+    with pytest.raises(ValueError, match="kfrtrl, rflo for the RNN only"):
         cost("rflo", "gru", 5, 4)
     assert "rflo" in alignment("rnn", "xor", 5, 3, seed=0, B=2) and "rflo" not in alignment("gru", "xor", 5, 3, 0, B=2)
 
 
 @pytest.mark.slow
-def test_the_rtrl_benchmark_writes_its_tables(tmp_path):
+def test_the_online_command_writes_its_tables_and_resumes(tmp_path):
+    import json
     import subprocess
     import sys
-    from pathlib import Path
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "rtrl.py"
-    run = [sys.executable, str(script), "--quick", "--out", str(tmp_path), "--figures", str(tmp_path)]
-    first = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
-    assert "RTRL: |cosine - 1| <=" in first.stdout
-    for name in ("rtrl_alignment.csv", "rtrl_learning.csv", "rtrl_cost.csv", "rtrl_learning.png"):
-        assert (tmp_path / name).stat().st_size > 0
+    out = tmp_path / "online"
+    run = [sys.executable, "-m", "scratch_rnn.cli", "online", "--quick", "--out", str(out), "--figures",
+           str(tmp_path / "figs"), "--workers", "2"]
+    subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
+    for name in ("online.json", "online.md", "online_alignment.csv", "online_learning.csv", "online_cost.csv",
+                 "online_learning.png", "online_cost.png"):
+        assert (out / name).stat().st_size > 0
+    assert (tmp_path / "figs" / "online_cost.png").stat().st_size > 0
+    report = json.loads((out / "online.json").read_text())
+    assert not report["failures"] and report["meta"]["jobs"] == len(experiment.jobs(experiment.QUICK_ONLINE))
+    assert all(abs(r["cosine"] - 1) < 1e-9 for r in report["alignment"] if r["method"] == "rtrl")
+    lines = (out / "runs.jsonl").read_text().count("\n")
     again = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True)
-    assert again.stdout.count("kept") == 2 and ": 0 new rows" in again.stdout   # nothing is measured twice
+    assert (out / "runs.jsonl").read_text().count("\n") == lines and "failed" not in again.stdout  # nothing run twice
+
+
+def test_the_online_jobs_and_their_report(tmp_path):
+    """Every job of the protocols is valid for its cell; a handful run here and reported: tables, figures, text."""
+    from scratch_rnn.rtrl import report
+    full = experiment.jobs(experiment.ONLINE)
+    assert {j.method for j in full if isinstance(j, experiment.LearnJob) and j.cell == "lstm"} == \
+        {"bptt", "snap1", "eprop", "uoro"}
+    assert not [j for j in full if isinstance(j, experiment.CostJob) and j.method == "rtrl" and j.cell == "lstm"
+                and j.H == 128]                             # the dense einsum's hours are left out, rtrl_numba kept
+    with pytest.raises(ValueError, match="LearnJob.method: expected 'bptt' or one of"):
+        experiment.LearnJob("kfrtrl", "gru", "add", 12, 0, 4, 2, 2, 1e-2, 1)
+    with pytest.raises(ValueError, match="AlignJob.T: expected an integer >= 1"):
+        experiment.AlignJob("rnn", "add", 0, 0, 4, 2)
+    jobs = [experiment.AlignJob("rnn", "add", 12, 0, 4, 3), experiment.LearnJob("uoro", "rnn", "first_bit", 6, 0, 4, 3, 4, 1e-2, 2),
+            experiment.CostJob("tbptt", "lstm", 4, 12, 5), experiment.CostJob("snap1", "lstm", 4, 12, 5)]
+    results = [(j, experiment.run_job(j)) for j in jobs]
+    meta = {"command_line": "scratch-rnn online", "jobs": 4, "job_seconds": 0.1, "seconds": 0.1}
+    res = report.build(tmp_path, results, [], meta)
+    assert {r["method"] for r in res["alignment"]} == {"rtrl", "snap1", "eprop", "uoro", "kfrtrl", "rflo"}
+    assert [r["update"] for r in res["learning"]] == [0, 2, 4]
+    assert all(r["seconds_per_step"] > 0 and r["peak_bytes"] > 0 for r in res["cost"])
+    text = (tmp_path / "online.md").read_text()
+    assert "| rnn | add | 12 | kfrtrl |" in text and "| lstm | 4 | 12 | tbptt |" in text
+    assert (tmp_path / "online_learning.png").stat().st_size > 0 and (tmp_path / "online_cost.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("fn", [rtrl_gradients, snap1_gradients, "uoro"])

@@ -6,6 +6,7 @@ its own ``--help``.
 * `bench`: ``bench``, the speed of every variant;
 * `study`: ``reproduce``, ``sweep``, ``gradflow``, ``gradratios``, ``report``, the vanishing-gradient study;
 * `truncation`: ``truncation``, what truncated BPTT keeps;
+* `online`: ``online``, RTRL and its online approximations against BPTT;
 * `charlm`: ``charlm`` and ``sample``, the character model;
 * `options`: the argument types and the options every long command shares.
 """
@@ -15,10 +16,10 @@ import argparse
 import errno
 import sys
 
-from . import bench, charlm, gradcheck, study, truncation
+from . import bench, charlm, gradcheck, online, study, truncation
 
 #: the command groups, in the order ``scratch-rnn --help`` lists their subcommands
-GROUPS = (gradcheck, bench, study, truncation, charlm)
+GROUPS = (gradcheck, bench, study, truncation, online, charlm)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,189 @@
+"""The `online` command end to end: run the jobs of `rtrl.experiment` into a store, then write the tables
+(CSV, JSON), the figures and ``online.md`` from the stored results alone."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._files import atomic_write, check_writable, save_figure, write_csv, write_json
+from ..runs import run_into_store, run_meta
+from . import experiment as ex
+from .tasks import STEP_TASKS, get_step_task
+
+COLORS = {"bptt": "k", "snap1": "tab:blue", "eprop": "tab:purple", "uoro": "tab:orange", "kfrtrl": "tab:red",
+          "rflo": "tab:green"}
+
+
+def online(out: Path, quick: bool = False, seed: int = 0, figures: Path | None = None, **run) -> dict:
+    """Run (or resume) the RTRL experiments in `out` and write their outputs there; with `figures`, copy
+    the two figures into that folder too."""
+    out = check_writable(out)
+    if figures is not None:
+        figures = check_writable(figures, "--figures")
+    proto = ex.QUICK_ONLINE if quick else ex.ONLINE
+    jobs = ex.jobs(proto, seed)
+    store, outcome, seconds = run_into_store(jobs, out, {"command": "online", "protocol": proto}, run, ex.run_job_safe)
+    meta = run_meta(store.meta, seconds, {"seed": seed, "quick": quick})
+    res = build(out, store.results(jobs), store.failures(jobs), meta)
+    if figures is not None:
+        for key in ("learning_png", "cost_png"):
+            if key in res["files"]:
+                res["files"][f"figures_{key}"] = Path(shutil.copy(res["files"][key], figures))
+    return {**res, "seconds": seconds, "outcome": outcome}
+
+
+def rows(results) -> tuple[list[dict], list[dict], list[dict]]:
+    """(alignment, learning, cost) rows from the stored (job, result) pairs."""
+    align, learn, cost = [], [], []
+    for job, res in results:
+        if isinstance(job, ex.AlignJob):
+            align += [{"cell": job.cell, "task": job.task, "T": job.T, "seed": job.seed, "method": m,
+                       "cosine": c, "norm_ratio": r} for m, (c, r) in res["methods"].items()]
+        elif isinstance(job, ex.LearnJob):
+            learn += [{"method": job.method, "cell": job.cell, "task": job.task, "T": job.T, "seed": job.seed, **r}
+                      for r in res["rows"]]
+        else:
+            cost.append({"cell": job.cell, "method": job.method, "H": job.H, "T": job.T,
+                         "seconds_per_sequence": res["seconds_per_sequence"],
+                         "seconds_per_step": res["seconds_per_sequence"] / job.T, "peak_bytes": res["peak_bytes"]})
+    return align, learn, cost
+
+
+def build(out: Path, results, failures, meta: dict) -> dict:
+    align, learn, cost = rows(results)
+    meta = {**meta, "job_seconds": sum(r.get("seconds", 0.0) for _, r in results), "jobs": len(results)}
+    files: dict[str, Any] = {"json": write_json({"meta": meta, "alignment": align, "learning": learn, "cost": cost,
+                                                 "failures": [{"job": repr(j), **f} for j, f in failures]},
+                                                out / "online.json")}
+    for name, table in (("alignment", align), ("learning", learn), ("cost", cost)):
+        if table:
+            files[f"{name}_csv"] = write_csv(table, out / f"online_{name}.csv")
+    if learn:
+        files["learning_png"] = plot_learning(learn, out / "online_learning.png")
+    if cost:
+        files["cost_png"] = plot_cost(cost, out / "online_cost.png")
+    files["report"] = atomic_write(out / "online.md", report_text(align, learn, cost, meta, failures))
+    return {"files": files, "alignment": align, "learning": learn, "cost": cost, "failures": failures}
+
+
+def _final(learn: list[dict], key, what: str, last: int = 5) -> dict:
+    """Per seed, the mean of `what` over the last `last` logged points of one (method, cell, task) run."""
+    per_seed: dict = {}
+    for r in learn:
+        if (r["method"], r["cell"], r["task"]) == key:
+            per_seed.setdefault(r["seed"], []).append((r["update"], r[what]))
+    return {s: float(np.mean([v for _, v in sorted(pts)[-last:]])) for s, pts in per_seed.items()}
+
+
+def _med(values) -> str:
+    v = np.asarray(values, dtype=float)
+    return f"{np.median(v):.2f} [{v.min():.2f}, {v.max():.2f}]" if v.size else "-"
+
+
+def report_text(align, learn, cost, meta, failures) -> str:
+    lines = ["# Gradients forward in time: alignment, learning and cost", "",
+             f"`{meta['command_line']}`: {meta['jobs']} jobs, {meta['job_seconds']:.0f} s of work, "
+             f"{meta['seconds']:.0f} s of wall time on {meta.get('cpu', 'this CPU')}.", ""]
+    if align:
+        lines += ["## Alignment at initialisation (median [min, max] over seeds)", "",
+                  "| cell | task | T | method | cosine | norm ratio |", "|---|---|---|---|---|---|"]
+        for key in sorted({(r["cell"], r["task"], r["T"], r["method"]) for r in align},
+                          key=lambda k: (k[0], k[1], k[2], ex.METHODS.index(k[3]))):
+            sel = [r for r in align if (r["cell"], r["task"], r["T"], r["method"]) == key]
+            lines.append(f"| {' | '.join(map(str, key))} | {_med([r['cosine'] for r in sel])} | "
+                         f"{_med([r['norm_ratio'] for r in sel])} |")
+        lines.append("")
+    if learn:
+        lines += ["## Online training (each method's own layer gradient; the head's is exact)", "",
+                  "Mean of the last five logged points per seed; median [min, max] over seeds. First bit: runs "
+                  "whose accuracy reached 0.9. Add: the levels are " + ", ".join(
+                      f"{k} {v:.3f}" for k, v in get_step_task("add")[1].levels.items()) + " nats.", "",
+                  "| cell | task | method | final loss | final cosine | solved |", "|---|---|---|---|---|---|"]
+        for key in sorted({(r["method"], r["cell"], r["task"]) for r in learn},
+                          key=lambda k: (k[1], k[2], list(COLORS).index(k[0]))):
+            loss, cos = _final(learn, key, "loss"), _final(learn, key, "cosine")
+            if key[2] in STEP_TASKS:
+                solved = "-"
+            else:
+                acc = _final(learn, key, "accuracy")
+                solved = f"{sum(a >= 0.9 for a in acc.values())}/{len(acc)}"
+            lines.append(f"| {key[1]} | {key[2]} | {key[0]} | {_med(list(loss.values()))} | "
+                         f"{_med(list(cos.values()))} | {solved} |")
+        lines.append("")
+    if cost:
+        lines += ["## Cost of one sequence's gradient (B = 1, D = 1, NumPy reference, BLAS on one thread)", "",
+                  "| cell | H | T | method | ms per step | peak MiB |", "|---|---|---|---|---|---|"]
+        for r in sorted(cost, key=lambda r: (r["cell"], r["T"], r["H"], r["method"])):
+            lines.append(f"| {r['cell']} | {r['H']} | {r['T']} | {r['method']} | {1e3 * r['seconds_per_step']:.3g} | "
+                         f"{r['peak_bytes'] / 2 ** 20:.3g} |")
+        lines.append("")
+    if failures:
+        lines += [f"{len(failures)} jobs failed (stored with their tracebacks in online.json; --retry-failed runs "
+                  "them again)."]
+    return "\n".join(lines) + "\n"
+
+
+def plot_learning(learn: list[dict], path: Path) -> Path:
+    """Loss (top) and cosine with the exact gradient (bottom) along training: a column per (cell, task)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    panels = sorted({(r["cell"], r["task"], r["T"]) for r in learn})
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.2 * len(panels), 6), squeeze=False, sharex=True)
+    for j, (cell, task, T) in enumerate(panels):
+        for m, color in COLORS.items():
+            for s in sorted({r["seed"] for r in learn}):
+                sel = sorted((r for r in learn if (r["cell"], r["task"], r["method"], r["seed"]) == (cell, task, m, s)),
+                             key=lambda r: r["update"])
+                if sel:
+                    u = [r["update"] for r in sel]
+                    label = m if s == min(r["seed"] for r in learn) else None
+                    axes[0, j].plot(u, [r["loss"] for r in sel], color=color, alpha=0.6, lw=1, label=label)
+                    axes[1, j].plot(u, [r["cosine"] for r in sel], color=color, alpha=0.6, lw=1)
+        if task == "add":
+            for v in get_step_task("add")[1].levels.values():
+                axes[0, j].axhline(v, color="grey", ls=":", lw=0.8)
+        axes[0, j].set_title(f"{cell.upper()}, {task.replace('_', ' ')}, T = {T}")
+        axes[1, j].set_xlabel("Adam update")
+        axes[1, j].set_ylim(-0.5, 1.05)
+    axes[0, 0].set_ylabel("loss (nats)")
+    axes[1, 0].set_ylabel("cosine with the exact gradient")
+    axes[0, 0].legend(fontsize=8)
+    fig.tight_layout()
+    out = save_figure(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_cost(cost: list[dict], path: Path) -> Path:
+    """Time per step against H (left) and peak memory against T (right), per cell, log-log."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    cells = sorted({r["cell"] for r in cost})
+    t_at_h = min(r["T"] for r in cost)
+    h_at_t = min({r["H"] for r in cost if r["T"] == max(r["T"] for r in cost)})
+    fig, axes = plt.subplots(len(cells), 2, figsize=(10, 3.6 * len(cells)), squeeze=False)
+    colors = {**COLORS, "rtrl": "tab:brown", "rtrl_numba": "tab:pink", "tbptt": "tab:gray"}
+    for i, cell in enumerate(cells):
+        for m, color in colors.items():
+            by_h = sorted((r["H"], r["seconds_per_step"]) for r in cost if (r["cell"], r["method"], r["T"]) == (cell, m, t_at_h))
+            by_t = sorted((r["T"], r["peak_bytes"]) for r in cost if (r["cell"], r["method"], r["H"]) == (cell, m, h_at_t))
+            if by_h:
+                axes[i, 0].loglog(*zip(*by_h), "o-", color=color, label=m)
+            if by_t:
+                axes[i, 1].loglog(*zip(*by_t), "o-", color=color, label=m)
+        axes[i, 0].set_title(f"{cell.upper()}: time per step, T = {t_at_h}")
+        axes[i, 0].set_xlabel("H")
+        axes[i, 0].set_ylabel("seconds per step")
+        axes[i, 1].set_title(f"{cell.upper()}: peak memory, H = {h_at_t}")
+        axes[i, 1].set_xlabel("T")
+        axes[i, 1].set_ylabel("bytes")
+        axes[i, 0].legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    out = save_figure(fig, path)
+    plt.close(fig)
+    return out
