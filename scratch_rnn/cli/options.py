@@ -114,3 +114,24 @@ def job_label(job) -> str:
     if fields is None:
         return repr(job)
     return type(job).__name__ + " " + " ".join(f"{k}={getattr(job, k)}" for k in fields)
+
+
+def add_experiment_options(p, name: str, figures: str) -> None:
+    """The options of a command that runs one experiment into a store: --out (default results/NAME),
+    --quick, --figures (what `figures` says is copied there), --seed and the execution options."""
+    p.add_argument("--out", default=f"results/{name}", metavar="DIR", help=f"output folder (default: results/{name})")
+    p.add_argument("--quick", action="store_true", help="tiny sizes and budgets (under a minute), to check the pipeline")
+    p.add_argument("--figures", default=None, metavar="DIR", help=f"also copy {figures} into DIR")
+    p.add_argument("--seed", type=SEED, default=0, help="first seed (default 0)")
+    add_execution_options(p)
+
+
+def run_experiment(run, args) -> int:
+    """Call ``run(out, quick=, seed=, figures=, **execution options)`` (an experiment's entry point, e.g.
+    `scratch_rnn.truncation.report.truncation`), print its failures and the files it wrote; exit code 0."""
+    from pathlib import Path
+    res = run(Path(args.out), quick=args.quick, seed=args.seed,
+              figures=None if args.figures is None else Path(args.figures), **execution_options(args))
+    print_failures(res["failures"])
+    print("wrote " + ", ".join(str(p) for p in res["files"].values()))
+    return 0
