@@ -43,3 +43,15 @@ def test_jax_rows_where_jax_runs_and_a_column_against_it(tmp_path):
     rows = add_ratios(rows, "jax")
     paths = write_results(rows, tmp_path, {})
     assert "| jax ms |" in paths[2].read_text() and "| numba vs jax |" in paths[2].read_text()
+
+
+@pytest.mark.slow
+def test_the_forward_parts_benchmark_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "forward_parts.py"
+    out = subprocess.run([sys.executable, str(script), "--size", "4,8"], capture_output=True, text=True, timeout=300,
+                         check=True).stdout
+    rows = [line for line in out.splitlines() if line.startswith(("| float32", "| float64"))]
+    assert len(rows) == 2 and all(line.count("%") == 2 for line in rows)
