@@ -1,5 +1,6 @@
 """The benchmark machinery (not the speed itself: targets live in benchmarks/targets.py)."""
 import numpy as np
+import pytest
 
 from scratch_rnn.bench.measure import Case, add_ratios, environment, measure
 from scratch_rnn.bench.report import write_results
