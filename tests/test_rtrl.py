@@ -494,3 +494,21 @@ def test_truncated_bptt_run_chunk_by_chunk_is_the_chunks_scheme(cell, rng):
     assert max(max_rel_error(g[k], ref.params[k]) for k in g) <= 1e-12
     full = CELLS[cell].backward(cache, prob["dh"]).params
     assert max_rel_error(g["weight_hh"], full["weight_hh"]) > 1e-6     # and it is truncated
+
+
+def test_the_copying_task_with_a_loss_at_every_step():
+    from scratch_rnn.rtrl.tasks import copy_task, get_step_task, step_loss
+    from scratch_rnn.training.losses import softmax_cross_entropy
+    from scratch_rnn.training.model import init_model
+    from scratch_rnn.training.tasks import copying
+    x, y = copy_task(25, 3, np.random.default_rng(4))
+    x0, y0 = copying(5, 3, np.random.default_rng(4), np.float64)
+    assert np.array_equal(x, x0) and np.array_equal(y.argmax(axis=2), y0) and np.all(y.sum(axis=2) == 1)
+    _, spec = get_step_task("copy")
+    params = init_model("rnn", spec.input_size, 4, spec.outputs, np.random.default_rng(0), dtype=np.float64)
+    loss = step_loss(params, spec, x, y)[3]
+    h, _, _ = CELLS["rnn"].forward({k: v for k, v in params.items() if not k.startswith("head")}, x)
+    logits = h @ params["head_weight"].T + params["head_bias"]                  # the hard-label loss, step by step
+    assert loss == pytest.approx(float(softmax_cross_entropy(logits.reshape(-1, 9), y0.ravel())[0]), rel=1e-12)
+    with pytest.raises(ValueError, match="T: expected a length above 20"):
+        copy_task(20, 2, np.random.default_rng(0))

@@ -20,7 +20,7 @@ from ..cells import get_cell
 from .measure import METHODS, alignment, cost, methods_for, train_online
 
 ONLINE = {"hidden": 16, "batch": 32, "seeds": 10, "cells": ("rnn", "lstm", "gru"),
-          "align": {"first_bit": (10, 50), "xor": (10, 50), "add": (20, 50), "mimic": (20, 50)},
+          "align": {"first_bit": (10, 50), "xor": (10, 50), "copy": (30, 60), "add": (20, 50), "mimic": (20, 50)},
           "learn_seeds": 5, "learn_cells": ("rnn", "lstm"), "learn": {"first_bit": 10, "add": 20},
           "updates": 1000, "lr": 3e-3, "every": 50,
           "cost_cells": ("rnn", "lstm"), "cost_H": (8, 16, 32, 64, 128), "cost_T_at_H": 20,
@@ -103,6 +103,7 @@ class CostJob:
 def run_job(job) -> dict:
     """A job's result (a dict of plain numbers and lists)."""
     t0 = time.perf_counter()
+    res: dict
     if isinstance(job, AlignJob):
         res = {"methods": {m: list(v) for m, v in alignment(job.cell, job.task, job.T, job.hidden, job.seed,
                                                              B=job.batch).items()}}

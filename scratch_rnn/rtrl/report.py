@@ -102,15 +102,15 @@ def report_text(align, learn, cost, meta, failures) -> str:
                   "whose accuracy reached 0.9. Add: the levels are " + ", ".join(
                       f"{k} {v:.3f}" for k, v in get_step_task("add")[1].levels.items()) + " nats.", "",
                   "| cell | task | method | final loss | final cosine | solved |", "|---|---|---|---|---|---|"]
-        for key in sorted({(r["method"], r["cell"], r["task"]) for r in learn},
+        for run in sorted({(r["method"], r["cell"], r["task"]) for r in learn},
                           key=lambda k: (k[1], k[2], list(COLORS).index(k[0]))):
-            loss, cos = _final(learn, key, "loss"), _final(learn, key, "cosine")
-            if key[2] in STEP_TASKS:
+            loss, cos = _final(learn, run, "loss"), _final(learn, run, "cosine")
+            if run[2] in STEP_TASKS:
                 solved = "-"
             else:
-                acc = _final(learn, key, "accuracy")
+                acc = _final(learn, run, "accuracy")
                 solved = f"{sum(a >= 0.9 for a in acc.values())}/{len(acc)}"
-            lines.append(f"| {key[1]} | {key[2]} | {key[0]} | {_med(list(loss.values()))} | "
+            lines.append(f"| {run[1]} | {run[2]} | {run[0]} | {_med(list(loss.values()))} | "
                          f"{_med(list(cos.values()))} | {solved} |")
         lines.append("")
     if cost:

@@ -1,4 +1,4 @@
-r"""The two task families of Marschall, Cho & Savin (2020), with a loss at every step.
+r"""Tasks with a loss at every step: the two task families of Marschall, Cho & Savin (2020), and copying.
 
 * ``add`` (their "Add task", after Pitis 2016): inputs x_t = [b_t, 1 - b_t], b_t ~ Bernoulli(1/2)
   i.i.d.; the label is a distribution over two classes, [p_t, 1 - p_t] with
@@ -13,6 +13,10 @@ r"""The two task families of Marschall, Cho & Savin (2020), with a loss at every
   of a fixed random tanh RNN (H = 16, O = 2, a linear readout) fed the same inputs from h = 0; the
   loss is the mean squared error at every step. The level: the target's variance (the MSE of the best
   constant), measured on 256 x 200 fixed samples.
+* ``copy``: the copying task of `scratch_rnn.training.tasks.copying` (Arjovsky et al. 2016, ours: the
+  truncation study's) seen the same way, a cross-entropy at every step over the blank and the 8
+  symbols; here T is the whole length, T - 20 the task's own T (each symbol recalled T - 10 steps
+  after it was seen). The memoryless level is 10 log 8 / T per step (`copying_baseline`).
 
 Where their definition had to be guessed: the lags (t1, t2) = (3, 8) are Pitis's (the paper's values
 were not in the text available to us); the mimic task's sizes and the target's weight scales
@@ -30,6 +34,7 @@ import numpy as np
 
 from ..cells import CELLS
 from ..training.model import cell_of, layer_params
+from ..training.tasks import COPY_N, COPY_SYMBOLS, copying, one_hot
 
 LAGS = (3, 8)
 MIMIC_SIZES = {"input_size": 8, "hidden": 16, "outputs": 2}
@@ -66,7 +71,7 @@ def add_levels(lags: tuple[int, int] = LAGS) -> dict:
     p = {(b1, b2): 0.5 + 0.5 * b1 - 0.25 * b2 for b1 in (0, 1) for b2 in (0, 1)}
     both = np.mean([_entropy(v) for v in p.values()])
     first = np.mean([_entropy((p[(b1, 0)] + p[(b1, 1)]) / 2) for b1 in (0, 1)])
-    return {"nothing": _entropy(np.mean(list(p.values()))), "first_lag": float(first), "both_lags": float(both)}
+    return {"nothing": _entropy(float(np.mean(list(p.values())))), "first_lag": float(first), "both_lags": float(both)}
 
 
 def add_task(T: int, B: int, rng: np.random.Generator, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
@@ -107,17 +112,27 @@ def _mimic_levels() -> dict:
     return {"constant": float(np.mean(np.var(y.reshape(-1, y.shape[2]), axis=0)))}
 
 
+def copy_task(T: int, B: int, rng: np.random.Generator, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs (T, B, 10) and one-hot labels (T, B, 9) of the copying task of length T (its lag T - 10)."""
+    if T <= 2 * COPY_N:
+        raise ValueError(f"T: expected a length above {2 * COPY_N} for the copying task (T - 20 blanks), got {T}")
+    x, y = copying(T - 2 * COPY_N, B, rng, dtype)
+    return x, one_hot(y, COPY_SYMBOLS + 1, dtype)
+
+
 def get_step_task(name: str) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]], StepTask]:
-    """(sampler, spec) of "add" or "mimic"; the sampler takes (T, B, rng, dtype)."""
+    """(sampler, spec) of "add", "mimic" or "copy"; the sampler takes (T, B, rng, dtype)."""
     if name == "add":
         return add_task, StepTask("add", 2, 2, "soft_cross_entropy", LAGS[1], add_levels())
     if name == "mimic":
         return mimic_task, StepTask("mimic", MIMIC_SIZES["input_size"], MIMIC_SIZES["outputs"], "mse", 0,
                                     _mimic_levels())
+    if name == "copy":
+        return copy_task, StepTask("copy", COPY_SYMBOLS + 2, COPY_SYMBOLS + 1, "soft_cross_entropy", 0, {})
     raise ValueError(f"task: expected one of {STEP_TASKS}, got {name!r}")
 
 
-STEP_TASKS = ("add", "mimic")
+STEP_TASKS = ("add", "mimic", "copy")
 
 
 def step_loss(params: dict, task: StepTask, x: np.ndarray, y: np.ndarray):
