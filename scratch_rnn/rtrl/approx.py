@@ -1,6 +1,7 @@
-r"""The deterministic online approximations of RTRL (the stochastic ones: `stochastic`), in the notation of `exact`: a step's local derivatives A_t, C_t,
-E_t, its Jacobian J_t = E_t + C_t W_hh P_h, and the direct influence I_t = dS_t/dtheta|direct
-(A_t (x) x_t for W_ih, C_t (x) h_{t-1} for W_hh, A_t and C_t for the biases).
+r"""The deterministic online approximations of RTRL (the stochastic ones: `stochastic`), in the
+notation of `exact`: a step's local derivatives A_t, C_t, E_t, its Jacobian J_t = E_t + C_t W_hh P_h,
+and the direct influence I_t = dS_t/dtheta|direct (A_t (x) x_t for W_ih, C_t (x) h_{t-1} for W_hh,
+A_t and C_t for the biases).
 
 **SnAp-1** (Menick, Elsen, Evci, Osindero, Simonyan & Graves 2021, "Practical real time recurrent
 learning with a sparse approximation"): keep only the entries of the influence that one step can
@@ -75,7 +76,7 @@ def _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict:
         m_t[b, u, k] = sum_v Jd_t[b, u, v, k mod H] m_{t-1}[b, v, k] + I_t[b, u H + k mod H, k]
 
     O(n P) memory and O(n^2 P) time a step. Returns the summed gradient sum_t g_t . m_t."""
-    T, B, H = dH.shape
+    _, B, H = dH.shape
     n, dtype = S // H, dH.dtype
     unit = np.arange(p["weight_ih"].shape[0]) % H                                      # the unit of each row k
     m = {k: np.zeros((B, n, *np.shape(p[k])), dtype) for k in PARAM_NAMES}

@@ -65,7 +65,7 @@ def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
 
 def _task(name: str):
     """(sampler, spec) of a task of `scratch_rnn.training.tasks` (a loss at the last step) or of
-    `scratch_rnn.rtrl.tasks` (Marschall et al.'s, a loss at every step)."""
+    `scratch_rnn.rtrl.tasks` (Marschall et al.'s and copying, a loss at every step)."""
     return get_step_task(name) if name in STEP_TASKS else get_task(name)
 
 
@@ -98,10 +98,11 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     Args:
         method: "bptt" or one of `methods_for(cell)`.
         cell: "rnn", "lstm" or "gru".
-        task: "xor", "first_bit", "adding" (a loss at the last step), "add" or "mimic" (at every step).
+        task: "xor", "first_bit", "adding" (a loss at the last step), "add", "mimic" or "copy" (at every
+            step).
         T: The sequence length.
         H: The hidden size.
-        seed: Seeds the model, the batches and UORO's signs.
+        seed: Seeds the model, the batches and the random signs (UORO, KF-RTRL).
         updates: How many Adam updates.
         B: The batch size.
         lr: Adam's learning rate.
@@ -146,7 +147,7 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
     Args:
         cell: "rnn", "lstm" or "gru".
         task: A task of `scratch_rnn.training.tasks.get_task` ("xor", "first_bit", "adding"; a loss at
-            the last step) or of `scratch_rnn.rtrl.tasks` ("add", "mimic"; a loss at every step).
+            the last step) or of `scratch_rnn.rtrl.tasks` ("add", "mimic", "copy"; a loss at every step).
         T: The sequence length.
         H: The hidden size.
         seed: Seeds the model's initialisation, the batch and the random signs.
