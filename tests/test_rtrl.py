@@ -319,6 +319,8 @@ def test_the_online_jobs_and_their_report(tmp_path):
         experiment.LearnJob("kfrtrl", "gru", "add", 12, 0, 4, 2, 2, 1e-2, 1)
     with pytest.raises(ValueError, match="AlignJob.T: expected an integer >= 1"):
         experiment.AlignJob("rnn", "add", 0, 0, 4, 2)
+    with pytest.raises(ValueError, match="task: expected one of"):
+        experiment.AlignJob("rnn", "sine", 10, 0, 4, 2)
     jobs = [experiment.AlignJob("rnn", "add", 12, 0, 4, 3), experiment.LearnJob("uoro", "rnn", "first_bit", 6, 0, 4, 3, 4, 1e-2, 2),
             experiment.CostJob("tbptt", "lstm", 4, 12, 5), experiment.CostJob("snap1", "lstm", 4, 12, 5)]
     results = [(j, experiment.run_job(j)) for j in jobs]

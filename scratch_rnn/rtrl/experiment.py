@@ -17,7 +17,7 @@ import traceback
 from dataclasses import dataclass
 
 from ..cells import get_cell
-from .measure import METHODS, alignment, cost, methods_for, train_online
+from .measure import METHODS, _task, alignment, cost, methods_for, train_online
 
 ONLINE = {"hidden": 16, "batch": 32, "seeds": 10, "cells": ("rnn", "lstm", "gru"),
           "align": {"first_bit": (10, 50), "xor": (10, 50), "copy": (30, 60), "add": (20, 50), "mimic": (20, 50)},
@@ -38,6 +38,8 @@ def _state(cell: str) -> int:
 
 def _check(job) -> None:
     get_cell(job.cell)
+    if hasattr(job, "task"):
+        _task(job.task)                                                 # an unknown task fails here, not in a worker
     for name in ("T", "seed"):
         v = getattr(job, name)
         if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "seed" else 1):

@@ -24,7 +24,7 @@ from ..cells import CELLS, cell_of_cache
 from ..training.losses import linear_backward
 from ..training.model import init_model, layer_params, model_loss
 from ..training.optim import Adam
-from ..training.tasks import get_task
+from ..training.tasks import TASKS, get_task
 from .approx import RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
 from .stochastic import kfrtrl_gradients, uoro_gradients
 from .tasks import STEP_TASKS, StepTask, get_step_task, step_loss
@@ -66,7 +66,11 @@ def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
 def _task(name: str):
     """(sampler, spec) of a task of `scratch_rnn.training.tasks` (a loss at the last step) or of
     `scratch_rnn.rtrl.tasks` (Marschall et al.'s and copying, a loss at every step)."""
-    return get_step_task(name) if name in STEP_TASKS else get_task(name)
+    if name in STEP_TASKS:
+        return get_step_task(name)
+    if name not in TASKS:
+        raise ValueError(f"task: expected one of {(*TASKS, *STEP_TASKS)}, got {name!r}")
+    return get_task(name)
 
 
 def _batch(params: dict, task, x, y) -> tuple[dict, np.ndarray, dict, float, float]:
