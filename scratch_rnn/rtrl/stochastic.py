@@ -104,7 +104,7 @@ def kfrtrl_gradients(params: dict, x: ArrayLike, rng: np.random.Generator, h0: A
         p_0 = sqrt(|J_t K_{t-1}| / |u~_{t-1}|),   p_1 = sqrt(|D_t| / |u_t|)      (Frobenius norms)
 
     E[c_0 c_1] = 0 makes E[u~_t (x) K_t] = J_t M~_{t-1} + I_t, so the estimate g = sum_t
-    (K_t^T dh[t]) (x) u~_t is unbiased; the p's minimise its variance (Mujika et al., Lemma 1), and
+    (K_t^T dh[t]) (x) u~_t is unbiased; the p's are the ones Mujika et al. choose to keep its variance small, and
     each carries a small epsilon (p_0 = 1 while u~ is still 0). O(H^3) time a step for J_t K (against
     exact RTRL's O(H^4)) and O(H^2) memory per sequence. J_t = D_t W_hh. Both biases see u's last entry, 1,
     and get the same estimate.
