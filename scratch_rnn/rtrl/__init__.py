@@ -16,4 +16,5 @@ from .approx import eprop_gradients, rflo_gradients, snap1_gradients
 from .stochastic import kfrtrl_gradients, uoro_gradients
 from .exact import RTRLGrads, rtrl_gradients
 
-__all__ = ["RTRLGrads", "eprop_gradients", "kfrtrl_gradients", "rflo_gradients", "rtrl_gradients", "snap1_gradients", "uoro_gradients"]
+__all__ = ["RTRLGrads", "eprop_gradients", "kfrtrl_gradients", "rflo_gradients", "rtrl_gradients", "snap1_gradients",
+           "uoro_gradients"]
