@@ -172,8 +172,8 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
     for a unit with no state of its own (Bellec et al. 2020). tau > 1 is the trace a leaky network
     would have, applied to this one: an approximation of an approximation, kept for comparison with
     the papers. Murray's other ingredient, a fixed random matrix in place of the readout's transpose
-    in dh, is the caller's choice of `dh`; here dh is whatever the caller passes (the exact one in
-    `scratch_rnn.rtrl.measure`).
+    in dh, is the caller's choice of `dh`: `scratch_rnn.rtrl.measure` passes the error sent back
+    through `measure.feedback_matrix`, and with the readout's own weight there RFLO is e-prop.
 
     Args:
         params: The RNN's ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.

@@ -5,7 +5,10 @@ the exact gradient g of the recurrent layer's parameters (all of them, flattened
 and the norm ratio |g~| / |g|. The loss is the task's own: on the study's tasks
 (`scratch_rnn.training.tasks`) the study's model, a layer and a linear head on h_{T-1}, so dL/dh_t is
 nonzero only at the last step; on Marschall et al.'s (`scratch_rnn.rtrl.tasks`) a head at every step.
-The exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py).
+The exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py). Every method is given the loss's
+own dL/dh_t but RFLO, which gets the error sent back through a fixed random matrix in place of the
+head's weight (`feedback_matrix`), as Murray (2019) defines it; its trace is e-prop's for this RNN, so
+the two rows differ by the feedback alone.
 
 Cost: wall time and peak memory of one gradient of a sequence, for BPTT (which stores the T states),
 truncated BPTT(k) run chunk by chunk (k states), exact RTRL (which stores none of the past but carries
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import time
 import tracemalloc
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -30,7 +34,8 @@ from .stochastic import kfrtrl_gradients, uoro_gradients
 from .tasks import STEP_TASKS, StepTask, get_step_task, step_loss
 from .exact import rtrl_gradients
 
-#: every method, in the order of the tables; the last two for the RNN only (`RNN_ONLY`)
+#: every method, in the order of the tables; the last two for the RNN only (`RNN_ONLY`); "rflo" learns
+#: from the error sent back through `feedback_matrix`
 METHODS = ("rtrl", "snap1", "eprop", "uoro", "kfrtrl", "rflo")
 RNN_ONLY = ("kfrtrl", "rflo")
 #: the methods that draw random signs
@@ -73,19 +78,56 @@ def _task(name: str):
     return get_task(name)
 
 
-def _batch(params: dict, task, x, y) -> tuple[dict, np.ndarray, dict, float, float]:
-    """On one batch: (BPTT's layer gradients, dL/dh_t (T, B, H), the head's gradients, loss, accuracy);
-    the accuracy is NaN for the tasks with a loss at every step (their loss has reference levels)."""
+class Batch(NamedTuple):
+    """One batch's exact quantities: BPTT's layer gradients, dL/dh_t (T, B, H), dL/dout_t (T, B, O) (the
+    loss's gradient at the head's outputs; zero where a step has no loss), the head's gradients, the
+    loss and the accuracy (NaN for the tasks with a loss at every step, whose loss has reference levels)."""
+
+    exact: dict
+    dh: np.ndarray
+    dout: np.ndarray
+    head: dict
+    loss: float
+    accuracy: float
+
+
+def _batch(params: dict, task, x, y) -> Batch:
+    """The exact quantities of one batch (`Batch`)."""
     if isinstance(task, StepTask):
-        exact, dh, head, loss = step_loss(params, task, x, y)
-        return exact, dh, head, loss, float("nan")
+        exact, dh, dout, head, loss = step_loss(params, task, x, y)
+        return Batch(exact, dh, dout, head, loss, float("nan"))
     T, B = x.shape[:2]
-    loss, dout, acc, cache = model_loss(params, task, x, y, backend="numpy")
-    dw, db, dh_last = linear_backward(cache.head, dout)
+    loss, dlogits, acc, cache = model_loss(params, task, x, y, backend="numpy")
+    dw, db, dh_last = linear_backward(cache.head, dlogits)
     dh = np.zeros((T, B, dh_last.shape[1]), dh_last.dtype)
     dh[-1] = dh_last                                               # the loss reads h_{T-1} only
+    dout = np.zeros((T, B, dlogits.shape[1]), dlogits.dtype)
+    dout[-1] = dlogits
     exact = cell_of_cache(cache.layer).backward(cache.layer, dh).params
-    return exact, dh, {"head_weight": dw, "head_bias": db}, float(loss), float(acc)
+    return Batch(exact, dh, dout, {"head_weight": dw, "head_bias": db}, float(loss), float(acc))
+
+
+def feedback_matrix(seed: int, outputs: int, H: int, dtype: DTypeLike = np.float64) -> np.ndarray:
+    """RFLO's fixed random feedback (Murray 2019), in place of the head's weight when the error is sent
+    back to the units: dh_t = dL/dout_t B instead of dL/dout_t W_head.
+
+    Args:
+        seed: The run's seed; B comes from a stream of its own, so the model and batches are those of
+            the other methods with the same seed.
+        outputs: O, the head's outputs.
+        H: The hidden size.
+        dtype: B's dtype.
+
+    Returns:
+        B, (O, H), drawn as PyTorch draws a linear head's weight: U(-1/sqrt(H), 1/sqrt(H)).
+    """
+    bound = 1 / np.sqrt(H)
+    return np.random.default_rng([seed, 0xFB]).uniform(-bound, bound, (outputs, H)).astype(dtype)
+
+
+def _signal(method: str, batch: Batch, fb: np.ndarray) -> np.ndarray:
+    """The learning signal a method is given: dL/dh_t, or for RFLO the error sent back through `fb`."""
+    return batch.dout @ fb if method == "rflo" else batch.dh
 
 
 def _compare(est: dict, exact: dict, keys) -> tuple[float, float]:
@@ -125,17 +167,18 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=np.float64)
     keys = list(layer_params(params))
+    fb = feedback_matrix(seed, spec.outputs, H)
     opt = Adam(params, lr=lr)
     rows = []
     for u in range(updates + 1):
         x, y = sampler(T, B, rng, np.float64)
-        exact, dh, head, loss, acc = _batch(params, spec, x, y)
-        est = exact if method == "bptt" else _estimate(method, cell, layer_params(params), x, dh, rng)
+        b = _batch(params, spec, x, y)
+        est = b.exact if method == "bptt" else _estimate(method, cell, layer_params(params), x, _signal(method, b, fb), rng)
         if u % every == 0 or u == updates:
-            cos, ratio = _compare(est, exact, keys)
-            rows.append({"update": u, "loss": loss, "accuracy": acc, "cosine": cos, "norm_ratio": ratio})
+            cos, ratio = _compare(est, b.exact, keys)
+            rows.append({"update": u, "loss": b.loss, "accuracy": b.accuracy, "cosine": cos, "norm_ratio": ratio})
         if u < updates:
-            opt.step({**est, **head})                                 # the head's gradient is exact for every method
+            opt.step({**est, **b.head})                               # the head's gradient is exact for every method
     return rows
 
 
@@ -171,12 +214,13 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=dtype)
     x, y = sampler(T, B, rng, dtype)
-    exact, dh, _, _, _ = _batch(params, spec, x, y)
-    layer, keys = layer_params(params), list(exact)
+    b = _batch(params, spec, x, y)
+    layer, keys = layer_params(params), list(b.exact)
+    fb = feedback_matrix(seed, spec.outputs, H, dtype)
     out = {}
     for m in methods_for(cell):
-        draws = [_estimate(m, cell, layer, x, dh, rng) for _ in range(uoro_draws if m in STOCHASTIC else 1)]
-        out[m] = _compare({k: sum(d[k] for d in draws) / len(draws) for k in keys}, exact, keys)
+        draws = [_estimate(m, cell, layer, x, _signal(m, b, fb), rng) for _ in range(uoro_draws if m in STOCHASTIC else 1)]
+        out[m] = _compare({k: sum(d[k] for d in draws) / len(draws) for k in keys}, b.exact, keys)
     return out
 
 

@@ -139,8 +139,8 @@ def step_loss(params: dict, task: StepTask, x: np.ndarray, y: np.ndarray):
     """The model with a linear head at every step, out_t = h_t W^T + b, on a task of this module.
 
     Returns:
-        (BPTT's layer gradients, dL/dh_t (T, B, H), the head's gradients, the mean loss over the
-        scored steps and sequences).
+        (BPTT's layer gradients, dL/dh_t (T, B, H), dL/dout_t (T, B, O), the head's gradients, the
+        mean loss over the scored steps and sequences).
     """
     layer = layer_params(params)
     spec = CELLS[cell_of(params)]
@@ -162,4 +162,4 @@ def step_loss(params: dict, task: StepTask, x: np.ndarray, y: np.ndarray):
     dh = dout @ W                                                             # (T, B, H)
     head = {"head_weight": np.einsum("tbo,tbh->oh", dout, h), "head_bias": dout.sum(axis=(0, 1))}
     exact = spec.backward(cache, dh).params
-    return exact, dh, head, float(loss)
+    return exact, dh, dout, head, float(loss)
