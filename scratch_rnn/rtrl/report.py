@@ -140,8 +140,7 @@ def plot_learning(learn: list[dict], path: Path) -> Path:
                              key=lambda r: r["update"])
                 if sel:
                     u = [r["update"] for r in sel]
-                    label = m if s == min(r["seed"] for r in learn) else None
-                    axes[0, j].plot(u, [r["loss"] for r in sel], color=color, alpha=0.6, lw=1, label=label)
+                    axes[0, j].plot(u, [r["loss"] for r in sel], color=color, alpha=0.6, lw=1)
                     axes[1, j].plot(u, [r["cosine"] for r in sel], color=color, alpha=0.6, lw=1)
         if task == "add":
             for v in get_step_task("add")[1].levels.values():
@@ -151,8 +150,11 @@ def plot_learning(learn: list[dict], path: Path) -> Path:
         axes[1, j].set_ylim(-0.5, 1.05)
     axes[0, 0].set_ylabel("loss (nats)")
     axes[1, 0].set_ylabel("cosine with the exact gradient")
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
+    from matplotlib.lines import Line2D
+    present = [m for m in COLORS if any(r["method"] == m for r in learn)]
+    fig.legend([Line2D([], [], color=COLORS[m]) for m in present], present, loc="upper center", ncol=len(present),
+               fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     out = save_figure(fig, path)
     plt.close(fig)
     return out
