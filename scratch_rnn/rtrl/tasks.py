@@ -18,8 +18,8 @@ r"""Tasks with a loss at every step: the two task families of Marschall, Cho & S
   symbols; here T is the whole length, T - 20 the task's own T (each symbol recalled T - 10 steps
   after it was seen). The memoryless level is 10 log 8 / T per step (`copying_baseline`).
 
-Where their definition had to be guessed: the lags (t1, t2) = (3, 8) are Pitis's (the paper's values
-were not in the text available to us); the mimic task's sizes and the target's weight scales
+Where their definition had to be guessed: the lags (t1, t2) = (3, 8) are Pitis's (the paper's own values
+could not be confirmed); the mimic task's sizes and the target's weight scales
 (W_hh ~ N(0, 1/H), W_ih ~ N(0, 1/D), W_out ~ N(0, 1/H), biases 0) are ours. They train one long stream
 online; here a batch of B sequences of length T, each from h = 0, gives one update (the protocol of the
 other tables), so the tasks measure the same gradients in both families of experiments.
