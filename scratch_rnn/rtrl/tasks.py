@@ -33,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from ..cells import CELLS
+from ..training.losses import linear_backward, linear_forward, mse_loss
 from ..training.model import cell_of, layer_params
 from ..training.tasks import COPY_N, COPY_SYMBOLS, copying, one_hot
 
@@ -145,21 +146,21 @@ def step_loss(params: dict, task: StepTask, x: np.ndarray, y: np.ndarray):
     layer = layer_params(params)
     spec = CELLS[cell_of(params)]
     h, _, cache = spec.forward(layer, x, backend="numpy")
-    W, b = params["head_weight"], params["head_bias"]
-    out = h @ W.T + b                                                         # (T, B, O)
+    T, B, H = h.shape
+    out, head_cache = linear_forward(params["head_weight"], params["head_bias"], h.reshape(T * B, H))
+    out = out.reshape(T, B, -1)                                               # (T, B, O) the head at every step
     s = slice(task.burn_in, None)                                             # the scored steps
-    n = out[s].shape[0] * out.shape[1]
     dout = np.zeros_like(out)
     if task.loss == "soft_cross_entropy":
+        n = out[s].shape[0] * B
         shifted = out[s] - out[s].max(axis=2, keepdims=True)
         log_p = shifted - np.log(np.exp(shifted).sum(axis=2, keepdims=True))   # log softmax
         loss = -np.sum(y[s] * log_p) / n
         dout[s] = (np.exp(log_p) - y[s]) / n                                  # softmax - label
     else:
-        diff = out[s] - y[s]
-        loss = np.mean(diff * diff)
-        dout[s] = 2 * diff / diff.size
-    dh = dout @ W                                                             # (T, B, H)
-    head = {"head_weight": np.einsum("tbo,tbh->oh", dout, h), "head_bias": dout.sum(axis=(0, 1))}
+        loss, dout[s] = mse_loss(out[s], y[s])
+    dw, db, dh = linear_backward(head_cache, dout.reshape(T * B, -1))
+    dh = dh.reshape(T, B, H)                                                  # dL/dh_t
+    head = {"head_weight": dw, "head_bias": db}
     exact = spec.backward(cache, dh).params
     return exact, dh, dout, head, float(loss)
