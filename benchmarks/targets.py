@@ -109,10 +109,8 @@ def main(argv=None):
     def numba_row(c):
         return by[(c.op, c.cell, c.dtype, c.T, c.B, c.H, c.D, c.layers, c.bidirectional, "numba")]
     def x_floor(c, r):
-        """numba's forward + BPTT over its products at the one-thread GEMM rate (one layer only)."""
-        if c.layers > 1 or c.bidirectional:
-            return ""
-        f = kernel_floor(c.cell, c.dtype, c.T, c.B, c.H, c.D)
+        """numba's forward + BPTT over its products at the one-thread GEMM rate (every layer and direction)."""
+        f = kernel_floor(c.cell, c.dtype, c.T, c.B, c.H, c.D, c.layers, c.bidirectional)
         return f"{r['median_s'] / (f['forward_s'] + f['backward_s']):.2f}x"
     for name, c, thr in speed:
         r = numba_row(c)

@@ -56,3 +56,20 @@ def test_the_forward_parts_benchmark_runs():
                          check=True).stdout
     rows = [line for line in out.splitlines() if line.startswith(("| float32", "| float64"))]
     assert len(rows) == 2 and all(line.count("%") == 2 for line in rows)
+
+
+@pytest.mark.parametrize("cell,G", [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_the_floor_counts_every_product_of_every_layer_and_direction(cell, G, monkeypatch):
+    """forward 2 T B G H (D + H) FLOPs per layer and direction, backward twice that; layer 0 reads
+    D inputs, a later one H per direction. The rate is a constant here: no timing in a test."""
+    from scratch_rnn.bench import floor
+    monkeypatch.setattr(floor, "gemm_rate", lambda m, k, n, dtype: 1e9)
+    T, B, H, D = 7, 3, 5, 2
+    one = floor.kernel_floor(cell, "float64", T, B, H, D)
+    assert one["forward_flops"] == 2 * T * B * G * H * (D + H)
+    assert one["backward_flops"] == 2 * one["forward_flops"]
+    assert one["forward_s"] == pytest.approx(one["forward_flops"] / 1e9)
+    stack = floor.kernel_floor(cell, "float64", T, B, H, D, layers=2, bidirectional=True)
+    per_direction = 2 * T * B * G * H * (D + H) + 2 * T * B * G * H * (2 * H + H)
+    assert stack["forward_flops"] == 2 * per_direction
+    assert stack["backward_flops"] == 2 * stack["forward_flops"]

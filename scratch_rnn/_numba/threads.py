@@ -19,6 +19,8 @@ import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from .heap import settle_heap
+
 _state: dict = {"threads": 1, "controllers": None}
 
 
@@ -86,6 +88,7 @@ def pinned(fn):
     restoring the caller's thread count after it."""
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        settle_heap()                # once: freed output arrays stay mapped for the next call (heap)
         want = _state["threads"]
         if want is None:
             return fn(*args, **kwargs)

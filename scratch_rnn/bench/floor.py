@@ -59,15 +59,20 @@ def products(cell: str, T: int, B: int, H: int, D: int) -> dict[str, list[tuple[
             "backward": [(T, B, GH, H), (1, T * B, GH, D), (1, GH, T * B, H), (1, GH, T * B, D)]}
 
 
-def kernel_floor(cell: str, dtype: str, T: int, B: int, H: int, D: int) -> dict:
+def kernel_floor(cell: str, dtype: str, T: int, B: int, H: int, D: int, layers: int = 1,
+                 bidirectional: bool = False) -> dict:
     """Seconds and FLOPs of the forward and backward kernels' products at the measured GEMM rates:
     {"forward_s", "backward_s", "forward_flops", "backward_flops", "rate_flops"} (rate at the
-    per-step product's shape, the one that dominates)."""
-    out = {}
-    for part, prods in products(cell, T, B, H, D).items():
-        flops = sum(2.0 * c * m * k * n for c, m, k, n in prods)
-        seconds = sum(2.0 * c * m * k * n / gemm_rate(m, k, n, dtype) for c, m, k, n in prods)
-        out[f"{part}_s"], out[f"{part}_flops"] = seconds, flops
+    per-step product's shape, the one that dominates). A stack adds up its layers and directions,
+    each a kernel of its own: layer 0 reads D inputs, every later layer H (2 H bidirectional)."""
+    out = {"forward_s": 0.0, "backward_s": 0.0, "forward_flops": 0.0, "backward_flops": 0.0}
+    directions = 2 if bidirectional else 1
+    for layer in range(layers):
+        d_in = D if layer == 0 else directions * H
+        for part, prods in products(cell, T, B, H, d_in).items():
+            out[f"{part}_flops"] += directions * sum(2.0 * c * m * k * n for c, m, k, n in prods)
+            out[f"{part}_s"] += directions * sum(2.0 * c * m * k * n / gemm_rate(m, k, n, dtype)
+                                                 for c, m, k, n in prods)
     GH = CELLS[cell].gates * H
     out["rate_flops"] = gemm_rate(B, H, GH, dtype)
     return out
