@@ -58,6 +58,24 @@ def test_the_forward_parts_benchmark_runs():
     assert len(rows) == 2 and all(line.count("%") == 2 for line in rows)
 
 
+@pytest.mark.slow
+def test_the_targets_benchmark_runs_and_fills_every_column(tmp_path):
+    """`targets.py --quick`: one speed target, its torch ratio, x floor and ratio at the floor."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    pytest.importorskip("torch")
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "targets.py"
+    subprocess.run([sys.executable, str(script), "--quick", "--out", str(tmp_path)], capture_output=True, text=True,
+                   timeout=300, check=True)
+    (row,) = json.loads((tmp_path / "targets.json").read_text())["results"]
+    assert row["numba_ms"] > 0 and row["torch_ms"] > 0 and row["floor_ms"] > 0
+    assert float(row["at_floor"].rstrip("x")) == pytest.approx(row["torch_ms"] / row["floor_ms"], rel=0.01)
+    assert float(row["x_floor"].rstrip("x")) == pytest.approx(row["numba_ms"] / row["floor_ms"], rel=0.01)
+    assert row["at_floor"] in (tmp_path / "targets.md").read_text()
+
+
 @pytest.mark.parametrize("cell,G", [("rnn", 1), ("lstm", 4), ("gru", 3)])
 def test_the_floor_counts_every_product_of_every_layer_and_direction(cell, G, monkeypatch):
     """forward 2 T B G H (D + H) FLOPs per layer and direction, backward twice that; layer 0 reads
