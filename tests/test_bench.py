@@ -91,3 +91,10 @@ def test_the_floor_counts_every_product_of_every_layer_and_direction(cell, G, mo
     per_direction = 2 * T * B * G * H * (D + H) + 2 * T * B * G * H * (2 * H + H)
     assert stack["forward_flops"] == 2 * per_direction
     assert stack["backward_flops"] == 2 * stack["forward_flops"]
+
+
+def test_a_forced_blas_core_type_is_warned_about(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    with pytest.warns(RuntimeWarning, match="OPENBLAS_CORETYPE=Haswell"):
+        measure([Case("fwd_bwd", "rnn", "float64", 3, 2, 4, 1)], ["numpy"], budget_s=0.01, min_repeats=1,
+                max_repeats=1, progress=False)

@@ -1,20 +1,22 @@
-"""Why the first kernel call allocates and frees 16 MiB: so that glibc keeps freed memory for reuse.
+"""Why the first kernel call allocates and frees 30 MiB: so that glibc keeps freed memory for reuse.
 
 Every forward pass returns fresh arrays (h, and the LSTM's c, gates and tanh c) and every backward
 pass fresh gradients; at the study's size (T = 100, B = 32, H = 64) each is 0.2 to 3 MiB. glibc's
 malloc serves a block of 128 KiB or more with a fresh ``mmap`` and hands it back to the system
-when it is freed (or trims the top of its heap once more than twice that is free), so the next
-call takes a page fault on every 4 KiB page it writes. Measured on the RNN's float32 forward + BPTT
-at the study's size: 368 page faults a call, 1.87 ms a call against 1.25 ms without them.
+when it is freed (and trims the top of its heap once 128 KiB there are free), so the next call
+takes a page fault on every 4 KiB page it writes. Measured on the RNN's float32 forward + BPTT at
+the study's size: 368 page faults a call, 1.27 ms a call against 0.64 ms without them
+(`benchmarks/heap.py`).
 
 glibc adapts by itself: when a process frees an ``mmap``-ed block of up to 32 MiB, the size above
-which it maps becomes that block's size, and the free memory it keeps on its heap twice that.
-A caller who once freed a large array (any PyTorch run, any bigger NumPy temporary) gets the fast
-case; a plain script that calls the kernels alone does not. `settle_heap` makes that first large
-free itself, once, on the first kernel call: 16 MiB, allocated and freed without touching a page.
-After it, blocks under 16 MiB come from the heap and up to 32 MiB of freed heap stays mapped for
-the next call. Nothing is changed where glibc does not adapt: a caller who set its own threshold
-(``mallopt`` or ``MALLOC_MMAP_THRESHOLD_``) keeps it, and other C libraries are left alone.
+which it maps becomes that block's size, and the free memory it keeps on top of its heap twice
+that. A caller who once freed a large enough array gets the fast case; a plain script that calls
+the kernels alone at the study's size never frees one. `settle_heap` makes that first large free
+itself, once, on the first kernel call: 30 MiB, allocated and freed without touching a page. After
+it, blocks under 30 MiB come from the heap and up to 60 MiB of freed heap stays mapped for the
+next call (past 60 MiB of arrays a call glibc trims again: it adapts no further). Nothing changes
+where glibc does not adapt: a caller who set its own thresholds (``mallopt``,
+``MALLOC_MMAP_THRESHOLD_``) keeps them, and other C libraries are left alone.
 """
 from __future__ import annotations
 

@@ -148,6 +148,7 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
 
     from .._numba.threads import load_blas
     load_blas()                      # threadpoolctl limits only the libraries already loaded
+    warn_core_type()
     if "jax" in variants:
         from .jax_peer import pin_one_thread
         if not pin_one_thread():
@@ -203,6 +204,17 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
             rows.append({**asdict(case), "variant": b, "threads": threads, "median_s": med, "q25_s": q25,
                          "q75_s": q75, "repeats": len(times[b]), "compile_s": getattr(runners[b], "compile_s", None)})
     return rows
+
+
+def warn_core_type() -> None:
+    """Warn where OPENBLAS_CORETYPE is set: OpenBLAS then runs that core type's kernels, not this
+    CPU's own (set to Haswell on an AVX-512 machine: a third of the float32 GEMM rate, measured)."""
+    import os
+    core = os.environ.get("OPENBLAS_CORETYPE")
+    if core:
+        import warnings
+        warnings.warn(f"OPENBLAS_CORETYPE={core} is set: the BLAS runs {core} kernels, which may be slower "
+                      "than this CPU's own; unset it to time the machine as it is", RuntimeWarning, stacklevel=3)
 
 
 def add_ratios(rows: list[dict], reference: str = "torch") -> list[dict]:
