@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +21,8 @@ import numpy as np
 import scratch_rnn as sr
 from scratch_rnn._provenance import provenance
 
-
-def median_s(call, n: int) -> float:
-    call()
-    times = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from busy import median_ms  # noqa: E402  (the same median of calls after a warm-up)
 
 
 def main(argv=None) -> int:
@@ -55,7 +47,7 @@ def main(argv=None) -> int:
                 best: dict[int, float] = {}
                 for k in (1, many, 1, many):
                     with sr.num_threads(k):
-                        best[k] = min(best.get(k, float("inf")), median_s(call, n))
+                        best[k] = min(best.get(k, float("inf")), median_ms(call, n) / 1e3)
                 rows.append({"cell": cell, "dtype": dtype, "T": T, "H": H, "one_s": best[1], "many_s": best[many],
                              "threads": many})
                 print(rows[-1], flush=True)
