@@ -8,7 +8,9 @@ Differences from the reference, all exact rearrangements of the same sums (as in
 * backward: dx_t, the weight-gradient sums and the bias sums are single products per chunk of time
   steps (`common`), with dL/dgi_t feeding W_ih and b_ih and dL/dgh_t feeding W_hh and b_hh;
 * backward: every quantity carried through the recurrence (dL/dh_t, the gates' dL/da and dL/dgh_n)
-  is flushed to zero below the smallest normal number, as in `rnn`.
+  is flushed to zero below the smallest normal number, as in `rnn`;
+* backward: the step's elementwise work is split into loops over few arrays each, as in `lstm`, so
+  that LLVM vectorises them (float32: 14.4 -> 12.9 us a step at the study's size; same numbers).
 """
 from __future__ import annotations
 
@@ -88,24 +90,32 @@ def _gru_backward(x, h0, h, gates, gh_n, dh, w_ih, w_hh, dx, dh_total):
         start = max(0, end - K)                                  # this chunk: steps start .. end-1
         for t in range(end - 1, start - 1, -1):
             h_prev = h0 if t == 0 else h[t - 1]                  # (B, H) h_{t-1}
-            for b in range(B):
+            zf, dhtf = gates[t, 1].reshape(B * H), dh_total[t].reshape(B * H)
+            dhf, dhnf, dhzf = dh[t].reshape(B * H), dh_next.reshape(B * H), dh_z.reshape(B * H)
+            for j in range(B * H):
+                dht = dhf[j] + dhnf[j]                           # direct + through the future
+                dhtf[j] = dht if abs(dht) >= tiny else zero      # flush subnormals
+            for j in range(B * H):
+                dhzf[j] = dhtf[j] * zf[j]                        # dL/dh_{t-1} through z_t h_{t-1}
+            for b in range(B):                                   # one loop per gate: few arrays per
                 r, z, n, ghn, hp = gates[t, 0, b], gates[t, 1, b], gates[t, 2, b], gh_n[t, b], h_prev[b]
-                di, dg = dgi[t - start, b], dgh[t - start, b]    # (3H,) each
-                dhb, dhn, dht_, dhz = dh[t, b], dh_next[b], dh_total[t, b], dh_z[b]
+                di, dg, dht_ = dgi[t - start, b], dgh[t - start, b], dh_total[t, b]  # (3H,), (3H,), (H,)
+                dr_i, dz_i, dn_i = di[0:H], di[H:2 * H], di[2 * H:3 * H]
+                dr_h, dz_h, dn_h = dg[0:H], dg[H:2 * H], dg[2 * H:3 * H]
                 for j in range(H):
-                    dht = dhb[j] + dhn[j]                        # direct + through the future
-                    dht = dht if abs(dht) >= tiny else zero      # flush subnormals
-                    dht_[j] = dht
-                    v = dht * (one - z[j]) * (one - n[j] * n[j])  # dL/da_n, through n_t and tanh
-                    da_n = v if abs(v) >= tiny else zero
-                    v = da_n * ghn[j] * r[j] * (one - r[j])      # dL/da_r
-                    da_r = v if abs(v) >= tiny else zero
-                    v = dht * (hp[j] - n[j]) * z[j] * (one - z[j])  # dL/da_z
-                    da_z = v if abs(v) >= tiny else zero
-                    di[j], di[H + j], di[2 * H + j] = da_r, da_z, da_n
-                    v = da_n * r[j]                              # dL/dgh_n, through the reset gate
-                    dg[j], dg[H + j], dg[2 * H + j] = da_r, da_z, (v if abs(v) >= tiny else zero)
-                    dhz[j] = dht * z[j]                          # dL/dh_{t-1} through z_t h_{t-1}
+                    v = dht_[j] * (one - z[j]) * (one - n[j] * n[j])  # dL/da_n, through n_t and tanh
+                    dn_i[j] = v if abs(v) >= tiny else zero
+                for j in range(H):
+                    v = dn_i[j] * ghn[j] * r[j] * (one - r[j])   # dL/da_r
+                    v = v if abs(v) >= tiny else zero
+                    dr_i[j], dr_h[j] = v, v
+                for j in range(H):
+                    v = dht_[j] * (hp[j] - n[j]) * z[j] * (one - z[j])  # dL/da_z
+                    v = v if abs(v) >= tiny else zero
+                    dz_i[j], dz_h[j] = v, v
+                for j in range(H):
+                    v = dn_i[j] * r[j]                           # dL/dgh_n, through the reset gate
+                    dn_h[j] = v if abs(v) >= tiny else zero
             np.dot(dgh[t - start], w_hh, dh_next)                # dL/dh_{t-1} through gh_t
             for b in range(B):
                 for j in range(H):
