@@ -97,7 +97,7 @@ def _gru_backward(x, h0, h, gates, gh_n, dh, w_ih, w_hh, dx, dh_total):
                 dhtf[j] = dht if abs(dht) >= tiny else zero      # flush subnormals
             for j in range(B * H):
                 dhzf[j] = dhtf[j] * zf[j]                        # dL/dh_{t-1} through z_t h_{t-1}
-            for b in range(B):                                   # one loop per gate: few arrays per
+            for b in range(B):                                   # one loop per gate, few arrays each
                 r, z, n, ghn, hp = gates[t, 0, b], gates[t, 1, b], gates[t, 2, b], gh_n[t, b], h_prev[b]
                 di, dg, dht_ = dgi[t - start, b], dgh[t - start, b], dh_total[t, b]  # (3H,), (3H,), (H,)
                 dr_i, dz_i, dn_i = di[0:H], di[H:2 * H], di[2 * H:3 * H]

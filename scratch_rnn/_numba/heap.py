@@ -5,7 +5,7 @@ pass fresh gradients; at the study's size (T = 100, B = 32, H = 64) each is 0.2 
 malloc serves a block of 128 KiB or more with a fresh ``mmap`` and hands it back to the system
 when it is freed (and trims the top of its heap once 128 KiB there are free), so the next call
 takes a page fault on every 4 KiB page it writes. Measured on the RNN's float32 forward + BPTT at
-the study's size: 368 page faults a call, 1.27 ms a call against 0.64 ms without them
+the study's size: 368 page faults a call, 1.26 ms a call against 0.70 ms without them
 (`benchmarks/heap.py`).
 
 glibc adapts by itself: when a process frees an ``mmap``-ed block of up to 32 MiB, the size above
