@@ -9,9 +9,9 @@ JAX is installed (the ``jax`` extra), against JAX's compiled scan (`scratch_rnn.
 printed beside each torch ratio, with targets of its own at the study's size; beside each, numba's
 time as a multiple of its floor (its products at the machine's one-thread GEMM rate,
 `scratch_rnn.bench.floor`), and the target's ratio as numba would have it at that floor (the other
-variant's time over the floor): where it is below the target, no kernel that calls this BLAS can meet it. Prints a table of
-target, measured value and verdict, and writes targets.json and targets.md. Exits 0 whatever the
-verdicts: a missed target is a finding to report, not a crash.
+variant's time over the floor): where it is below the target, no kernel that calls this BLAS can
+meet it. Prints a table of target, measured value and verdict, and writes targets.json and
+targets.md. Exits 0 whatever the verdicts: a missed target is a finding to report, not a crash.
 """
 from __future__ import annotations
 
