@@ -10,7 +10,6 @@ and forward + backward as a multiple of the floor. Writes floor.json and floor.m
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -18,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 import scratch_rnn as sr
-from scratch_rnn._provenance import provenance
 from scratch_rnn.bench.floor import kernel_floor
 from scratch_rnn.bench.measure import environment
+from scratch_rnn.bench.report import write_table
 from scratch_rnn.cells import CELLS
 
 
@@ -76,14 +75,9 @@ def main(argv=None) -> int:
         lines.append(f"| {r['cell'].upper()} {r['dtype']} | {r['gemm_gflops']:.1f} | {r['forward_ms']:.2f} "
                      f"({r['forward_gflops']:.1f}, {r['forward_pct']:.0f}%) | {r['backward_ms']:.2f} "
                      f"({r['backward_gflops']:.1f}, {r['backward_pct']:.0f}%) | {r['floor_ms']:.2f} | {r['x_floor']:.2f}x |")
-    md = "\n".join(lines) + "\n"
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "floor.md").write_text(md)
-    (out / "floor.json").write_text(json.dumps({"rows": table, "environment": environment(), **provenance()},
-                                               indent=1, default=float))
-    print(md)
-    print(f"wrote {out / 'floor.md'} and {out / 'floor.json'}")
+    md_path, json_path = write_table(lines, {"rows": table, "environment": environment()}, Path(args.out), "floor")
+    print("\n".join(lines))
+    print(f"wrote {md_path} and {json_path}")
     return 0
 
 

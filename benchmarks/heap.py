@@ -11,12 +11,11 @@ Writes heap.json and heap.md.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from scratch_rnn._provenance import provenance
+from scratch_rnn.bench.report import write_table
 
 _CODE = """
 import resource, sys, time, numpy as np, scratch_rnn as sr
@@ -77,10 +76,7 @@ def main(argv=None) -> int:
     lines += [f"| {r['cell'].upper()} {r['dtype']} {name[r['case']]}{where[r['case']]}{r['T'] if r['case'] == 'update' else ''} "
               f"| {r['before_s'] * 1e3:.2f} ({r['before_faults']:.0f}) | {r['after_s'] * 1e3:.2f} ({r['after_faults']:.0f}) "
               f"| {r['before_s'] / r['after_s']:.2f}x |" for r in rows]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "heap.md").write_text("\n".join(lines) + "\n")
-    (out / "heap.json").write_text(json.dumps({"rows": rows, **provenance()}, indent=1))
+    write_table(lines, {"rows": rows}, Path(args.out), "heap")
     print("\n".join(lines))
     return 0
 

@@ -11,7 +11,6 @@ the extra threads into a loss (`benchmarks/busy.py`).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import scratch_rnn as sr
-from scratch_rnn._provenance import provenance
+from scratch_rnn.bench.report import write_table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from busy import median_ms  # noqa: E402  (the same median of calls after a warm-up)
@@ -54,10 +53,7 @@ def main(argv=None) -> int:
     lines = [f"| cell, dtype | H | T | 1 thread ms | {many} threads ms | speed-up |", "|---|---|---|---|---|---|"]
     lines += [f"| {r['cell'].upper()} {r['dtype']} | {r['H']} | {r['T']} | {r['one_s'] * 1e3:.2f} | "
               f"{r['many_s'] * 1e3:.2f} | {r['one_s'] / r['many_s']:.2f}x |" for r in rows]
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "threads.md").write_text("\n".join(lines) + "\n")
-    (out / "threads.json").write_text(json.dumps({"rows": rows, **provenance()}, indent=1))
+    write_table(lines, {"rows": rows}, Path(args.out), "threads")
     print("\n".join(lines))
     return 0
 

@@ -98,3 +98,13 @@ def test_a_forced_blas_core_type_is_warned_about(monkeypatch):
     with pytest.warns(RuntimeWarning, match="OPENBLAS_CORETYPE=Haswell"):
         measure([Case("fwd_bwd", "rnn", "float64", 3, 2, 4, 1)], ["numpy"], budget_s=0.01, min_repeats=1,
                 max_repeats=1, progress=False)
+
+
+def test_write_table_writes_the_markdown_and_the_json_with_provenance(tmp_path):
+    import json
+
+    from scratch_rnn.bench.report import write_table
+    md, js = write_table(["| a |", "|---|", "| 1 |"], {"rows": [{"a": 1}]}, tmp_path / "new", "t")
+    assert md.read_text() == "| a |\n|---|\n| 1 |\n"
+    data = json.loads(js.read_text())
+    assert data["rows"] == [{"a": 1}] and "versions" in data

@@ -16,6 +16,17 @@ def write_results(rows: list[dict], out: Path, meta: dict, name: str = "bench") 
     return paths
 
 
+def write_table(lines: list[str], payload: dict, out: Path, name: str) -> list[Path]:
+    """A benchmark script's markdown table and its JSON (with the run's provenance), written
+    atomically as out/name.md and out/name.json; returns the two paths."""
+    from .._provenance import provenance
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{name}.md", out / f"{name}.json"]
+    atomic_write(paths[0], "\n".join(lines) + "\n")
+    write_json({**payload, **provenance()}, paths[1], indent=1)
+    return paths
+
+
 def _cell(r: dict) -> str:
     """The cell, with the stack's shape where there is one: "lstm", "lstm-2L-bi"."""
     layers, bi = r.get("layers", 1), r.get("bidirectional", False)
