@@ -20,7 +20,6 @@ where glibc does not adapt: a caller who set its own thresholds (``mallopt``,
 """
 from __future__ import annotations
 
-import ctypes
 import os
 
 PRIME_BYTES = 30 << 20              # under glibc's 32 MiB ceiling for the adaptive threshold
@@ -43,6 +42,7 @@ def settle_heap() -> None:
     _state["settled"] = True
     if not _glibc():
         return
+    import ctypes                   # here, not at import: `import scratch_rnn` stays light
     libc = ctypes.CDLL(None)        # the C library the process already runs on
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
     libc.free.restype, libc.free.argtypes = None, [ctypes.c_void_p]
