@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -202,3 +203,49 @@ def test_a_killed_worker_costs_no_run(straight, tmp_path):
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-2000:]
     assert _records(out) == straight
+
+
+@dataclass(frozen=True)
+class _Job:
+    k: int
+
+    def cost(self) -> float:
+        return 1.0
+
+
+def _run_job(job):
+    return {"result": {"k": job.k, "seconds": 0.0}}
+
+
+def test_a_pool_that_broke_between_two_waits_costs_no_run(tmp_path, monkeypatch):
+    """A worker can die after the last wait and before the next submit: the pool then refuses the
+    submit itself (BrokenProcessPool) before any future reports it. The sweep goes on on a fresh
+    pool and every job runs."""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    submitted, pools = [], []
+
+    class Pool:                                     # runs each job at once; the first pool breaks on its 2nd submit
+        def __init__(self, workers, run):
+            self.slots, self.run, self.calls = workers, run, 0
+            pools.append(self)
+
+        def submit(self, spec):
+            self.calls += 1
+            if len(pools) == 1 and self.calls == 2:
+                raise BrokenProcessPool("a worker died")
+            submitted.append(spec.k)
+            fut: Future = Future()
+            fut.set_result(self.run(spec))
+            return fut
+
+        def close(self, now=False):
+            pass
+    monkeypatch.setattr(executors, "_Local", Pool)
+    jobs = [_Job(k) for k in range(5)]
+    with RunStore(tmp_path, {"command": "test"}) as store:
+        out = executors.execute(jobs, store, _run_job, workers=2, progress=False)
+        assert sorted(k for k, _ in ((j.k, r) for j, r in store.results(jobs))) == list(range(5))
+    assert out.ran == 5 and out.failed == 0 and len(pools) == 2
+    assert sorted(submitted) == list(range(5))     # each job ran once: the refused one was not lost

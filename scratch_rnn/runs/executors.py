@@ -213,13 +213,18 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
                 store_outcome(spec, run(spec))
             return out
         while queue or running:
+            broken = False
             while queue and len(running) < runner.slots:
-                spec = queue.pop(0)
-                running[runner.submit(spec)] = spec
-            done, _ = wait(list(running), timeout=0.5, return_when=FIRST_COMPLETED)
+                try:
+                    fut = runner.submit(queue[0])
+                except BrokenProcessPool:                        # a worker died since the last wait: the pool
+                    broken = True                                # refuses work before any future says so
+                    break
+                running[fut] = queue.pop(0)
+            # a broken pool: store what finished before it broke; the rest goes back in the queue, below
+            done, _ = wait(list(running), timeout=0 if broken else 0.5, return_when=FIRST_COMPLETED)
             if stop and not done:
                 raise interrupted(stop.signum)
-            broken = False
             for fut in done:
                 try:
                     result = fut.result()
