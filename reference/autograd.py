@@ -19,16 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from scratch_rnn._validate import PARAM_NAMES
-from scratch_rnn.cells import get_cell
-from scratch_rnn.stack import state_dict_key
+from scratch_rnn import PARAM_NAMES, get_cell, state_dict_key
 
+from .models import torch_layer
 from .transfer import params_to_torch
-from .unrolled import UnrolledGRU, UnrolledLSTM, UnrolledRNN
-
-_FUSED = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-_UNROLLED: dict[str, type[UnrolledRNN] | type[UnrolledLSTM] | type[UnrolledGRU]] = {
-    "rnn": UnrolledRNN, "lstm": UnrolledLSTM, "gru": UnrolledGRU}
+from .unrolled import UnrolledLSTM, unrolled_layer
 
 
 def _grad(t: torch.Tensor) -> torch.Tensor:
@@ -85,7 +80,7 @@ def autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray | None
 
     # fused layer: parameter, x, h0, c0 gradients
     kw = {"nonlinearity": nonlinearity} if len(spec.nonlinearities) > 1 else {}
-    layer = _FUSED[cell](D, H, **kw).to(device=device, dtype=dtype)
+    layer = torch_layer(cell)(D, H, **kw).to(device=device, dtype=dtype)
     params_to_torch(params, layer.cpu()).to(device)
     xt, h0t, c0t = leaves()
     if not spec.cell_state:
@@ -101,8 +96,7 @@ def autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray | None
         grads["c0"] = c0t.grad
 
     # unrolled layer: the total dL/dh_t and dL/dc_t
-    unrolled: UnrolledRNN | UnrolledLSTM | UnrolledGRU = (
-        UnrolledRNN(D, H, nonlinearity) if len(spec.nonlinearities) > 1 else _UNROLLED[cell](D, H)).to(dtype=dtype)
+    unrolled = unrolled_layer(cell, D, H, nonlinearity).to(dtype=dtype)
     params_to_torch(params, unrolled.cell).to(device)
     xt, h0t, c0t = leaves()
     if not isinstance(unrolled, UnrolledLSTM):
@@ -163,7 +157,7 @@ def stack_autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray,
     if spec.projection:
         kw["proj_size"] = proj_size
     dtype = torch.from_numpy(np.zeros(0, x.dtype)).dtype
-    m = _FUSED[cell](D, H, **kw).to(device=device, dtype=dtype)
+    m = torch_layer(cell)(D, H, **kw).to(device=device, dtype=dtype)
     m.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in params.items()})
     leaves = {k: _t(v, device).requires_grad_() for k, v in (("x", x), ("h0", h0), ("c0", c0)) if v is not None}
     inp: Any = leaves["x"]

@@ -1,102 +1,54 @@
-"""The study's two models, as its notebook defines them: a recurrent layer (``batch_first=True``)
-and a Linear head on the final hidden state. Inputs (B, T, D), logits (B, C). `StackModel` is the
-same with several layers or two directions."""
+"""The study's model, as its notebook defines it, and the torch classes of each cell.
+
+`RecurrentClassifier` is a recurrent layer (``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``, ``batch_first=True``,
+one layer or a stack) and a Linear head on the final hidden state: inputs (B, T, D), logits (B, C).
+The notebook's ``VanillaRNN`` and ``LSTMModel`` are ``RecurrentClassifier("rnn", ...)`` and
+``RecurrentClassifier("lstm", ...)``. Which torch class a cell is, is the registry's fact
+(`scratch_rnn.Cell.torch_module`): `torch_layer` and `torch_cell` only resolve it.
+"""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from scratch_rnn.cells import CELLS
+from scratch_rnn import get_cell
 
 
-class VanillaRNN(nn.Module):
-    """The study's model: nn.RNN (tanh, one layer), batch-first, and nn.Linear on the last hidden state h_{T-1}.
-
-    Args:
-        input_size: D.
-        hidden_size: H.
-        output_size: C.
-    """
-
-    def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.rnn = nn.RNN(input_size, hidden_size, num_layers=1, batch_first=True, nonlinearity="tanh")
-        self.fc = nn.Linear(hidden_size, output_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The model's output.
-
-        Args:
-            x: The inputs, batch-first, (B, T, D).
-
-        Returns:
-            The output, (B, C).
-        """
-        _, h_n = self.rnn(x)                      # h_n (1, B, H)
-        return self.fc(h_n.squeeze(0))            # (B, C)
-
-
-class LSTMModel(nn.Module):
-    """The study's model: nn.LSTM (one layer), batch-first, and nn.Linear on the last hidden state h_{T-1}.
+def torch_layer(cell: str) -> type[nn.RNNBase]:
+    """The ``torch.nn`` layer class of a cell.
 
     Args:
-        input_size: D.
-        hidden_size: H.
-        output_size: C.
+        cell: "rnn", "lstm" or "gru".
+
+    Returns:
+        ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``.
+
+    Raises:
+        ValueError: An unknown cell, listing the cells.
     """
-
-    def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.lstm = nn.LSTM(input_size, hidden_size, num_layers=1, batch_first=True)
-        self.fc = nn.Linear(hidden_size, output_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The model's output.
-
-        Args:
-            x: The inputs, batch-first, (B, T, D).
-
-        Returns:
-            The output, (B, C).
-        """
-        _, (h_n, _) = self.lstm(x)                # h_n (1, B, H)
-        return self.fc(h_n.squeeze(0))            # (B, C)
+    return getattr(nn, get_cell(cell).torch_module)
 
 
-class GRUModel(nn.Module):
-    """The study's model: nn.GRU (one layer), batch-first, and nn.Linear on the last hidden state h_{T-1}.
+def torch_cell(cell: str) -> type[nn.RNNCellBase]:
+    """The ``torch.nn`` one-step class of a cell: ``nn.RNNCell``, ``nn.LSTMCell`` or ``nn.GRUCell``.
 
     Args:
-        input_size: D.
-        hidden_size: H.
-        output_size: C.
+        cell: "rnn", "lstm" or "gru".
+
+    Returns:
+        The class.
+
+    Raises:
+        ValueError: An unknown cell, listing the cells.
     """
-
-    def __init__(self, input_size: int = 1, hidden_size: int = 64, output_size: int = 2):
-        super().__init__()
-        self.hidden_size = hidden_size
-        self.gru = nn.GRU(input_size, hidden_size, num_layers=1, batch_first=True)
-        self.fc = nn.Linear(hidden_size, output_size)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The model's output.
-
-        Args:
-            x: The inputs, batch-first, (B, T, D).
-
-        Returns:
-            The output, (B, C).
-        """
-        _, h_n = self.gru(x)                      # h_n (1, B, H)
-        return self.fc(h_n.squeeze(0))            # (B, C)
+    return getattr(nn, get_cell(cell).torch_module + "Cell")
 
 
-class StackModel(nn.Module):
-    """nn.RNN / nn.LSTM / nn.GRU with several layers (and two directions), batch-first, and nn.Linear on the top layer's final states.
+class RecurrentClassifier(nn.Module):
+    """The study's model: a recurrent layer (batch-first) and nn.Linear on its final hidden states.
 
-    With two directions the head reads [h_n[-2], h_n[-1]], (B, 2H), as PyTorch users write it.
+    With two directions the head reads [h_n[-2], h_n[-1]], (B, 2H), as PyTorch users write it; with
+    one, h_n[-1], the top layer's h_{T-1}.
 
     Args:
         cell: "rnn", "lstm" or "gru".
@@ -105,15 +57,22 @@ class StackModel(nn.Module):
         output_size: C.
         num_layers: The number of layers.
         bidirectional: Two directions per layer.
+
+    Attributes:
+        layer: The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``.
+        fc: The head, ``nn.Linear``.
+        stacked: Whether the model is a stack (several layers or two directions), whose parameters
+            keep their state_dict keys in a scratch_rnn parameter dict (one layer: ``weight_ih`` ...).
     """
 
-    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int, num_layers: int = 1,
-                 bidirectional: bool = False):
+    def __init__(self, cell: str, input_size: int = 1, hidden_size: int = 64, output_size: int = 2,
+                 num_layers: int = 1, bidirectional: bool = False):
         super().__init__()
-        module = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
-        self.cell, self.nd = cell, 2 if bidirectional else 1
-        self.stack = module(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                            bidirectional=bidirectional)
+        self.cell, self.nd = get_cell(cell), 2 if bidirectional else 1
+        self.stacked = num_layers > 1 or bidirectional
+        self.hidden_size = hidden_size
+        self.layer = torch_layer(cell)(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                                       bidirectional=bidirectional)
         self.fc = nn.Linear(self.nd * hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,6 +84,6 @@ class StackModel(nn.Module):
         Returns:
             The output, (B, C).
         """
-        _, state = self.stack(x)
-        h_n = state[0] if CELLS[self.cell].cell_state else state  # (num_layers * D, B, H)
+        _, state = self.layer(x)
+        h_n = state[0] if self.cell.cell_state else state          # (num_layers * directions, B, H)
         return self.fc(torch.cat(list(h_n[-self.nd:]), dim=1))    # (B, C)

@@ -1,8 +1,7 @@
 """The same training steps in PyTorch, for the study's ``--engine torch`` and for trajectory
 parity with scratch_rnn.
 
-`TorchEngine` wraps the study's `VanillaRNN` / `LSTMModel` (or `GRUModel`; batch-first, as the notebook uses
-them) with ``torch.optim.Adam`` (or SGD) and ``torch.nn.utils.clip_grad_norm_``, and implements
+`TorchEngine` wraps the study's `RecurrentClassifier` (batch-first, as the notebook uses its models) with ``torch.optim.Adam`` (or SGD) and ``torch.nn.utils.clip_grad_norm_``, and implements
 `scratch_rnn.Engine`, so `scratch_rnn.train` drives it like the scratch engine. Parameters start
 from a scratch_rnn flat dict (`scratch_rnn.init_model`), so both engines can start from the same
 weights, and its `state` uses the scratch engine's names, so checkpoints cross between engines.
@@ -16,38 +15,27 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from scratch_rnn._validate import check_arrays
-from scratch_rnn.training.engine import StepResult, TrainingDiverged
-from scratch_rnn.training.tasks import Task
+from scratch_rnn import parse_state_dict_key
+from scratch_rnn.training.engine import StepResult, TrainingDiverged, check_loadable
 from scratch_rnn.training.model import architecture, cell_of, layer_params
+from scratch_rnn.training.tasks import Task
 
 from .autograd import autograd_grads
-from .models import GRUModel, LSTMModel, StackModel, VanillaRNN
-
+from .models import RecurrentClassifier
 from .transfer import params_from_torch, params_to_torch
 
-_MODELS: dict[str, type[VanillaRNN] | type[LSTMModel] | type[GRUModel]] = {
-    "rnn": VanillaRNN, "lstm": LSTMModel, "gru": GRUModel}
 
-
-#: the study's torch models
-StudyModel = VanillaRNN | LSTMModel | GRUModel | StackModel
-
-
-def _layer(model: VanillaRNN | LSTMModel | GRUModel | StackModel) -> torch.nn.Module:
-    """The recurrent layer of one of the study's torch models."""
-    if isinstance(model, StackModel):
-        return model.stack
-    return model.rnn if isinstance(model, VanillaRNN) else model.gru if isinstance(model, GRUModel) else model.lstm
-
-
-def _scratch_name(torch_name: str) -> str:
-    """The scratch_rnn flat-dict name of a parameter of the study's torch model (a stack keeps
-    its state_dict keys)."""
-    layer, _, name = torch_name.partition(".")
-    if layer == "fc":
+def _scratch_name(model: RecurrentClassifier, torch_name: str) -> str:
+    """The scratch_rnn flat-dict name of a parameter of the study's torch model: the head's with a
+    ``head_`` prefix, a stack's its state_dict key, one layer's without the layer suffix."""
+    module, _, name = torch_name.partition(".")
+    if module == "fc":
         return f"head_{name}"
-    return name if layer == "stack" else name.removesuffix("_l0")
+    if model.stacked:
+        return name
+    parsed = parse_state_dict_key(name)
+    assert parsed is not None, name
+    return parsed[0]
 
 
 def _torch_dtype(np_dtype):
@@ -78,7 +66,7 @@ def check_device(device: str) -> str:
     return device
 
 
-def build_model(params: dict, device: str = "cpu") -> StudyModel:
+def build_model(params: dict, device: str = "cpu") -> RecurrentClassifier:
     """The study's torch model holding a copy of a scratch_rnn flat parameter dict.
 
     Args:
@@ -86,29 +74,25 @@ def build_model(params: dict, device: str = "cpu") -> StudyModel:
         device: "cpu" or "cuda".
 
     Returns:
-        A `VanillaRNN`, `LSTMModel`, `GRUModel` or `StackModel` in the parameters' dtype.
+        A `RecurrentClassifier` in the parameters' dtype.
     """
-    cell = cell_of(params)
-    C = params["head_weight"].shape[0]
-    model: VanillaRNN | LSTMModel | GRUModel | StackModel
-    if "weight_hh_l0" in params:                               # a stack: its state_dict, keys unchanged
-        layers, bi = architecture(params)
-        D, H = params["weight_ih_l0"].shape[1], params["weight_hh_l0"].shape[1]
-        model = StackModel(cell, D, H, C, layers, bi).to(_torch_dtype(params["weight_hh_l0"].dtype))
-        model.stack.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
+    layers, bi = architecture(params)
+    stacked = layers > 1 or bi
+    w_ih, w_hh = (params["weight_ih_l0"], params["weight_hh_l0"]) if stacked else (params["weight_ih"], params["weight_hh"])
+    model = RecurrentClassifier(cell_of(params), w_ih.shape[1], w_hh.shape[1], params["head_weight"].shape[0],
+                                layers, bi).to(_torch_dtype(w_hh.dtype))
+    if stacked:                                                # a stack: its state_dict, keys unchanged
+        model.layer.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
                                      for k, v in layer_params(params).items()})
     else:
-        D, H = params["weight_ih"].shape[1], params["weight_hh"].shape[1]
-        model = _MODELS[cell](input_size=D, hidden_size=H, output_size=C)
-        model = model.to(_torch_dtype(params["weight_hh"].dtype))
-        params_to_torch(layer_params(params), _layer(model))
+        params_to_torch(layer_params(params), model.layer)
     with torch.no_grad():
         model.fc.weight.copy_(torch.from_numpy(params["head_weight"]))
         model.fc.bias.copy_(torch.from_numpy(params["head_bias"]))
     return model.to(check_device(device))
 
 
-def params_of_model(model: StudyModel) -> dict:
+def params_of_model(model: RecurrentClassifier) -> dict:
     """A scratch_rnn flat parameter dict from the study's torch model.
 
     Args:
@@ -117,9 +101,8 @@ def params_of_model(model: StudyModel) -> dict:
     Returns:
         The flat dict of NumPy copies.
     """
-    layer = _layer(model)
-    out = ({k: v.detach().cpu().numpy().copy() for k, v in layer.state_dict().items()}
-           if isinstance(model, StackModel) else params_from_torch(layer))
+    out = ({k: v.detach().cpu().numpy().copy() for k, v in model.layer.state_dict().items()}
+           if model.stacked else params_from_torch(model.layer))
     out["head_weight"] = model.fc.weight.detach().cpu().numpy().copy()
     out["head_bias"] = model.fc.bias.detach().cpu().numpy().copy()
     return out
@@ -154,7 +137,7 @@ class TorchEngine:
         self.model: Any = build_model(params, device)   # its parameters' .grad are set by backward()
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt(self.model.parameters(), lr=lr)
-        self._names = [_scratch_name(n) for n, _ in self.model.named_parameters()]
+        self._names = [_scratch_name(self.model, n) for n, _ in self.model.named_parameters()]
         self._sgd_steps = 0                                          # torch's SGD keeps no step count
 
     def _tensor(self, x):
@@ -264,10 +247,7 @@ class TorchEngine:
         Raises:
             ValueError: A key is missing or extra, or a shape or dtype differs.
         """
-        current, opt = self.state()
-        check_arrays("params: parameter", params, current)
-        check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},
-                     {k: v for k, v in opt.items() if k != "steps"})
+        check_loadable(self, params, opt_state)
         fresh = build_model(params, self.device)
         with torch.no_grad():
             for p, q in zip(self.model.parameters(), fresh.parameters()):

@@ -12,8 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from scratch_rnn._validate import PARAM_NAMES
-from scratch_rnn.stack import state_dict_key
+from scratch_rnn import PARAM_NAMES, state_dict_key
 
 from .unrolled import ProjectedLSTMCell
 

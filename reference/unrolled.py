@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from scratch_rnn import get_cell
+
 
 class UnrolledRNN(nn.Module):
     """The RNN as a Python loop over ``nn.RNNCell``, keeping every hidden state so that autograd can give dL/dh_t.
@@ -149,3 +151,31 @@ class UnrolledGRU(UnrolledRNN):
         nn.Module.__init__(self)
         self.cell = nn.GRUCell(input_size, hidden_size)
         self.h: list[torch.Tensor] = []
+
+
+def unrolled_layer(cell: str, input_size: int, hidden_size: int, nonlinearity: str = "tanh",
+                   proj_size: int = 0) -> UnrolledRNN | UnrolledLSTM:
+    """The unrolled twin of a cell's ``torch.nn`` layer: ``Unrolled`` + its class name (`UnrolledRNN`,
+    `UnrolledLSTM`, `UnrolledGRU`).
+
+    Args:
+        cell: "rnn", "lstm" or "gru".
+        input_size: D.
+        hidden_size: H.
+        nonlinearity: "tanh" or "relu", for a cell that has both (the RNN).
+        proj_size: P, for a cell with a projection (the LSTM); 0 for none.
+
+    Returns:
+        The layer, in float32 (``.double()`` for float64).
+
+    Raises:
+        ValueError: An unknown cell, or an option the cell does not have.
+    """
+    spec = get_cell(cell)
+    spec.check_options(nonlinearity=nonlinearity, proj_size=proj_size)
+    kw: dict = {}
+    if len(spec.nonlinearities) > 1:
+        kw["nonlinearity"] = nonlinearity
+    if spec.projection:
+        kw["proj_size"] = proj_size
+    return globals()["Unrolled" + spec.torch_module](input_size, hidden_size, **kw)

@@ -12,13 +12,14 @@ experiments ``study``, ``truncation``, ``charlm``, and the tools ``gradcheck``, 
 ``cli``. Defaults: the functional core (`rnn_forward`, ...) runs the NumPy reference, and a
 backward pass the backend of its forward pass; everything that trains runs Numba.
 """
-from importlib import metadata as _metadata
-
 from ._numba.threads import get_num_threads, num_threads, set_num_threads
+from ._validate import PARAM_NAMES
+from ._version import __version__
+from .cells import CELLS, Cell, get_cell
 from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
-from .stack import StackCache, StackGrads, stack_backward, stack_forward
+from .stack import StackCache, StackGrads, parse_state_dict_key, stack_backward, stack_forward, state_dict_key
 from .truncated import truncated_backward
 from .training.checkpoint import load_checkpoint, save_checkpoint
 from .training.engine import Engine, ScratchEngine, TrainingDiverged
@@ -30,15 +31,11 @@ from .training.optim import SGD, Adam, clip_grad_norm
 from .training.tasks import adding, first_bit, get_task, temporal_xor
 from .training.train import History, evaluate, train
 
-try:
-    __version__ = _metadata.version("scratch-rnn")     # pyproject.toml is the one place it is written
-except _metadata.PackageNotFoundError:                  # imported from a source tree that was never installed
-    __version__ = "0+unknown"
-
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
     "RNNCache", "RNNGrads", "LSTMCache", "LSTMGrads", "GRUCache", "GRUGrads",
-    "stack_forward", "stack_backward", "StackCache", "StackGrads", "truncated_backward",
+    "stack_forward", "stack_backward", "StackCache", "StackGrads", "state_dict_key", "parse_state_dict_key",
+    "truncated_backward", "CELLS", "Cell", "get_cell", "PARAM_NAMES",
     "init_pytorch_default", "init_forget_bias", "init_chrono", "init_orthogonal_recurrent",
     "init_identity_recurrent",
     "softmax_cross_entropy", "mse_loss", "linear_forward", "linear_backward",

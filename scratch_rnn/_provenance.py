@@ -16,7 +16,7 @@ def _version(dist: str) -> str | None:
 
 def provenance() -> dict:
     """Versions of Python and the libraries that shape the numbers, the CPU and the time."""
-    from . import __version__
+    from ._version import __version__
 
     return {
         "scratch_rnn": __version__,

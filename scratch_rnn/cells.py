@@ -5,7 +5,9 @@ PyTorch's ``RNNBase`` maps ``mode`` to its gate count once; here `CELLS` maps "r
 "gru" to a `Cell`: its gate count G (``weight_ih`` is (G*H, D)), its public forward and backward
 functions, its cache and gradient types, whether it carries a cell state c_t, which
 nonlinearities and whether a projection it accepts. Every function of the package that is given a
-cell's name, or a cache, looks it up here: nothing else branches on the name.
+cell's name, or a cache, looks it up here: nothing else branches on the name, and no other module
+keeps a table keyed by it. What a cell is to other libraries is here too, as names those
+libraries resolve (``torch_module``: the class in ``torch.nn``), so this module imports neither.
 
 `Cell.forward` and `Cell.backward` are the same call for every cell::
 
@@ -22,9 +24,9 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
-from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
-from .rnn import NONLINEARITIES, RNNCache, RNNGrads, rnn_backward, rnn_forward
+from .gru import GRUCache, GRUGrads, gru_backward, gru_forward, gru_forward_checked, gru_step_jacobians
+from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward, lstm_forward_checked, lstm_step_jacobians
+from .rnn import NONLINEARITIES, RNNCache, RNNGrads, rnn_backward, rnn_forward, rnn_forward_checked, rnn_step_jacobians
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Cell:
         cell_state: Whether the cell carries c_t beside h_t (the LSTM).
         projection: Whether it accepts ``weight_hr``, nn.LSTM's proj_size (the LSTM).
         nonlinearities: The accepted values of `nonlinearity` (the RNN's tanh or ReLU).
+        inits: The initialisations `scratch_rnn.init_model` offers for the cell.
+        torch_module: The name of the layer's class in ``torch.nn`` ("RNN", "LSTM", "GRU"); its
+            one-step class is ``torch_module + "Cell"``.
     """
 
     name: str                            # "rnn", "lstm", "gru": nn.RNN, nn.LSTM, nn.GRU
@@ -48,8 +53,12 @@ class Cell:
     cell_state: bool                     # carries c_t beside h_t (the LSTM)
     projection: bool                     # accepts weight_hr, nn.LSTM's proj_size (the LSTM)
     nonlinearities: tuple[str, ...]      # accepted values of `nonlinearity` (the RNN's tanh or ReLU)
+    inits: tuple[str, ...]               # the initialisations init_model offers for it
+    torch_module: str                    # its class in torch.nn ("LSTM"); one step: torch_module + "Cell"
     _forward: Callable[..., tuple[Any, Any, Any]]
     _backward: Callable[..., Any]
+    _forward_checked: Callable[..., tuple[Any, Any, Any]]
+    _step_jacobians: Callable[[Any], tuple[np.ndarray, np.ndarray, np.ndarray]]
 
     def forward(self, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                 backend: str = "numpy", nonlinearity: str = "tanh") -> tuple[np.ndarray, np.ndarray | None, Any]:
@@ -71,6 +80,23 @@ class Cell:
         """
         self.check_options(c0=c0, nonlinearity=nonlinearity)
         return self._forward(params, x, h0, c0, backend, nonlinearity)
+
+    def forward_checked(self, p: dict, x: np.ndarray, h0: np.ndarray, c0: np.ndarray | None = None,
+                        backend: str = "numpy", nonlinearity: str = "tanh") -> tuple[np.ndarray, np.ndarray | None, Any]:
+        """The cell's forward pass on arguments already checked (by one `forward` call on the same
+        parameters, states and dtype): no check and no copy, for a caller that runs many short passes
+        (RTRL's steps). Wrong shapes here are the caller's bug: they raise NumPy's errors, not ours.
+
+        Returns:
+            ``(h, c, cache)`` as `forward`, the cache holding the caller's arrays.
+        """
+        return self._forward_checked(p, x, h0, c0, backend, nonlinearity)
+
+    def step_jacobians(self, cache: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The local derivatives of the cache's first step that RTRL carries forward:
+        ``(A, C, E)`` = (ds_t/dgi_t, ds_t/dgh_t, ds_t/ds_{t-1} through no product), per sequence
+        (`scratch_rnn.rtrl.exact` gives the recursion; each cell's module gives its own)."""
+        return self._step_jacobians(cache)
 
     def backward(self, cache: Any, dh: ArrayLike, dc_last: ArrayLike | None = None, backend: str | None = None) -> Any:
         """The cell's own BPTT.
@@ -140,11 +166,28 @@ def _gru_backward(cache, dh, dc_last, backend):
     return gru_backward(cache, dh, backend=backend)
 
 
+def _rnn_checked(p, x, h0, c0, backend, nonlinearity):
+    h, cache = rnn_forward_checked(p, x, h0, backend, nonlinearity)
+    return h, None, cache
+
+
+def _lstm_checked(p, x, h0, c0, backend, nonlinearity):
+    return lstm_forward_checked(p, x, h0, c0, backend)
+
+
+def _gru_checked(p, x, h0, c0, backend, nonlinearity):
+    h, cache = gru_forward_checked(p, x, h0, backend)
+    return h, None, cache
+
+
 #: every cell, by name, in the order the package lists them
 CELLS: dict[str, Cell] = {
-    "rnn": Cell("rnn", 1, RNNCache, RNNGrads, False, False, NONLINEARITIES, _rnn_forward, _rnn_backward),
-    "lstm": Cell("lstm", 4, LSTMCache, LSTMGrads, True, True, ("tanh",), _lstm_forward, _lstm_backward),
-    "gru": Cell("gru", 3, GRUCache, GRUGrads, False, False, ("tanh",), _gru_forward, _gru_backward),
+    "rnn": Cell("rnn", 1, RNNCache, RNNGrads, False, False, NONLINEARITIES, ("pytorch", "orthogonal", "identity"),
+                "RNN", _rnn_forward, _rnn_backward, _rnn_checked, rnn_step_jacobians),
+    "lstm": Cell("lstm", 4, LSTMCache, LSTMGrads, True, True, ("tanh",), ("pytorch", "forget_bias", "chrono", "orthogonal"),
+                 "LSTM", _lstm_forward, _lstm_backward, _lstm_checked, lstm_step_jacobians),
+    "gru": Cell("gru", 3, GRUCache, GRUGrads, False, False, ("tanh",), ("pytorch", "orthogonal"),
+                "GRU", _gru_forward, _gru_backward, _gru_checked, gru_step_jacobians),
 }
 #: G of every cell: weight_ih is (G*H, D)
 GATES = {name: cell.gates for name, cell in CELLS.items()}

@@ -113,10 +113,18 @@ def gru_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
     p, H = check_params(params, 3, D, x.dtype)
     h0 = check_state("h0", h0, B, H, x.dtype)
     check_range(x, p, h0)
-    loop = _backend.loops("gru", backend).gru_forward_loop
-    h, gates, gh_n = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
-    cache = GRUCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, gates=gates, gh_n=gh_n, backend=backend)
+    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
+    h, cache = gru_forward_checked(frozen_copy(p), x.copy(), h0.copy(), backend)
     return read_only(h), cache
+
+
+def gru_forward_checked(p: dict, x: np.ndarray, h0: np.ndarray, backend: str = "numpy") -> tuple[np.ndarray, GRUCache]:
+    """What `gru_forward` runs once its arguments are checked: the loops, and a cache that holds the
+    caller's arrays themselves (no copies). For callers that checked once and then run many short
+    forward passes (RTRL's steps); h is writable."""
+    loop = _backend.loops(__name__, backend).gru_forward_loop
+    h, gates, gh_n = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"])
+    return h, GRUCache(params=p, x=x, h0=h0, h=h, gates=gates, gh_n=gh_n, backend=backend)
 
 
 def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str | None = None) -> GRUGrads:
@@ -140,7 +148,7 @@ def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str | None = None) -> 
     dh = as_float_array("dh", dh, cache.h.dtype)
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params
-    loop = _backend.loops("gru", cache.backend if backend is None else backend).gru_backward_loop
+    loop = _backend.loops(__name__, cache.backend if backend is None else backend).gru_backward_loop
     dx, dh0, dh_total, dw_ih, dw_hh, db_ih, db_hh = loop(
         cache.x, cache.h0, cache.h, cache.gates, cache.gh_n, dh, p["weight_ih"], p["weight_hh"])
     grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db_ih, "bias_hh": db_hh}
@@ -197,3 +205,22 @@ def gru_backward_loop(x, h0, h, gates, gh_n, dh, w_ih, w_hh):
         dh_next = dh_total[t] * z + dgh @ w_hh                   # (B, H) dL/dh_{t-1}: direct + through gh_t
     dh0 = dh_next                                                # (B, H) past step 0: dL/dh0
     return dx, dh0, dh_total, dw_ih, dw_hh, db_ih, db_hh
+
+
+def gru_step_jacobians(cache: GRUCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local derivatives of the cache's first step, per sequence, that RTRL carries forward
+    (`scratch_rnn.rtrl.exact`). With k = (1-z)(1-n^2) and b_hn inside the reset product::
+
+        A = dh_t/dgi_t = [diag(k gh_n r(1-r)), diag((h_{t-1} - n) z(1-z)), diag(k)]     (r, z, n)
+        C = dh_t/dgh_t = [the same r and z parts, diag(k r)]                            (n through r)
+        E = dh_t/dh_{t-1} through no product = diag(z)
+
+    Returns (A, C, E): (B, H, 3H), (B, H, 3H), (B, H, H)."""
+    r, z, n = cache.gates[0]                                     # (B, H) each
+    eye = np.eye(z.shape[1], dtype=z.dtype)
+    k = (1 - z) * (1 - n * n)                                    # (B, H) dh_t/d(n's pre-activation)
+    blocks_i = [k * cache.gh_n[0] * r * (1 - r), (cache.h0 - n) * z * (1 - z), k]   # dh/dgi: r, z, n
+    blocks_h = [blocks_i[0], blocks_i[1], k * r]                 # dh/dgh: n through r
+    A = np.concatenate([b[:, :, None] * eye for b in blocks_i], axis=2)            # (B, H, 3H)
+    C = np.concatenate([b[:, :, None] * eye for b in blocks_h], axis=2)            # (B, H, 3H)
+    return A, C, z[:, :, None] * eye

@@ -130,13 +130,20 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
     h0 = check_state("h0", h0, B, p["weight_hh"].shape[1], x.dtype, "P" if "weight_hr" in p else "H")
     c0 = check_state("c0", c0, B, H, x.dtype)
     check_range(x, p, h0)
-    loop = _backend.loops("lstm", backend).lstm_forward_loop
+    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
+    h, c, cache = lstm_forward_checked(frozen_copy(p), x.copy(), h0.copy(), c0.copy(), backend)
+    return read_only(h), read_only(c), cache
+
+
+def lstm_forward_checked(p: dict, x: np.ndarray, h0: np.ndarray, c0: np.ndarray,
+                         backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, LSTMCache]:
+    """What `lstm_forward` runs once its arguments are checked: the loops, and a cache that holds the
+    caller's arrays themselves (no copies). For callers that checked once and then run many short
+    forward passes (RTRL's steps); h and c are writable."""
+    loop = _backend.loops(__name__, backend).lstm_forward_loop
     h, c, gates, tanh_c = loop(x, h0, c0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"],
                                p.get("weight_hr"))
-    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
-    cache = LSTMCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), c0=c0.copy(), h=h, c=c, gates=gates,
-                      tanh_c=tanh_c, backend=backend)
-    return read_only(h), read_only(c), cache
+    return h, c, LSTMCache(params=p, x=x, h0=h0, c0=c0, h=h, c=c, gates=gates, tanh_c=tanh_c, backend=backend)
 
 
 def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = None,
@@ -167,7 +174,7 @@ def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = N
     check_shape("dh", dh, (T, B, P), "(T, B, P)" if "weight_hr" in cache.params else "(T, B, H)")
     dc_last = check_state("dc_last", dc_last, B, H, cache.h.dtype)
     p = cache.params
-    loop = _backend.loops("lstm", cache.backend if backend is None else backend).lstm_backward_loop
+    loop = _backend.loops(__name__, cache.backend if backend is None else backend).lstm_backward_loop
     dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr = loop(
         cache.x, cache.h0, cache.c0, cache.h, cache.c, cache.gates, cache.tanh_c, dh, dc_last,
         p["weight_ih"], p["weight_hh"], p.get("weight_hr"),
@@ -239,3 +246,27 @@ def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, 
         dc_next = dc_total[t] * f                                # (B, H) dL/dc_{t-1} through c_t
     dh0, dc0 = dh_next, dc_next                                  # (B, P), (B, H) past step 0: dL/dh0, dL/dc0
     return dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr
+
+
+def lstm_step_jacobians(cache: LSTMCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local derivatives of the cache's first step, per sequence, that RTRL carries forward
+    (`scratch_rnn.rtrl.exact`), for the state s_t = [h_t, c_t] (no projection) and a_t = gi_t + gh_t::
+
+        dc_t/da = [diag(g i(1-i)), diag(c_{t-1} f(1-f)), diag(i (1-g^2)), 0]        (i, f, g, o)
+        dh_t/da = diag(o (1 - tanh^2 c_t)) dc_t/da + [0, 0, 0, diag(tanh(c_t) o(1-o))]
+        E: dh_t/dc_{t-1} = diag(o (1 - tanh^2 c_t) f),  dc_t/dc_{t-1} = diag(f),  nothing from h_{t-1}
+
+    Returns (A, C, E): A = C = ds_t/da_t (B, 2H, 4H), E = ds_t/ds_{t-1} through no product (B, 2H, 2H)."""
+    i, f, g, o = cache.gates[0]                                  # (B, H) each
+    B, H = o.shape
+    eye = np.eye(H, dtype=o.dtype)
+    tc = cache.tanh_c[0]                                         # (B, H) tanh(c_t)
+    dc = [g * i * (1 - i), cache.c0 * f * (1 - f), i * (1 - g * g), np.zeros_like(o)]  # dc_t/da: i, f, g, o
+    k = o * (1 - tc * tc)                                        # (B, H) dh_t/dc_t
+    dh = [k * b for b in dc[:3]] + [tc * o * (1 - o)]            # dh_t/da: i, f, g, o
+    A = np.concatenate([np.concatenate([b[:, :, None] * eye for b in dh], axis=2),
+                        np.concatenate([b[:, :, None] * eye for b in dc], axis=2)], axis=1)   # (B, 2H, 4H)
+    E = np.zeros((B, 2 * H, 2 * H), dtype=o.dtype)
+    E[:, :H, H:] = (k * f)[:, :, None] * eye                     # (B, H, H) dh_t/dc_{t-1}
+    E[:, H:, H:] = f[:, :, None] * eye                           # (B, H, H) dc_t/dc_{t-1}
+    return A, A, E

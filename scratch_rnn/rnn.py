@@ -108,16 +108,24 @@ def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend
     relu = nonlinearity == "relu"
     if not relu:
         check_range(x, p, h0)
-    loop = _backend.loops("rnn", backend).rnn_forward_loop
+    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
     with np.errstate(over="ignore", invalid="ignore"):          # an overflowing ReLU state is refused below
-        h = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], relu)
+        h, cache = rnn_forward_checked(frozen_copy(p), x.copy(), h0.copy(), backend, nonlinearity)
     if relu and not np.isfinite(h).all():
         t = int(np.argmin(np.isfinite(h).reshape(T, -1).all(axis=1)))
         raise ValueError(f"x, params, h0: the ReLU RNN's state overflowed {x.dtype} at step t = {t}; scale the "
                          "inputs or the parameters down, or use float64")
-    # the cache keeps copies of the inputs, so editing x or params before backward changes nothing
-    cache = RNNCache(params=frozen_copy(p), x=x.copy(), h0=h0.copy(), h=h, nonlinearity=nonlinearity, backend=backend)
     return read_only(h), cache
+
+
+def rnn_forward_checked(p: dict, x: np.ndarray, h0: np.ndarray, backend: str = "numpy",
+                        nonlinearity: str = "tanh") -> tuple[np.ndarray, RNNCache]:
+    """What `rnn_forward` runs once its arguments are checked: the loops, and a cache that holds the
+    caller's arrays themselves (no copies). For callers that checked once and then run many short
+    forward passes (RTRL's steps); h is writable."""
+    loop = _backend.loops(__name__, backend).rnn_forward_loop
+    h = loop(x, h0, p["weight_ih"], p["weight_hh"], p["bias_ih"], p["bias_hh"], nonlinearity == "relu")
+    return h, RNNCache(params=p, x=x, h0=h0, h=h, nonlinearity=nonlinearity, backend=backend)
 
 
 def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str | None = None) -> RNNGrads:
@@ -142,7 +150,7 @@ def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str | None = None) -> 
     dh = as_float_array("dh", dh, cache.h.dtype)
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params
-    loop = _backend.loops("rnn", cache.backend if backend is None else backend).rnn_backward_loop
+    loop = _backend.loops(__name__, cache.backend if backend is None else backend).rnn_backward_loop
     dx, dh0, dh_total, dw_ih, dw_hh, db = loop(cache.x, cache.h0, cache.h, dh, p["weight_ih"], p["weight_hh"],
                                                cache.nonlinearity == "relu")
     grads = {"weight_ih": dw_ih, "weight_hh": dw_hh, "bias_ih": db, "bias_hh": db.copy()}
@@ -183,3 +191,15 @@ def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh, relu=False):
         dh_next = da @ w_hh                                      # (B, H) dL/dh_{t-1} through h_t
     dh0 = dh_next                                                # (B, H) past step 0: dL/dh0
     return dx, dh0, dh_total, dw_ih, dw_hh, db
+
+
+def rnn_step_jacobians(cache: RNNCache) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The local derivatives of the cache's first step, per sequence, that RTRL carries forward
+    (`scratch_rnn.rtrl.exact`): with a_t = gi_t + gh_t, gi_t = x_t W_ih^T + b_ih and gh_t = h_{t-1} W_hh^T + b_hh,
+    A = dh_t/dgi_t = C = dh_t/dgh_t = diag(phi'(a_t)), and E = dh_t/dh_{t-1} through no product = 0.
+    Returns (A, C, E): (B, H, H) each."""
+    h = cache.h[0]                                               # (B, H) h_t
+    eye = np.eye(h.shape[1], dtype=h.dtype)
+    d = (h > 0).astype(h.dtype) if cache.nonlinearity == "relu" else 1 - h * h  # (B, H) phi'(a_t)
+    A = d[:, :, None] * eye                                      # (B, H, H)
+    return A, A, np.zeros(A.shape, dtype=h.dtype)

@@ -41,6 +41,16 @@ def state_dict_key(name: str, layer: int, direction: int) -> str:
     return f"{name}_l{layer}" + ("_reverse" if direction else "")
 
 
+def parse_state_dict_key(key: str) -> tuple[str, int, int] | None:
+    """The inverse of `state_dict_key`: ``"bias_hh_l1_reverse"`` -> ("bias_hh", 1, 1); None for a key
+    that is no state_dict key (``"weight_hh"``, ``"head_weight"``)."""
+    stem, reverse = (key[:-len("_reverse")], 1) if key.endswith("_reverse") else (key, 0)
+    name, sep, layer = stem.rpartition("_l")
+    if not sep or not name or not layer.isdigit() or state_dict_key(name, int(layer), reverse) != key:
+        return None
+    return name, int(layer), reverse
+
+
 def state_dict_keys(num_layers: int, num_directions: int, projection: bool = False) -> list[str]:
     """Every key of such a state_dict, in the module's order (layer major, forward first)."""
     names = PARAM_NAMES + (("weight_hr",) if projection else ())

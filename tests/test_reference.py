@@ -5,7 +5,8 @@ import torch
 from torch import nn
 
 import scratch_rnn as sr
-from reference import (LSTMModel, UnrolledLSTM, VanillaRNN, params_from_torch, params_to_torch)
+from reference import (RecurrentClassifier, UnrolledLSTM, params_from_torch, params_to_torch, torch_cell, torch_layer,
+                       unrolled_layer)
 
 
 @pytest.mark.parametrize("cell,layer", [("rnn", nn.RNN), ("lstm", nn.LSTM), ("gru", nn.GRU), ("rnn", nn.RNNCell),
@@ -19,14 +20,13 @@ def test_round_trip_is_exact(cell, layer, rng):
         np.testing.assert_array_equal(back[k], p[k])
 
 
-@pytest.mark.parametrize("cell,model", [("rnn", VanillaRNN), ("lstm", LSTMModel)])
-def test_study_model_forward_matches_scratch(cell, model, rng):
-    m = model(input_size=1, hidden_size=8).double()
-    p = params_from_torch(m.rnn if cell == "rnn" else m.lstm)
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_study_model_forward_matches_scratch(cell, rng):
+    m = RecurrentClassifier(cell, input_size=1, hidden_size=8).double()
+    p = params_from_torch(m.layer)
     x = rng.random((5, 10, 1))  # (B, T, D) for the batch-first study model
     logits = m(torch.from_numpy(x)).detach().numpy()
-    fwd = sr.rnn_forward if cell == "rnn" else sr.lstm_forward
-    h = fwd(p, x.transpose(1, 0, 2))[0]
+    h, _, _ = sr.get_cell(cell).forward(p, x.transpose(1, 0, 2))
     ours = h[-1] @ m.fc.weight.detach().numpy().T + m.fc.bias.detach().numpy()
     np.testing.assert_allclose(ours, logits, rtol=0, atol=1e-13)
 
@@ -73,3 +73,12 @@ def test_unrolled_state_gradients_are_the_totals(t, rng):
     (h * w).sum().backward()
     np.testing.assert_allclose(layer.h[t].grad.numpy(), dh.numpy(), rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(layer.c[t].grad.numpy(), dc.numpy(), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cell,layer,step", [("rnn", nn.RNN, nn.RNNCell), ("lstm", nn.LSTM, nn.LSTMCell),
+                                             ("gru", nn.GRU, nn.GRUCell)])
+def test_the_registry_names_each_cells_torch_classes(cell, layer, step):
+    assert torch_layer(cell) is layer and torch_cell(cell) is step
+    assert type(unrolled_layer(cell, 2, 3).cell) is step
+    with pytest.raises(ValueError, match="cell: expected one of"):
+        torch_layer("elman")

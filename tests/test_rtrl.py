@@ -8,7 +8,7 @@ from scratch_rnn.cells import CELLS
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
 from scratch_rnn.rtrl import (eprop_gradients, kfrtrl_gradients, rflo_gradients, rtrl_gradients, snap1_gradients,
                               uoro_gradients)
-from scratch_rnn.rtrl.exact import _LOCAL, _setup, direct_gradient, forward_steps, influence_step, zero_influence
+from scratch_rnn.rtrl.exact import _setup, direct_gradient, forward_steps, influence_step, zero_influence
 from scratch_rnn.rtrl import experiment
 from scratch_rnn.rtrl.measure import alignment, cost, train_online
 
@@ -119,13 +119,13 @@ def _dense(cell, prob, keep: str) -> dict:
     """The approximations as the exact recursion with one change, on the dense (B, S, P) influence:
     keep="snap1": M_t = (J_t M_{t-1}) * mask + I_t, mask[s, k] = [s mod H == k mod H] (Menick et al.);
     keep="eprop": M_t = E_t M_{t-1} + I_t, the step's Jacobian through no weight matrix (Bellec et al.)."""
-    spec, p, xs, dH, dcl, S, W = _setup(cell, prob["params"], prob["x"], prob["h0"], prob["c0"], prob["dh"],
-                                        prob["dc_last"], "tanh")
+    spec, p, xs, h0, c0, dH, dcl, S, W = _setup(cell, prob["params"], prob["x"], prob["h0"], prob["c0"], prob["dh"],
+                                                prob["dc_last"], "tanh")
     T, B, H = dH.shape
     mask = (np.arange(S)[:, None] % H == np.arange(p["weight_ih"].shape[0])[None, :] % H).astype(dH.dtype)
     M, grads = zero_influence(p, B, S, dH.dtype), {k: 0 for k in p if k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-    for t, step in forward_steps(spec, p, xs, prob["h0"], prob["c0"], "tanh"):
-        A, C, E = _LOCAL[cell](step, 0, "tanh")
+    for t, step in forward_steps(spec, p, xs, h0, c0, "tanh"):
+        A, C, E = spec.step_jacobians(step)
         if keep == "snap1":
             M = influence_step(M, E + C @ W, A, C, step.x[0], step.h0, mask)
         else:
@@ -381,10 +381,12 @@ def test_rtrl_refuses_an_unknown_backend(rng):
 def test_float32_stays_float32_inside(cell, nl, rng, monkeypatch):
     """Every step's Jacobian is in the inputs' dtype: a float64 constant would silently run float32
     problems in float64."""
+    from dataclasses import replace
+
     from scratch_rnn.rtrl import exact
     seen = []
-    local = exact._LOCAL[cell]
-    monkeypatch.setitem(exact._LOCAL, cell, lambda *a: seen.append(local(*a)) or seen[-1])
+    spy = replace(CELLS[cell], _step_jacobians=lambda step: seen.append(CELLS[cell].step_jacobians(step)) or seen[-1])
+    monkeypatch.setattr(exact, "get_cell", lambda name: spy)
     prob = random_problem(cell, 4, 2, 2, 3, rng, dtype=np.float32)
     rtrl_gradients(cell, prob["params"], prob["x"], dh=prob["dh"], nonlinearity=nl)
     assert {m.dtype for step in seen for m in step} == {np.dtype(np.float32)}

@@ -65,7 +65,7 @@ def test_notebook_metric_matches_the_notebooks_torch_loop():
     p = sr.init_model("lstm", 1, 8, 2, np.random.default_rng(2), dtype=np.float64)
     x = np.random.default_rng(3).random((12, 1, 1))
     model = build_model(p)
-    output, _ = model.lstm(torch.from_numpy(x.transpose(1, 0, 2).copy()))
+    output, _ = model.layer(torch.from_numpy(x.transpose(1, 0, 2).copy()))
     expected = []
     for t in range(12):
         model.zero_grad()

@@ -85,7 +85,7 @@ def _sequence(cell: str, p: dict, x, h0, nonlinearity: str = "tanh"):
         h = (1 - z) * n + z * h
         return h, h
 
-    step = {"rnn": rnn, "lstm": lstm, "gru": gru}[get_cell(cell).name]
+    step = locals()[get_cell(cell).name]                                  # the step above named after the cell
     carry = (h0, jnp.zeros_like(h0)) if get_cell(cell).cell_state else h0   # c0 = 0 beside h0
     _, hs = jax.lax.scan(step, carry, xw)
     return hs

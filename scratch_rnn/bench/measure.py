@@ -89,11 +89,8 @@ def _runner_torch(case: Case, device: str):
         x = rng.random((case.T, case.B, case.D)).astype(dtype)
         y = rng.integers(0, 2, case.B)
         return lambda: (engine.step(x, y, 0), sync())
-    from torch import nn
-
-    from reference.transfer import params_to_torch
-    module = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[case.cell]
-    layer = module(case.D, case.H, num_layers=case.layers, bidirectional=case.bidirectional)
+    from reference import params_to_torch, torch_layer
+    layer = torch_layer(case.cell)(case.D, case.H, num_layers=case.layers, bidirectional=case.bidirectional)
     layer = layer.to(torch.from_numpy(np.zeros(0, dtype)).dtype)
     if case.stacked:
         layer.load_state_dict({k: torch.from_numpy(v) for k, v in params.items() if not k.startswith("head_")})

@@ -33,13 +33,13 @@ NONNEG_FLOAT = number(float, 0)
 def model_option(item):
     """An argparse type for --models: CELL[:INIT[:LAYERS[:bi]]] (INIT defaults to pytorch, LAYERS
     to 1); returns (cell, init) for one layer, (cell, init, layers, bidirectional) otherwise."""
-    from ..training.model import INITS
+    from ..cells import CELLS
     cell, init, layers, bi, *rest = item.split(":") + ["", "", ""]
     init = init or "pytorch"
     shape_ok = (layers == "" or (layers.isdigit() and int(layers) >= 1)) and bi in ("", "bi") and not any(rest)
-    if cell not in INITS or init not in INITS[cell] or not shape_ok:
+    if cell not in CELLS or init not in CELLS[cell].inits or not shape_ok:
         raise argparse.ArgumentTypeError(f"expected CELL[:INIT[:LAYERS[:bi]]] with CELL:INIT one of "
-                                         f"{[f'{c}:{i}' for c in INITS for i in INITS[c]]} and LAYERS >= 1 "
+                                         f"{[f'{c.name}:{i}' for c in CELLS.values() for i in c.inits]} and LAYERS >= 1 "
                                          f"(e.g. lstm:chrono:2:bi), got {item!r}")
     n = int(layers or 1)
     return (cell, init) if n == 1 and not bi else (cell, init, n, bi == "bi")

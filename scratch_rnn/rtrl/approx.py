@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validate import PARAM_NAMES
-from .exact import _LOCAL, RTRLGrads, _setup, direct_gradient, forward_steps
+from .exact import RTRLGrads, _setup, direct_gradient, forward_steps
 
 #: the cells RFLO and KF-RTRL are defined for: the vanilla RNN, the network of Murray (2019) and the
 #: Kronecker-factored class of Mujika et al. (2018)
@@ -82,7 +82,7 @@ def _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict:
     m = {k: np.zeros((B, n, *np.shape(p[k])), dtype) for k in PARAM_NAMES}
     grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
     for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
+        A, C, E = spec.step_jacobians(step)
         Jd = _own_jacobian(E, C, W_hh_P, H)[..., unit]                                 # (B, n, n, G H)
         Ad, Cd = _unit_rows(A, H), _unit_rows(C, H)                                    # (B, n, G H)
         carried = {k: np.einsum("buvk,bvk...->buk...", Jd, v) for k, v in m.items()}  # Jd_t m_{t-1}
@@ -117,7 +117,7 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     grads = _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
     return no_state_gradient(grads, dH, spec.cell_state)
 
@@ -146,7 +146,7 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    spec, p, xs, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     grads = _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
     return no_state_gradient(grads, dH, spec.cell_state)
 
@@ -192,7 +192,7 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
     """
     if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau >= 1):
         raise ValueError(f"tau: expected a number >= 1, got {tau!r}")
-    spec, p, xs, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
+    spec, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
     T, B, H = dH.shape
     keep, new = 1 - 1 / tau, 1 / tau
     trace = {k: np.zeros((B, *np.shape(p[k])), dH.dtype) for k in PARAM_NAMES}        # p_t, per sequence

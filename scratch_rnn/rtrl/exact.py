@@ -63,77 +63,42 @@ class RTRLGrads:
     c0: np.ndarray | None
 
 
-def _rnn_local(cache, t: int, nonlinearity: str):
-    """(A, C, E) of step t, per sequence: (B, S, G H), (B, S, G H), (B, S, S)."""
-    h = cache.h[t]
-    eye = np.eye(h.shape[1], dtype=h.dtype)
-    d = (h > 0).astype(h.dtype) if nonlinearity == "relu" else 1 - h * h              # phi'(a_t)
-    A = d[:, :, None] * eye                                                           # (B, H, H)
-    return A, A, np.zeros(A.shape, dtype=h.dtype)
-
-
-def _gru_local(cache, t: int, nonlinearity: str):
-    r, z, n = cache.gates[t]
-    eye = np.eye(z.shape[1], dtype=z.dtype)
-    h_prev = cache.h[t - 1] if t > 0 else cache.h0
-    k = (1 - z) * (1 - n * n)
-    blocks_i = [k * cache.gh_n[t] * r * (1 - r), (h_prev - n) * z * (1 - z), k]       # dh/dgi: r, z, n
-    blocks_h = [blocks_i[0], blocks_i[1], k * r]                                       # dh/dgh: n through r
-    A = np.concatenate([b[:, :, None] * eye for b in blocks_i], axis=2)               # (B, H, 3H)
-    C = np.concatenate([b[:, :, None] * eye for b in blocks_h], axis=2)
-    return A, C, z[:, :, None] * eye
-
-
-def _lstm_local(cache, t: int, nonlinearity: str):
-    i, f, g, o = cache.gates[t]
-    B, H = o.shape
-    eye = np.eye(H, dtype=o.dtype)
-    c_prev = cache.c[t - 1] if t > 0 else cache.c0
-    tc = cache.tanh_c[t]
-    dc = [g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g), np.zeros_like(o)]   # dc_t/da: i, f, g, o
-    k = o * (1 - tc * tc)
-    dh = [k * b for b in dc[:3]] + [tc * o * (1 - o)]                                 # dh_t/da
-    A = np.concatenate([np.concatenate([b[:, :, None] * eye for b in dh], axis=2),
-                        np.concatenate([b[:, :, None] * eye for b in dc], axis=2)], axis=1)   # (B, 2H, 4H)
-    E = np.zeros((B, 2 * H, 2 * H), dtype=o.dtype)
-    E[:, :H, H:] = (k * f)[:, :, None] * eye                                          # dh_t/dc_{t-1}
-    E[:, H:, H:] = f[:, :, None] * eye                                                # dc_t/dc_{t-1}
-    return A, A, E
-
-
-#: each cell's local derivatives of one step
-_LOCAL = {"rnn": _rnn_local, "lstm": _lstm_local, "gru": _gru_local}
-
-
-def forward_steps(spec, params: dict, x, h0, c0, nonlinearity: str):
+def forward_steps(cell, p: dict, x, h0, c0, nonlinearity: str):
     """(t, the cache of step t alone) for every step: the cell's own forward pass run one step at a
     time from the previous step's state, so that step t's states and gates are at hand (as the cache's
-    step 0, with h_{t-1}, c_{t-1} as its h0, c0) and nothing older is kept: memory does not grow with T."""
+    step 0, with h_{t-1}, c_{t-1} as its h0, c0) and nothing older is kept: memory does not grow with T.
+    The arguments are those `_setup` checked once: each step runs the unchecked loops
+    (`Cell.forward_checked`), and only a state that overflowed (the ReLU RNN's) is refused."""
     h, c = h0, c0
     for t in range(len(x)):
-        h_t, c_t, step = spec.forward(params, x[t:t + 1], h, c, nonlinearity=nonlinearity)
+        h_t, c_t, step = cell.forward_checked(p, x[t:t + 1], h, c, nonlinearity=nonlinearity)
+        if not np.isfinite(h_t).all():
+            raise ValueError(f"x, params, h0: the state overflowed {x.dtype} at step t = {t}; scale the inputs "
+                             "or the parameters down, or use float64")
         yield t, step
-        h, c = h_t[0], (c_t[0] if spec.cell_state else None)
+        h, c = h_t[0], (c_t[0] if cell.cell_state else None)
 
 
-def _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity):
-    """Check everything once, before any step: (the cell, the checked parameters, x, dh, dc_last, S)."""
-    spec = get_cell(cell)
-    spec.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
+def _setup(name, params, x, h0, c0, dh, dc_last, nonlinearity):
+    """Check everything once, before any step. Returns (the `Cell`, the checked parameters, x, h0, c0,
+    dh, dc_last, S, W_hh P): the arrays in x's dtype, h0 and c0 filled with zeros where None (c0 None
+    for a cell without a cell state)."""
+    cell = get_cell(name)
+    cell.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
     if "weight_hr" in params:
         raise ValueError("params: RTRL here (and its approximations) covers layers without a projection, got 'weight_hr'")
     x = check_x(x)
     T, B, _ = x.shape
-    *_, first = spec.forward(params, x[:1], h0, c0, nonlinearity=nonlinearity)   # checks params, h0, c0 against x
+    *_, first = cell.forward(params, x[:1], h0, c0, nonlinearity=nonlinearity)   # checks params, h0, c0 against x
     p = first.params
     H = p["weight_hh"].shape[1]
     dh = np.zeros((T, B, H), x.dtype) if dh is None else as_float_array("dh", dh, x.dtype)
     check_shape("dh", dh, (T, B, H), "(T, B, H)")
-    dcl = check_state("dc_last", dc_last, B, H, x.dtype) if spec.cell_state else None
-    S = 2 * H if spec.cell_state else H
+    dcl = check_state("dc_last", dc_last, B, H, x.dtype) if cell.cell_state else None
+    S = 2 * H if cell.cell_state else H
     W_hh_P = np.zeros((p["weight_hh"].shape[0], S), x.dtype)
     W_hh_P[:, :H] = p["weight_hh"]                                                          # dgh/ds: the h part
-    return spec, p, x, dh, dcl, S, W_hh_P
+    return cell, p, x, first.h0, getattr(first, "c0", None), dh, dcl, S, W_hh_P
 
 
 def zero_influence(p: dict, B: int, S: int, dtype) -> dict:
@@ -141,12 +106,17 @@ def zero_influence(p: dict, B: int, S: int, dtype) -> dict:
     return {k: np.zeros((B, S, *np.shape(p[k])), dtype) for k in PARAM_NAMES}
 
 
+def carry_reference(J: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """J_t M_{t-1} per sequence, (B, S, S) times (B, S, ...): ``einsum("bij,bj...->bi...")`` written as
+    one batched matrix product over the influence's trailing axes flattened, which runs in the BLAS
+    (einsum without a contraction path runs its own unblocked loop: `benchmarks/rtrl_step.py`)."""
+    B, S = M.shape[:2]
+    return (J @ M.reshape(B, S, -1)).reshape(M.shape)
+
+
 def influence_step(M: dict, J, A, C, x_t, h_prev, mask=None) -> dict:
     """M_t = J_t M_{t-1} + I_t for the four parameters (SnAp-1: (J_t M_{t-1}) * mask + I_t)."""
-    carried = {"weight_ih": np.einsum("bij,bjkl->bikl", J, M["weight_ih"]),
-               "weight_hh": np.einsum("bij,bjkl->bikl", J, M["weight_hh"]),
-               "bias_ih": np.einsum("bij,bjk->bik", J, M["bias_ih"]),
-               "bias_hh": np.einsum("bij,bjk->bik", J, M["bias_hh"])}
+    carried = {k: carry_reference(J, v) for k, v in M.items()}                       # J_t M_{t-1}
     if mask is not None:
         carried = {k: v * (mask[:, :, None] if v.ndim == 4 else mask) for k, v in carried.items()}
     return {"weight_ih": carried["weight_ih"] + A[:, :, :, None] * x_t[:, None, None, :],
@@ -189,7 +159,7 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         TypeError: An array is not float32 or float64, or not of x's dtype.
     """
     backend = check_backend(backend)
-    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
     dtype = dH.dtype
     M = zero_influence(p, B, S, dtype)                                                      # ds_{-1}/dtheta = 0
@@ -197,7 +167,7 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
     grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
     g_s0 = np.zeros((B, S), dtype)
     for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
+        A, C, E = spec.step_jacobians(step)
         J = E + C @ W_hh_P                                                                 # (B, S, S) ds_t/ds_{t-1}
         h_prev = step.h0                                                                   # h_{t-1}
         if backend == "numba":                                                             # the same step, compiled
@@ -208,7 +178,7 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         N = J @ N                                                                          # ds_t/ds_{-1}
         g = direct_gradient(dH, dcl, t, S)                                                 # dL/ds_t, direct
         for k in PARAM_NAMES:                                                              # what step t passes on
-            grads[k] += np.einsum("bs,bs...->...", g, M[k])
+            grads[k] += np.tensordot(g, M[k], axes=([0, 1], [0, 1]))                      # sum_b,s g M
         g_s0 += np.einsum("bs,bsr->br", g, N)
     return RTRLGrads(params=grads, h0=g_s0[:, :H], c0=g_s0[:, H:] if spec.cell_state else None)
 

@@ -23,7 +23,7 @@ from numpy.typing import ArrayLike
 
 from .._validate import PARAM_NAMES
 from .approx import no_state_gradient
-from .exact import _LOCAL, RTRLGrads, _setup, direct_gradient, forward_steps
+from .exact import RTRLGrads, _setup, direct_gradient, forward_steps
 
 _EPS = 1e-7
 
@@ -57,7 +57,7 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    spec, p, xs, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    spec, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
     dtype = dH.dtype
     s_t = np.zeros((B, S), dtype)                                                     # s~
@@ -67,7 +67,7 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
     def norm(arrays) -> np.ndarray:                                                   # per sequence
         return np.sqrt(sum(np.sum(a.reshape(B, -1) ** 2, axis=1) for a in arrays))
     for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = _LOCAL[spec.name](step, 0, nonlinearity)
+        A, C, E = spec.step_jacobians(step)
         J = E + C @ W_hh_P
         h_prev = step.h0
         nu = rng.choice(np.array([-1.0, 1.0], dtype), size=(B, S))                   # random signs
@@ -127,7 +127,7 @@ def kfrtrl_gradients(params: dict, x: ArrayLike, rng: np.random.Generator, h0: A
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    spec, p, xs, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
+    spec, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
     T, B, H = dH.shape
     D, dtype = xs.shape[2], dH.dtype
     u = np.zeros((B, D + H + 1), dtype)                                               # u~, per sequence

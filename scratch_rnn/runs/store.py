@@ -47,7 +47,7 @@ class DiskFull(OSError):
 
 
 def _version() -> str:
-    from .. import __version__
+    from .._version import __version__
     return __version__
 
 

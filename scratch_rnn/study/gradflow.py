@@ -21,7 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..cells import CELLS
+from ..cells import CELLS, Cell, get_cell
 from ..lstm import LSTMCache, lstm_forward
 from ..rnn import RNNCache
 from ..training.model import cell_of, layer_params, model_loss
@@ -92,10 +92,18 @@ def _gates(params: dict, task, x, y, backend: str) -> dict:
     return gate_statistics(params, x, backend=backend)
 
 
-#: the analyses that exist for each cell, by the key a run record stores them under
-ANALYSES: dict[str, dict[str, Callable[..., Any]]] = {"rnn": {"bound": jacobian_bound}, "lstm": {"cell_path": cell_path, "gates": _gates}, "gru": {}}
+def analyses_for(cell: Cell) -> dict[str, Callable[..., Any]]:
+    """The analyses that apply to a cell, by the key a run record stores them under, chosen by what the
+    cell has (the registry's facts), never by its name: the Jacobian bound for a one-gate cell (the RNN,
+    h_t = phi(a_t)); the cell-state path and the gate statistics for a cell with a cell state (the LSTM)."""
+    out: dict[str, Callable[..., Any]] = {}
+    if cell.gates == 1:
+        out["bound"] = jacobian_bound
+    if cell.cell_state:
+        out.update(cell_path=cell_path, gates=_gates)
+    return out
 
 
 def cell_analyses(params: dict, task, x, y, backend: str = "numba") -> dict:
-    """{key: result} of every analysis in `ANALYSES` for the model's cell: arrays (T,), or a dict of them."""
-    return {key: fn(params, task, x, y, backend) for key, fn in ANALYSES[cell_of(params)].items()}
+    """{key: result} of every analysis `analyses_for` the model's cell: arrays (T,), or a dict of them."""
+    return {key: fn(params, task, x, y, backend) for key, fn in analyses_for(get_cell(cell_of(params))).items()}

@@ -24,7 +24,6 @@ import numpy as np
 
 from .._resources import layer_bytes
 from ..cells import CELLS
-from ..training.model import INITS
 from ..training.tasks import TASKS
 
 NOTEBOOK = {"hidden": 64, "lr": 1e-3, "batch": 32, "clip": None, "dtype": "float32",
@@ -115,8 +114,8 @@ class RunSpec:
                 raise ValueError(f"RunSpec.{field}: expected {expected}, got {getattr(self, field)!r}")
         need(self.experiment in EXPERIMENTS, "experiment", f"one of {EXPERIMENTS}")
         need(self.task in TASKS, "task", f"one of {tuple(TASKS)}")
-        need(self.cell in INITS, "cell", f"one of {tuple(INITS)}")
-        need(self.init in INITS.get(self.cell, ()), "init", f"one of {INITS.get(self.cell)} for cell {self.cell!r}")
+        need(self.cell in CELLS, "cell", f"one of {tuple(CELLS)}")
+        need(self.init in CELLS[self.cell].inits, "init", f"one of {CELLS[self.cell].inits} for cell {self.cell!r}")
         for f, lo in (("T", 2), ("updates", 1), ("batch", 1), ("hidden", 1), ("screen_n", 1), ("eval_n", 1)):
             v = getattr(self, f)
             need(isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo, f, f"an integer >= {lo}")

@@ -209,10 +209,25 @@ class ScratchEngine:
         Raises:
             ValueError: A key is missing or extra, or a shape or dtype differs.
         """
-        current, opt = self.state()
-        check_arrays("params: parameter", params, current)
-        check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},
-                     {k: v for k, v in opt.items() if k != "steps"})
+        check_loadable(self, params, opt_state)
         for k in self.params:
             self.params[k][...] = params[k]
         self.optimizer.load_state(opt_state)
+
+
+def check_loadable(engine: Engine, params: dict, opt_state: dict) -> None:
+    """Raise ValueError unless (params, opt_state) has the keys, shapes and dtypes of `engine`'s own
+    ``state()``: what both engines' ``load_state`` check before they change anything.
+
+    Args:
+        engine: The engine whose state is to be replaced.
+        params: The parameters to load.
+        opt_state: The optimiser state to load (its ``"steps"`` entry is not an array).
+
+    Raises:
+        ValueError: A key is missing or extra, or a shape or dtype differs (naming the key).
+    """
+    current, opt = engine.state()
+    check_arrays("params: parameter", params, current)
+    check_arrays("opt_state: entry", {k: v for k, v in opt_state.items() if k != "steps"},
+                 {k: v for k, v in opt.items() if k != "steps"})

@@ -27,17 +27,12 @@ from ..cells import CELLS, cell_of_cache, cell_of_shape
 from ..gru import GRUCache, GRUGrads
 from ..lstm import LSTMCache, LSTMGrads
 from ..rnn import RNNCache, RNNGrads
-from ..stack import StackCache, StackGrads, stack_backward, stack_forward, state_dict_key
+from ..stack import StackCache, StackGrads, parse_state_dict_key, stack_backward, stack_forward, state_dict_key
 from . import init as _init
 from .losses import linear_backward, linear_forward, task_loss
 from .tasks import Task
 
 HEAD_KEYS = ("head_weight", "head_bias")
-INITS = {
-    "rnn": ("pytorch", "orthogonal", "identity"),
-    "lstm": ("pytorch", "forget_bias", "chrono", "orthogonal"),
-    "gru": ("pytorch", "orthogonal"),
-}
 
 
 def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: np.random.Generator,
@@ -73,8 +68,8 @@ def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: 
     """
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {tuple(CELLS)}, got {cell!r}")
-    if init not in INITS[cell]:
-        raise ValueError(f"init: expected one of {INITS[cell]} for cell {cell!r}, got {init!r}")
+    if init not in CELLS[cell].inits:
+        raise ValueError(f"init: expected one of {CELLS[cell].inits} for cell {cell!r}, got {init!r}")
     if isinstance(layers, bool) or not isinstance(layers, (int, np.integer)) or layers < 1:
         raise ValueError(f"layers: expected an integer >= 1, got {layers!r}")
     if layers > 1 or bidirectional:
@@ -113,10 +108,10 @@ def _init_layer(cell, init, input_size, hidden_size, rng, dtype, forget_bias, t_
 
 def architecture(params: dict) -> tuple[int, bool]:
     """(layers, bidirectional) of a model's parameters: (1, False) for the one-layer models."""
-    if "weight_hh_l0" not in params:
+    keys = [k for k in map(parse_state_dict_key, params) if k is not None]
+    if not keys:
         return 1, False
-    layers = 1 + max(int(k.split("_l")[1].split("_")[0]) for k in params if k.startswith("weight_hh_l"))
-    return layers, "weight_hh_l0_reverse" in params
+    return 1 + max(layer for _, layer, _ in keys), any(reverse for *_, reverse in keys)
 
 
 def cell_of(params: dict) -> str:
