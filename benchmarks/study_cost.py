@@ -110,7 +110,7 @@ def main(argv=None) -> int:
         arms = sp.reproduce_specs("scratch")
         by_arm = {"notebook": sum(predict_spec(s) for s in nb)}
         by_arm.update({arm: sum(predict_spec(s) for s in specs if s.engine == "scratch") for arm, specs in arms.items()})
-        from scratch_rnn.study.powered import POWERED, powered_specs
+        from scratch_rnn.study.power import POWERED, powered_specs
         study_keys = {s for specs in arms.values() for s in specs}
         by_arm["power"] = sum(predict_spec(s) for s in powered_specs(POWERED) if s not in study_keys)
     total = sum(by_arm.values())

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 from scratch_rnn import PARAM_NAMES, get_cell, state_dict_key
 

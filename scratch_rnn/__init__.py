@@ -2,16 +2,20 @@
 hand-written forward passes and BPTT, full or truncated, one layer or stacked and bidirectional.
 
 Arrays are time-major: x (T, B, D), hidden and cell states (T, B, H). Parameters are dicts with
-PyTorch's names, shapes and gate order. See the README for the equations and the glossary.
+PyTorch's names, shapes and gate order. The equations are in each cell's module docstring and,
+rendered, on the documentation site's math page (docs/math.md); the glossary is on its "How it is
+built" page.
 
-Layers, each using only those before it: the ground floor (``_validate``, ``_activations``,
-``_files``, ``_backend``, ``_provenance``) and ``_numba`` (the compiled mirrors, a leaf) <- ``rnn``,
-``lstm``, ``gru`` (the NumPy reference and the public functions), ``cells`` (the registry),
-``stack``, ``truncated`` <- ``training`` <- ``runs`` (the run store and executors) <- the
-experiments ``study``, ``truncation``, ``charlm``, and the tools ``gradcheck``, ``bench`` <-
-``cli``. Defaults: the functional core (`rnn_forward`, ...) runs the NumPy reference, and a
-backward pass the backend of its forward pass; everything that trains runs Numba.
+Rooms, each using only those below it: the ground floor (`_validate`, `_activations`, `_files`,
+`_backend`, `_provenance`, `_resources`, `_version`) and `_numba` (the compiled mirrors, a leaf) <-
+`rnn`, `lstm`, `gru` (the NumPy reference and the public functions), `cells` (the registry),
+`stack`, `truncated` <- `training` <- `runs` (the run store, executors and the experiments'
+pipeline); `rtrl` (gradients forward in time) beside `training`, on the cells <- the experiments
+`study`, `truncation`, `charlm`, `online`, and the tools `gradcheck`, `bench` <- `cli`. Defaults:
+the functional core (`rnn_forward`, ...) runs the NumPy reference, and a backward pass the backend
+of its forward pass; everything that trains runs Numba.
 """
+from ._numba.heap import heap_settled, set_heap_settling
 from ._numba.threads import get_num_threads, num_threads, set_num_threads
 from ._validate import PARAM_NAMES
 from ._version import __version__
@@ -44,6 +48,6 @@ __all__ = [
     "init_model", "model_forward", "model_backward",
     "Engine", "ScratchEngine", "History", "TrainingDiverged", "train", "evaluate",
     "save_checkpoint", "load_checkpoint",
-    "set_num_threads", "get_num_threads", "num_threads",
+    "set_num_threads", "get_num_threads", "num_threads", "set_heap_settling", "heap_settled",
     "__version__",
 ]

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import binom, fisher_exact
 
 from scratch_rnn.cli import main
-from scratch_rnn.study.power import detectable, detectable_difference, fisher_power, rejection_region
+from scratch_rnn.study.stats import detectable, detectable_difference, fisher_power, rejection_region
 
 
 def test_the_rejection_region_is_fishers():

@@ -19,10 +19,10 @@ import numpy as np
 from .activations import sigmoid_, tanh_
 from .common import _bias_grads, _chunk_steps, _input_grads, _input_projection, _recurrent_grads, _recurrent_weight_T
 from .flags import jit
-from .threads import pinned
+from .entry import kernel_entry
 
 
-@pinned
+@kernel_entry
 def gru_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh):
     """The forward recurrence; returns (h, gates, gh_n)."""
     T, B, H = x.shape[0], x.shape[1], w_hh.shape[1]
@@ -64,7 +64,7 @@ def _gru_forward(x, h0, w_ih, w_hh_T, b_ih, b_hh, h, gates, gh_n):
                 hb[j] = (one - z[j]) * n[j] + z[j] * hp[j]       # h_t = (1 - z) n + z h_{t-1}
 
 
-@pinned
+@kernel_entry
 def gru_backward_loop(x, h0, h, gates, gh_n, dh, w_ih, w_hh):
     """BPTT; returns (dx, dh0, dh_total, dw_ih, dw_hh, db_ih, db_hh)."""
     dx, dh_total = np.empty_like(x), np.empty_like(h)            # NumPy allocates

@@ -17,6 +17,11 @@ it, blocks under 30 MiB come from the heap and up to 60 MiB of freed heap stays 
 next call (past 60 MiB of arrays a call glibc trims again: it adapts no further). Nothing changes
 where glibc does not adapt: a caller who set its own thresholds (``mallopt``,
 ``MALLOC_MMAP_THRESHOLD_``) keeps them, and other C libraries are left alone.
+
+It is a process-wide change to the C library's allocator, so it is public and switchable:
+``scratch_rnn.set_heap_settling(False)`` before the first kernel call leaves glibc's thresholds
+exactly as the process had them (at the cost measured above); `heap_settled()` says whether the
+free has happened. Once made, the free cannot be undone (glibc keeps the thresholds it raised).
 """
 from __future__ import annotations
 
@@ -24,7 +29,27 @@ import os
 
 PRIME_BYTES = 30 << 20              # under glibc's 32 MiB ceiling for the adaptive threshold
 
-_state = {"settled": False}
+_state = {"settled": False, "enabled": True}
+
+
+def set_heap_settling(enabled: bool) -> None:
+    """Whether the first compiled kernel call raises glibc's thresholds (the default: True).
+
+    Args:
+        enabled: False leaves the process's allocator as it is; call it before the first kernel call
+            (later, it only prevents a free that has not happened yet).
+
+    Raises:
+        TypeError: `enabled` is not a bool.
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled: expected True or False, got {enabled!r}")
+    _state["enabled"] = enabled
+
+
+def heap_settled() -> bool:
+    """Whether this process has made the 30 MiB free that raises glibc's thresholds."""
+    return _state["settled"]
 
 
 def _glibc() -> bool:
@@ -37,11 +62,12 @@ def _glibc() -> bool:
 
 def settle_heap() -> None:
     """Once per process: malloc and free PRIME_BYTES, the free that raises glibc's thresholds."""
-    if _state["settled"]:
+    if _state["settled"] or not _state["enabled"]:
+        return
+    if not _glibc():
+        _state["enabled"] = False                      # nothing to settle on another C library
         return
     _state["settled"] = True
-    if not _glibc():
-        return
     import ctypes                   # here, not at import: `import scratch_rnn` stays light
     libc = ctypes.CDLL(None)        # the C library the process already runs on
     libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]

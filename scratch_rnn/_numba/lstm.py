@@ -25,7 +25,7 @@ import numpy as np
 from .activations import sigmoid_, tanh_
 from .common import _chunk_steps, _input_projection, _recurrent_weight_T, _weight_grads
 from .flags import jit
-from .threads import pinned
+from .entry import kernel_entry
 
 
 def _projection(w_hr, dtype):
@@ -33,7 +33,7 @@ def _projection(w_hr, dtype):
     return np.zeros((0, 0), dtype=dtype) if w_hr is None else w_hr
 
 
-@pinned
+@kernel_entry
 def lstm_forward_loop(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr=None):
     """The forward recurrence; returns (h, c, gates, tanh_c)."""
     T, B, H, P = x.shape[0], x.shape[1], w_hh.shape[0] // 4, w_hh.shape[1]
@@ -85,7 +85,7 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh_T, b_ih, b_hh, w_hr_T, h, c, gates, tanh
             np.dot(m, w_hr_T, h[t])                              # h_t = m_t W_hr^T
 
 
-@pinned
+@kernel_entry
 def lstm_backward_loop(x, h0, c0, h, c, gates, tanh_c, dh, dc_last, w_ih, w_hh, w_hr=None):
     """BPTT; returns (dx, dh0, dc0, dh_total, dc_total, dw_ih, dw_hh, db, dw_hr)."""
     dx, dh_total, dc_total = np.empty_like(x), np.empty_like(h), np.empty_like(c)  # NumPy allocates

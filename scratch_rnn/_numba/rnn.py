@@ -23,10 +23,10 @@ import numpy as np
 from .activations import tanh_
 from .common import _chunk_steps, _input_projection, _recurrent_weight_T, _weight_grads
 from .flags import jit
-from .threads import pinned
+from .entry import kernel_entry
 
 
-@pinned
+@kernel_entry
 def rnn_forward_loop(x, h0, w_ih, w_hh, b_ih, b_hh, relu=False):
     """The forward recurrence; returns h (T, B, H)."""
     h = np.empty((x.shape[0], x.shape[1], w_hh.shape[1]), dtype=x.dtype)  # NumPy allocates: see common
@@ -57,7 +57,7 @@ def _rnn_forward(x, h0, w_ih, w_hh_T, b_ih, b_hh, h, relu):
                 tanh_(a)                                         # h_t = tanh(a_t), in place
 
 
-@pinned
+@kernel_entry
 def rnn_backward_loop(x, h0, h, dh, w_ih, w_hh, relu=False):
     """BPTT; returns (dx, dh0, dh_total, dw_ih, dw_hh, db)."""
     dx, dh_total = np.empty_like(x), np.empty_like(h)            # NumPy allocates: see common

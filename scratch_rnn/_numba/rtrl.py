@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .flags import jit
-from .threads import pinned
+from .entry import kernel_entry
 
 
 @jit
@@ -31,7 +31,7 @@ def _carry(J, M, L, v):
     return out
 
 
-@pinned
+@kernel_entry
 def carry(J: np.ndarray, M: np.ndarray, L: np.ndarray, v: np.ndarray | None) -> np.ndarray:
     """One influence step, J M + L (x) v, per sequence: J (B, S, S), M (B, S, K, V) or (B, S, K) for a
     bias (v None), L (B, S, K), v (B, V). Returns a new array of M's shape."""

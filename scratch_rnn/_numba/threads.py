@@ -3,7 +3,7 @@
 Numba's ``np.dot`` inside a kernel calls SciPy's BLAS (its bundled OpenBLAS), which by default uses
 every core, even for the small products of a recurrent step; on 2 cores a plain caller of
 ``gru_forward(..., backend="numba")`` + ``gru_backward`` measured 110 ms against 10 ms pinned, and
-worse with the other core busy. So every kernel call (`pinned`) sets the BLAS thread count to
+worse with the other core busy. So every kernel call (`pinned`, through `entry.kernel_entry`) sets the BLAS thread count to
 `get_num_threads()` (1 by default) for the duration of the call and restores the caller's count
 after it: the caller's own SciPy and NumPy work outside the call keeps its threads.
 The switch is a pair of C calls (about 1 us), against a kernel of tens of microseconds or more.
@@ -18,8 +18,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from .heap import settle_heap
 
 _state: dict = {"threads": 1, "controllers": None}
 
@@ -88,7 +86,6 @@ def pinned(fn):
     restoring the caller's thread count after it."""
     @functools.wraps(fn)
     def call(*args, **kwargs):
-        settle_heap()                # once: freed output arrays stay mapped for the next call (heap)
         want = _state["threads"]
         if want is None:
             return fn(*args, **kwargs)

@@ -35,13 +35,14 @@ def _gemm_loop(a, b, out, n):
 def gemm_rate(m: int, k: int, n: int, dtype: str, seconds: float = 0.2) -> float:
     """FLOP/s of one-thread (m, k) @ (k, n) through Numba's ``np.dot`` (SciPy's BLAS, no Python in
     the way), the best of repeated batches."""
-    from .._numba.threads import num_threads, pinned
+    from .._numba.entry import kernel_entry
+    from .._numba.threads import num_threads
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k)).astype(dtype)
     b = rng.standard_normal((k, n)).astype(dtype)
     out = np.empty((m, n), dtype=dtype)
     reps = max(1, int(2e7 / (2.0 * m * k * n)))                 # about 20 MFLOP a batch
-    call = pinned(_gemm_loop)
+    call = kernel_entry(_gemm_loop)
     with num_threads(1):
         call(a, b, out, 1)
         best, t_end = float("inf"), time.perf_counter() + seconds

@@ -8,7 +8,8 @@ its own ``--help``.
 * `truncation`: ``truncation``, what truncated BPTT keeps;
 * `online`: ``online``, RTRL and its online approximations against BPTT;
 * `charlm`: ``charlm`` and ``sample``, the character model;
-* `options`: the argument types and the options every long command shares.
+* `options`: the argument types and the options every long command shares;
+* `__main__`: ``python -m scratch_rnn.cli``, the same command.
 """
 from __future__ import annotations
 

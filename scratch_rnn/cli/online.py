@@ -19,5 +19,5 @@ def add_parsers(sub) -> None:
 
 
 def online_command(args) -> int:
-    from ..rtrl.report import online
+    from ..online.report import online
     return run_experiment(online, args)

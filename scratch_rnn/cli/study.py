@@ -163,7 +163,7 @@ def report_command(args) -> int:
 
 
 def power_command(args) -> int:
-    from ..study.powered import powered
+    from ..study.power import powered
     res = powered(Path(args.out), quick=args.quick, seed=args.seed, engine=args.engine, device=args.device,
                   backend=args.backend, figures=None if args.figures is None else Path(args.figures),
                   **execution_options(args))

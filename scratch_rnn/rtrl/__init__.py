@@ -8,9 +8,11 @@
   Jacobian reduced to the leak), for the RNN;
 * `stochastic`, the unbiased estimates: `uoro_gradients` (UORO, Tallec & Ollivier 2018: rank one), for
   every cell; `kfrtrl_gradients` (KF-RTRL, Mujika et al. 2018: one Kronecker product), for the RNN;
-* `measure`: alignment with the exact gradient, online training with each method, and cost.
 
-Uses the cells (`scratch_rnn.cells`) and their caches; nothing below it imports from here.
+The math of each method lives here, beside BPTT's in the cells; the experiment that compares them
+(alignment, online training, cost: the ``scratch-rnn online`` command) is its own room,
+`scratch_rnn.online`. Uses the cells (`scratch_rnn.cells`: their unchecked forward and their step
+Jacobians) and the compiled influence step (`scratch_rnn._numba.rtrl`); nothing below it imports from here.
 """
 from .approx import eprop_gradients, rflo_gradients, snap1_gradients
 from .stochastic import kfrtrl_gradients, uoro_gradients

@@ -172,7 +172,7 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
     for a unit with no state of its own (Bellec et al. 2020). tau > 1 is the trace a leaky network
     would have, applied to this one: an approximation of an approximation, kept for comparison with
     the papers. Murray's other ingredient, a fixed random matrix in place of the readout's transpose
-    in dh, is the caller's choice of `dh`: `scratch_rnn.rtrl.measure` passes the error sent back
+    in dh, is the caller's choice of `dh`: `scratch_rnn.online.measure` passes the error sent back
     through `measure.feedback_matrix`, and with the readout's own weight there RFLO is e-prop.
 
     Args:

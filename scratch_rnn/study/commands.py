@@ -14,12 +14,12 @@ from typing import Any
 
 from .._files import check_writable, write_csv, write_json
 from .._resources import check_run_count
-from ..runs import META, RunStore, run_into_store, run_meta
+from ..runs import META, RunStore, run_experiment, run_into_store, run_meta
 from . import plots
 from . import specs as sp
 from .gradratios import gradratios
-from .powered import build_powered, powered
-from .records import stored_failures, stored_records
+from .power import build_powered, powered
+from .records import stored_failures, stored_records, stored_runs
 from .report import write_report
 from .runner import run_one_safe
 from .specs import check_engine
@@ -130,11 +130,9 @@ def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str,
     sizes = {k: len(grid[k]) for k in ("tasks", "models", "lengths")}
     check_run_count(sizes["tasks"] * sizes["models"] * sizes["lengths"] * grid["seeds"],
                     " x ".join(f"--{k} ({n})" for k, n in sizes.items()) + f" x --seeds ({grid['seeds']})")
-    out = check_writable(out)
     specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend, **grid)
-    store, outcome, seconds = run_into_store(specs, out, {"command": command, "protocol": proto}, run, run_one_safe)
-    meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed})
-    return {**build(out, stored_records(store, specs), stored_failures(store, specs), meta), "outcome": outcome}
+    return run_experiment(out, {"command": command, "protocol": proto}, specs, run_one_safe, build, run,
+                          {"engine": engine, "backend": backend, "device": device, "seed": seed}, stored=stored_runs)
 
 
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",

@@ -1,99 +1,174 @@
-r"""What a comparison of two success counts can and cannot separate: the exact power of Fisher's
-test, and the smallest difference it detects.
+"""``scratch-rnn power``: the study's curriculum comparisons with the seeds they need.
 
-A two-sided Fisher exact test at level alpha compares k1 successes of n1 runs with k2 of n2. Its
-rejection region R = {(k1, k2): p(k1, k2) <= alpha} depends on n1, n2 and alpha alone, so its power
-against true success rates p1 and p2 is exact, a finite sum::
+At n = 10 seeds per cell, Fisher's test cannot tell a rate of 0.7 from 1.0 (`power`), so the study's
+statements that one model "does not beat" another rested on nothing. This command runs temporal XOR
+through the curriculum to T = 100 with 30 seeds for each model of `POWERED["models"]` (the study's
+first 10 are among them: the same specs, the same numbers) and, for the models named in
+``POWERED["budgets"]``, again with a larger budget; then every pairwise comparison at the study's
+budget, each model's larger budget against its study budget, and the distribution of the updates at
+which the successes came (`plots.updates_to_success`).
 
-    power(p1, p2) = sum_{(k1, k2) in R} Binom(k1; n1, p1) Binom(k2; n2, p2)
-
-A test that does not reject says nothing about differences it could not have seen. The smallest
-detectable difference at power 0.8 is the smallest d > 0 such that power(p_ref + d, p_ref) >= 0.8
-(upwards; downwards with p_ref - d), taking the reference's observed rate as its true rate. With 10
-runs a side against a reference at 10/10 a model must be below about 0.45 to be seen, which is why a
-p of 0.2 at n = 10 is no evidence of equal rates.
+A run with the larger budget is the run with the study's budget continued: same seed, same weights,
+same batches, identical for the first `updates` updates. So the two budgets are paired, and the
+comparison that fits them counts the runs that failed at the smaller budget and succeeded at the
+larger (an exact sign test of those against the reverse, which cannot happen), beside Fisher's test
+as if the samples were independent.
 """
 from __future__ import annotations
 
-from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
-ALPHA = 0.05         # two-sided level of every test in the study
-POWER = 0.8          # the power at which a difference counts as detectable
+from .._files import atomic_write, write_csv, write_json
+from ..runs import run_experiment
+from . import plots
+from . import specs as sp
+from .records import stored_runs
+from .runner import run_one_safe
+from .stats import ALPHA, POWER, detectable, detectable_text, fisher_p, model_label, model_order, wilson
+
+POWERED = {"task": "xor", "T": 100, "seeds": 30,
+           "models": (("rnn", "orthogonal"), ("lstm", "pytorch"), ("lstm", "forget_bias"), ("lstm", "chrono"),
+                      ("gru", "pytorch")),
+           "budgets": {6000: (("lstm", "pytorch"), ("lstm", "forget_bias"))}}
+QUICK_POWERED = {"task": "xor", "T": 20, "seeds": 3, "models": (("rnn", "orthogonal"), ("lstm", "chrono")),
+                 "budgets": {400: (("lstm", "chrono"),)}}
 
 
-@lru_cache(maxsize=None)
-def rejection_region(n1: int, n2: int, alpha: float = ALPHA) -> np.ndarray:
-    """(n1 + 1, n2 + 1) booleans: True where Fisher's two-sided test of k1/n1 against k2/n2 rejects at alpha."""
-    from scipy.stats import fisher_exact
-    for name, n in (("n1", n1), ("n2", n2)):
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"{name}: expected an integer >= 1, got {n!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha: expected a number in (0, 1), got {alpha!r}")
-    region = np.zeros((n1 + 1, n2 + 1), dtype=bool)
-    for k1 in range(n1 + 1):
-        for k2 in range(n2 + 1):
-            p = fisher_exact([[k1, n1 - k1], [k2, n2 - k2]]).pvalue
-            region[k1, k2] = p <= alpha * (1 + 1e-9)             # scipy's p of a boundary table, to rounding
-    region.flags.writeable = False
-    return region
+def powered_specs(proto: dict, study: dict = sp.STUDY, engine: str = "scratch", device: str = "cpu",
+                  backend: str = "numba", first_seed: int = 0) -> list[sp.RunSpec]:
+    """The curriculum runs at the study's budget for every model, then at each larger budget."""
+    specs = []
+    for budget, models in [(study["updates"], proto["models"]), *proto["budgets"].items()]:
+        specs += sp.study_specs(engine, {**study, "updates": budget, "flow_lengths": ()}, device, tasks=[proto["task"]],
+                                models=models, lengths=[proto["T"]], seeds=proto["seeds"], first_seed=first_seed,
+                                backend=backend, arm="curriculum")
+    return specs
 
 
-def fisher_power(p1: float, n1: int, p2: float, n2: int, alpha: float = ALPHA) -> float:
-    """The probability that Fisher's two-sided test rejects at `alpha` when n1 runs succeed with
-    probability p1 and n2 runs with p2 (exact)."""
-    from scipy.stats import binom
-    for name, p in (("p1", p1), ("p2", p2)):
-        if not 0 <= p <= 1:
-            raise ValueError(f"{name}: expected a probability in [0, 1], got {p!r}")
-    a = binom.pmf(np.arange(n1 + 1), n1, p1)
-    b = binom.pmf(np.arange(n2 + 1), n2, p2)
-    return float(a @ rejection_region(n1, n2, alpha) @ b)
+def success_update(record) -> int:
+    """The update at which a run succeeded: where it stopped early, or, for a run whose success came at
+    the final test without a screen at T passing first (its curriculum had not reached T), its budget."""
+    return record.updates_to_success if record.updates_to_success is not None else record.updates
 
 
-def detectable_difference(p_ref: float, n: int, n_ref: int, direction: int = 1, alpha: float = ALPHA,
-                          power: float = POWER, step: float = 0.001) -> float | None:
-    """The smallest d (to `step`) such that a model at p_ref + direction * d, run n times, is told apart
-    from a reference at p_ref, run n_ref times, with probability `power`; None when no rate in [0, 1]
-    that way is (e.g. upwards from p_ref = 1)."""
-    from scipy.stats import binom
-    if direction not in (1, -1):
-        raise ValueError(f"direction: expected 1 (a higher rate) or -1 (a lower one), got {direction!r}")
-    if not 0 <= p_ref <= 1:
-        raise ValueError(f"p_ref: expected a probability in [0, 1], got {p_ref!r}")
-    d = np.arange(1, int(round(1 / step)) + 1) * step              # every candidate difference, ascending
-    p = p_ref + direction * d
-    d, p = d[(p >= 0) & (p <= 1 + 1e-12)], np.clip(p[(p >= 0) & (p <= 1 + 1e-12)], 0, 1)
-    if not len(d):
-        return None
-    a = binom.pmf(np.arange(n + 1)[:, None], n, p[None, :])        # (n + 1, candidates)
-    b = binom.pmf(np.arange(n_ref + 1), n_ref, p_ref)              # (n_ref + 1,)
-    powers = np.einsum("ig,ij,j->g", a, rejection_region(n, n_ref, alpha), b)
-    hit = np.flatnonzero(powers >= power)
-    return float(round(d[hit[0]], 6)) if len(hit) else None
+def summary_rows(runs: list) -> list[dict]:
+    """One row per (model, budget): successes, Wilson interval, updates to success, how many runs
+    never passed the curriculum's first length, how many successes came in the budget's last tenth."""
+    rows = []
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault(((r.spec.cell, r.spec.init), r.spec.updates), []).append(r)
+    for ((cell, init), budget), rs in sorted(groups.items(), key=lambda g: (model_order(g[0][0]), g[0][1])):
+        k, n = sum(r.succeeded for r in rs), len(rs)
+        lo, hi = wilson(k, n)
+        ups = sorted(success_update(r) for r in rs if r.succeeded)
+        rows.append({"model": model_label(cell, init), "cell": cell, "init": init, "budget": budget, "runs": n,
+                     "successes": k, "success_rate": k / n, "wilson_lo": lo, "wilson_hi": hi,
+                     "median_updates_to_success": float(np.median(ups)) if ups else None,
+                     "max_updates_to_success": max(ups) if ups else None,
+                     "successes_in_last_tenth": sum(u > 0.9 * budget for u in ups),
+                     "never_passed_first_length": sum(not (r.curriculum or {}).get("passed") for r in rs)})
+    return rows
 
 
-@lru_cache(maxsize=None)
-def detectable(k_ref: int, n_ref: int, n: int, alpha: float = ALPHA, power: float = POWER) -> dict:
-    """{"up", "down"}: the smallest increase and decrease over the reference's observed rate k_ref/n_ref
-    that a comparison with n runs detects at `power` (None where none can be)."""
-    p_ref = k_ref / n_ref
-    return {"up": detectable_difference(p_ref, n, n_ref, 1, alpha, power),
-            "down": detectable_difference(p_ref, n, n_ref, -1, alpha, power)}
+def _compare(a: dict, b: dict, comparison: str) -> dict:
+    p = fisher_p(a["successes"], a["runs"], b["successes"], b["runs"])
+    d = detectable(b["successes"], b["runs"], a["runs"])
+    return {"comparison": comparison, "model": a["model"], "budget": a["budget"], "reference": b["model"],
+            "reference_budget": b["budget"], "successes": a["successes"], "runs": a["runs"],
+            "reference_successes": b["successes"], "reference_runs": b["runs"], "fisher_p": p,
+            "separated": p <= ALPHA, "detectable_up": d["up"], "detectable_down": d["down"]}
 
 
-def detectable_text(up: float | None, down: float | None) -> str:
-    """"+0.28/-0.38": the smallest detectable increase and decrease ("none" where none can be)."""
-    return f"{'none' if up is None else f'+{up:.2f}'}/{'none' if down is None else f'-{down:.2f}'}"
+def comparison_rows(summary: list[dict], runs: list) -> list[dict]:
+    """Every pair of models at the study's budget (Fisher, with what it could detect), and each
+    larger budget against the study's budget, paired run for run (`paired_budget`)."""
+    base = min(r["budget"] for r in summary)
+    at_base = [r for r in summary if r["budget"] == base]
+    unpaired = {"paired_seeds": None, "gained": None, "lost": None, "sign_test_p": None}
+    rows = [{**_compare(a, b, "model vs model"), **unpaired} for i, a in enumerate(at_base) for b in at_base[i + 1:]]
+    for r in summary:
+        if r["budget"] != base:
+            ref = next(b for b in at_base if (b["cell"], b["init"]) == (r["cell"], r["init"]))
+            rows.append({**_compare(r, ref, "budget vs study budget"), **paired_budget(runs, r, ref)})
+    return rows
 
 
-def describe_null(k: int, n: int, k_ref: int, n_ref: int, p: float) -> str:
-    """A comparison that did not reject, said as what it is: "not separated with n seeds per cell",
-    with its p and the smallest difference it could have detected."""
-    d = detectable(k_ref, n_ref, n)
-    parts = [f"+{d['up']:.2f}" if d["up"] is not None else None, f"-{d['down']:.2f}" if d["down"] is not None else None]
-    seen = " or ".join(x for x in parts if x) or "no difference at all"
-    return (f"{k}/{n} vs {k_ref}/{n_ref}: not separated with {n} and {n_ref} seeds (p = {p:.2g}); at this n the test "
-            f"detects (power {POWER:g}) only a rate {seen} from {k_ref / n_ref:.2f}")
+def paired_budget(runs: list, more: dict, less: dict) -> dict:
+    """The same seeds at two budgets: runs that succeeded only with the larger budget, only with the
+    smaller, and the exact two-sided sign test of those counts."""
+    from scipy.stats import binomtest
+    def outcome(row):
+        return {r.spec.seed: r.succeeded for r in runs if (r.spec.cell, r.spec.init, r.spec.updates)
+                == (row["cell"], row["init"], row["budget"])}
+    a, b = outcome(more), outcome(less)
+    seeds = sorted(set(a) & set(b))
+    gained, lost = sum(a[s] and not b[s] for s in seeds), sum(b[s] and not a[s] for s in seeds)
+    p = binomtest(gained, gained + lost).pvalue if gained + lost else 1.0
+    return {"paired_seeds": len(seeds), "gained": gained, "lost": lost, "sign_test_p": float(p)}
+
+
+def markdown(summary: list[dict], tests: list[dict], meta: dict, figure: str | None) -> str:
+    """power.md: the table, every comparison in words, the figure."""
+    md = [f"# Curriculum comparisons with {meta['protocol']['seeds']} seeds per model", "",
+          f"Temporal XOR through the curriculum to T = {meta['protocol']['T']}; success = accuracy >= 0.99 on 1000 "
+          f"fresh sequences. Fisher's exact test, two-sided, alpha {ALPHA:g}; where it does not reject, the smallest "
+          f"increase/decrease over the reference's observed rate it detects with power {POWER:g} at these n.", "",
+          "| model | budget | successes/runs [Wilson 95%] | median updates to success | successes in the budget's "
+          "last tenth | never passed T = 10 |", "|---|---|---|---|---|---|"]
+    for r in summary:
+        med = "" if r["median_updates_to_success"] is None else f"{r['median_updates_to_success']:.0f}"
+        md.append(f"| {r['model']} | {r['budget']} | {r['successes']}/{r['runs']} [{r['wilson_lo']:.2f}, "
+                  f"{r['wilson_hi']:.2f}] | {med} | {r['successes_in_last_tenth']} | {r['never_passed_first_length']} |")
+    md += ["", "## Comparisons", ""]
+    for t in tests:
+        head = (f"- {t['model']} ({t['budget']} updates) vs {t['reference']} ({t['reference_budget']}): "
+                f"{t['successes']}/{t['runs']} vs {t['reference_successes']}/{t['reference_runs']}, Fisher p = "
+                f"{t['fisher_p']:.2g}")
+        if not t["separated"]:
+            head += (f": not separated with {t['runs']} seeds per cell (it detects "
+                     f"{detectable_text(t['detectable_up'], t['detectable_down'])} from the reference's rate)")
+        if t["gained"] is not None:
+            head += (f"; paired by seed: {t['gained']} runs succeeded only with the larger budget, {t['lost']} only "
+                     f"with the smaller (sign test p = {t['sign_test_p']:.2g})")
+        md.append(head)
+    if figure:
+        md += ["", f"![updates to success]({figure})"]
+    return "\n".join(md) + "\n"
+
+
+def powered(out: Path, quick: bool = False, seed: int = 0, engine: str = "scratch", device: str = "cpu",
+            backend: str = "numba", figures: Path | None = None, **run) -> dict:
+    """Run (or resume) the powered comparisons into the store in `out`; write power_summary.csv,
+    power_comparisons.csv, power_runs.csv, power.md and updates_to_success.png there (the figure
+    copied into `figures` too when given)."""
+    sp.check_engine(engine, device, backend)
+    proto, study = (QUICK_POWERED, sp.QUICK) if quick else (POWERED, sp.STUDY)
+    specs = powered_specs(proto, study, engine, device, backend, seed)
+    return run_experiment(out, {"command": "power", "protocol": proto, "study": study}, specs, run_one_safe,
+                          build_powered, run, {"engine": engine, "backend": backend, "device": device, "seed": seed},
+                          figures, ("figure",), stored=stored_runs)
+
+
+def build_powered(out: Path, runs: list, failures: list, meta: dict) -> dict:
+    summary = summary_rows(runs)
+    tests = comparison_rows(summary, runs) if summary else []
+    files = {"summary": write_csv(summary, out / "power_summary.csv")} if summary else {}
+    if tests:
+        files["comparisons"] = write_csv(tests, out / "power_comparisons.csv")
+    per_run = [{"model": model_label(r.spec.cell, r.spec.init), "budget": r.spec.updates, "seed": r.spec.seed,
+                "succeeded": r.succeeded, "updates_to_success": success_update(r) if r.succeeded else None,
+                "stopped_early": r.updates_to_success is not None, "updates": r.updates,
+                "final_accuracy": r.final_accuracy,
+                "lengths_passed": " ".join(str(L) for L, _ in (r.curriculum or {}).get("passed", []))} for r in runs]
+    if per_run:
+        files["runs"] = write_csv(per_run, out / "power_runs.csv")
+    write_json({"meta": meta, "summary": summary, "comparisons": tests}, out / "power.json")
+    figure = plots.updates_to_success(runs, out / "updates_to_success.png") if runs else None
+    if figure is not None:
+        files["figure"] = figure
+    files["report"] = out / "power.md"
+    atomic_write(files["report"], markdown(summary, tests, meta, figure.name if figure else None))
+    return {"power_summary": summary, "comparisons": tests, "files": files, "figure": figure, "failures": failures}

@@ -60,3 +60,9 @@ def stored_records(store, specs=None) -> list[RunRecord]:
 def stored_failures(store, specs=None) -> list[tuple[RunSpec, dict]]:
     """(spec, failure) of the failed runs in a run store, of `specs` (in their order) when given."""
     return store.failures(specs, decode=lambda fields: RunSpec(**fields))
+
+
+def stored_runs(store, specs) -> tuple[list[RunRecord], list[tuple[RunSpec, dict]]]:
+    """(records, failures) of `specs` in a run store: how the study's commands read their store back
+    (`scratch_rnn.runs.run_experiment`'s ``stored``)."""
+    return stored_records(store, specs), stored_failures(store, specs)

@@ -6,11 +6,11 @@ as data instead of raising, for the executors (`executors.execute`).
 from __future__ import annotations
 
 import time
-import traceback
 
 import numpy as np
 
 from .._numba.threads import one_blas_thread
+from ..runs import safely
 from ..training.engine import ScratchEngine, TrainingDiverged
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
@@ -128,10 +128,10 @@ def _run_one(spec: RunSpec) -> RunRecord:
     return rec
 
 
-def run_one_safe(spec: RunSpec) -> dict:
-    """`run_one`, with any exception turned into a result: {"record": dict} or {"failure": {"type",
-    "message", "traceback"}}. Plain dicts, so any executor can carry them back."""
-    try:
-        return {"record": run_one(spec).to_dict()}
-    except Exception as err:
-        return {"failure": {"type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()}}
+def run_one_record(spec: RunSpec) -> dict:
+    """`run_one`'s record as a plain dict, which any executor can carry back."""
+    return run_one(spec).to_dict()
+
+
+#: `run_one` as the executor runs it: {"record": dict}, or {"failure": {"type", "message", "traceback"}}
+run_one_safe = safely(run_one_record, "record")

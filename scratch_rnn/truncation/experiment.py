@@ -20,7 +20,6 @@ interruptible, one JSON line per finished job):
 from __future__ import annotations
 
 import time
-import traceback
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,6 +28,7 @@ import numpy as np
 
 from .._validate import PARAM_NAMES
 from ..cells import get_cell
+from ..runs import safely
 from ..training.losses import linear_backward, task_loss
 from ..training.model import init_model, model_backward, model_forward
 from ..training.optim import Adam, clip_grad_norm
@@ -207,15 +207,13 @@ def run_training(job: TrainingJob) -> dict:
             "last_train_loss": float(np.mean(losses[-20:])), "seconds": time.perf_counter() - t0}
 
 
-def run_job_safe(job) -> dict:
-    """A job's result, or its failure: {"result": dict} or {"failure": dict}, for the executor.
-    BLAS runs on one thread (`scratch_rnn._numba.threads.one_blas_thread`)."""
-    from .._numba.threads import one_blas_thread
-    try:
-        with one_blas_thread():
-            return {"result": (run_fidelity if isinstance(job, FidelityJob) else run_training)(job)}
-    except Exception as err:
-        return {"failure": {"type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()}}
+def run_job(job) -> dict:
+    """A job's result: `run_fidelity` or `run_training`, by the job's kind."""
+    return (run_fidelity if isinstance(job, FidelityJob) else run_training)(job)
+
+
+#: `run_job` as the executor runs it: BLAS on one thread, an exception stored as a failure
+run_job_safe = safely(run_job)
 
 
 def jobs(proto: dict, first_seed: int = 0) -> list:

@@ -2,34 +2,23 @@
 tables (CSV, JSON), figures and ``truncation.md`` from the stored results alone."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._files import atomic_write, check_writable, save_figure, write_csv, write_json
-from ..runs import run_into_store, run_meta
+from .._files import atomic_write, save_figure, write_csv, write_json
+from ..runs import run_experiment
 from . import experiment as tr
 
 
 def truncation(out: Path, quick: bool = False, seed: int = 0, figures: Path | None = None, **run) -> dict:
     """Run (or resume) the truncation study in `out` and write its outputs there; with `figures`,
     copy its two main figures into that folder too (the README's)."""
-    out = check_writable(out)
-    if figures is not None:
-        figures = check_writable(figures, "--figures")
     proto = tr.QUICK_TRUNCATION if quick else tr.TRUNCATION
-    jobs = tr.jobs(proto, seed)
-    store, outcome, seconds = run_into_store(jobs, out, {"command": "truncation", "protocol": proto}, run,
-                                             tr.run_job_safe)
-    meta = run_meta(store.meta, seconds, {"seed": seed, "quick": quick})
-    res = build_truncation(out, store.results(jobs), store.failures(jobs), meta, proto)
-    if figures is not None:
-        for key in ("fidelity_png", "training_png"):
-            if key in res["files"]:
-                res["files"][f"figures_{key}"] = Path(shutil.copy(res["files"][key], figures))
-    return {**res, "seconds": seconds, "outcome": outcome}
+    return run_experiment(out, {"command": "truncation", "protocol": proto}, tr.jobs(proto, seed), tr.run_job_safe,
+                          lambda out, results, failures, meta: build_truncation(out, results, failures, meta, proto),
+                          run, {"seed": seed, "quick": quick}, figures, ("fidelity_png", "training_png"))
 
 
 def rows(results) -> tuple[list[dict], list[dict]]:

@@ -4,7 +4,7 @@ Alignment, as Marschall, Cho & Savin (2020) measure it: the cosine between a met
 the exact gradient g of the recurrent layer's parameters (all of them, flattened into one vector),
 and the norm ratio |g~| / |g|. The loss is the task's own: on the study's tasks
 (`scratch_rnn.training.tasks`) the study's model, a layer and a linear head on h_{T-1}, so dL/dh_t is
-nonzero only at the last step; on Marschall et al.'s (`scratch_rnn.rtrl.tasks`) a head at every step.
+nonzero only at the last step; on Marschall et al.'s (`scratch_rnn.online.tasks`) a head at every step.
 The exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py). Every method is given the loss's
 own dL/dh_t but RFLO, which gets the error sent back through a fixed random matrix in place of the
 head's weight (`feedback_matrix`), as Murray (2019) defines it; its trace is e-prop's for this RNN, so
@@ -29,10 +29,10 @@ from ..training.losses import linear_backward
 from ..training.model import init_model, layer_params, model_loss
 from ..training.optim import Adam
 from ..training.tasks import TASKS, get_task
-from .approx import RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
-from .stochastic import kfrtrl_gradients, uoro_gradients
+from ..rtrl.approx import RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
+from ..rtrl.stochastic import kfrtrl_gradients, uoro_gradients
 from .tasks import STEP_TASKS, StepTask, get_step_task, step_loss
-from .exact import rtrl_gradients
+from ..rtrl.exact import rtrl_gradients
 
 #: every method, in the order of the tables; the last two for the RNN only (`RNN_ONLY`); "rflo" learns
 #: from the error sent back through `feedback_matrix`
@@ -70,7 +70,7 @@ def _estimate(method: str, cell: str, layer: dict, x, dh, rng) -> dict:
 
 def _task(name: str):
     """(sampler, spec) of a task of `scratch_rnn.training.tasks` (a loss at the last step) or of
-    `scratch_rnn.rtrl.tasks` (Marschall et al.'s and copying, a loss at every step)."""
+    `scratch_rnn.online.tasks` (Marschall et al.'s and copying, a loss at every step)."""
     if name in STEP_TASKS:
         return get_step_task(name)
     if name not in TASKS:
@@ -194,7 +194,7 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
     Args:
         cell: "rnn", "lstm" or "gru".
         task: A task of `scratch_rnn.training.tasks.get_task` ("xor", "first_bit", "adding"; a loss at
-            the last step) or of `scratch_rnn.rtrl.tasks` ("add", "mimic", "copy"; a loss at every step).
+            the last step) or of `scratch_rnn.online.tasks` ("add", "mimic", "copy"; a loss at every step).
         T: The sequence length.
         H: The hidden size.
         seed: Seeds the model's initialisation, the batch and the random signs.

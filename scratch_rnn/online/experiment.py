@@ -13,10 +13,10 @@ interruptible, parallel on local processes or a Dask cluster, one JSON line per 
 from __future__ import annotations
 
 import time
-import traceback
 from dataclasses import dataclass
 
 from ..cells import get_cell
+from ..runs import safely
 from .measure import METHODS, _task, alignment, cost, methods_for, train_online
 
 ONLINE = {"hidden": 16, "batch": 32, "seeds": 10, "cells": ("rnn", "lstm", "gru"),
@@ -118,14 +118,8 @@ def run_job(job) -> dict:
     return {**res, "seconds": time.perf_counter() - t0}
 
 
-def run_job_safe(job) -> dict:
-    """{"result": dict} or {"failure": dict}, for the executor; BLAS on one thread."""
-    from .._numba.threads import one_blas_thread
-    try:
-        with one_blas_thread():
-            return {"result": run_job(job)}
-    except Exception as err:
-        return {"failure": {"type": type(err).__name__, "message": str(err), "traceback": traceback.format_exc()}}
+#: `run_job` as the executor runs it: BLAS on one thread, an exception stored as a failure
+run_job_safe = safely(run_job)
 
 
 def _cost_methods(cell: str) -> tuple[str, ...]:

@@ -1,15 +1,14 @@
-"""The `online` command end to end: run the jobs of `rtrl.experiment` into a store, then write the tables
+"""The `online` command end to end: run the jobs of `online.experiment` into a store, then write the tables
 (CSV, JSON), the figures and ``online.md`` from the stored results alone."""
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._files import atomic_write, check_writable, save_figure, write_csv, write_json
-from ..runs import run_into_store, run_meta
+from .._files import atomic_write, save_figure, write_csv, write_json
+from ..runs import run_experiment
 from . import experiment as ex
 from .tasks import STEP_TASKS, get_step_task
 
@@ -20,19 +19,9 @@ COLORS = {"bptt": "k", "snap1": "tab:blue", "eprop": "tab:purple", "uoro": "tab:
 def online(out: Path, quick: bool = False, seed: int = 0, figures: Path | None = None, **run) -> dict:
     """Run (or resume) the RTRL experiments in `out` and write their outputs there; with `figures`, copy
     the two figures into that folder too."""
-    out = check_writable(out)
-    if figures is not None:
-        figures = check_writable(figures, "--figures")
     proto = ex.QUICK_ONLINE if quick else ex.ONLINE
-    jobs = ex.jobs(proto, seed)
-    store, outcome, seconds = run_into_store(jobs, out, {"command": "online", "protocol": proto}, run, ex.run_job_safe)
-    meta = run_meta(store.meta, seconds, {"seed": seed, "quick": quick})
-    res = build(out, store.results(jobs), store.failures(jobs), meta)
-    if figures is not None:
-        for key in ("learning_png", "cost_png"):
-            if key in res["files"]:
-                res["files"][f"figures_{key}"] = Path(shutil.copy(res["files"][key], figures))
-    return {**res, "seconds": seconds, "outcome": outcome}
+    return run_experiment(out, {"command": "online", "protocol": proto}, ex.jobs(proto, seed), ex.run_job_safe, build,
+                          run, {"seed": seed, "quick": quick}, figures, ("learning_png", "cost_png"))
 
 
 def rows(results) -> tuple[list[dict], list[dict], list[dict]]:

@@ -1,0 +1,88 @@
+"""The one pipeline of every experiment, and the one record of a job that failed.
+
+An experiment (the study's grids, `power`, `truncation`, `online`) is its jobs, a top-level function
+that runs one job, and a `build` that turns what the store holds into tables, figures and a report.
+`run_experiment` is the path between them, written once::
+
+    check the folders -> run the jobs the store lacks (`run_into_store`) -> describe the run (`run_meta`)
+    -> build the outputs from the store alone -> copy the named figures
+
+so resuming, failures, interruption and the outputs' provenance behave the same in every command. A
+job that raises is a result, not the end of the sweep: `safely` wraps any job function into the
+executor's contract, ``{key: result}`` or ``{"failure": failure_record(err)}``.
+"""
+from __future__ import annotations
+
+import shutil
+import traceback
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable
+
+from .._files import check_writable
+from .command import run_into_store, run_meta
+from .store import RunStore
+
+
+def failure_record(err: BaseException, with_traceback: bool = True) -> dict:
+    """What the store keeps of a job that raised: ``{"type", "message", "traceback"}`` (the traceback
+    as text, or None where there is none to give, e.g. a worker process that died)."""
+    return {"type": type(err).__name__, "message": str(err),
+            "traceback": traceback.format_exc() if with_traceback else None}
+
+
+def _safely(run_job: Callable[[Any], Any], key: str, job) -> dict:
+    from .._numba.threads import one_blas_thread
+    try:
+        with one_blas_thread():
+            return {key: run_job(job)}
+    except Exception as err:
+        return {"failure": failure_record(err)}
+
+
+def safely(run_job: Callable[[Any], Any], key: str = "result") -> Callable[[Any], dict]:
+    """`run_job` (a top-level function: job -> a JSON-able result) as the executor runs it: BLAS on one
+    thread (the executor is parallel over jobs, one process per core), the result as ``{key: result}``
+    (``"record"`` for a training run of the study, ``"result"`` for any other job) and an exception as
+    ``{"failure": failure_record(err)}``. The wrapper pickles, so it travels to worker processes."""
+    return partial(_safely, run_job, key)
+
+
+def _stored(store: RunStore, jobs: list) -> tuple[list, list]:
+    return store.results(jobs), store.failures(jobs)
+
+
+def run_experiment(out: Path, store_meta: dict, jobs: list, job_runner: Callable[[Any], dict], build: Callable[..., dict],
+                   run: dict, described: dict, figures: Path | None = None, figure_keys: tuple[str, ...] = (),
+                   stored: Callable[[RunStore, list], tuple[list, list]] = _stored) -> dict:
+    """Run (or resume) an experiment's jobs in `out` and build its outputs there from the store.
+
+    Args:
+        out: The output folder, which holds the run store.
+        store_meta: What the store is for (``{"command": ..., "protocol": ...}``): a store written for
+            other values is refused, so a protocol never mixes with another.
+        jobs: The jobs (frozen dataclasses with a ``cost()``).
+        job_runner: A top-level function, job -> ``{"record"|"result": ...}`` or ``{"failure": ...}`` (`safely`).
+        build: ``build(out, results, failures, meta) -> dict`` with at least ``"files"`` and ``"failures"``.
+        run: The execution options (`run_into_store`).
+        described: What the outputs' meta records beside the store's (seed, quick, engine, ...).
+        figures: A folder to copy the figures named by `figure_keys` into, or None.
+        figure_keys: Keys of ``build(...)["files"]`` that are figures to copy.
+        stored: ``(store, jobs) -> (results, failures)``: how the experiment reads its store back
+            (default: the store's job results and failures).
+
+    Returns:
+        What `build` returned, with ``"seconds"`` (wall time of the runs), ``"outcome"`` (`Outcome`)
+        and, for each copied figure, ``files["figures_<key>"]``.
+    """
+    out = check_writable(out)
+    if figures is not None:
+        figures = check_writable(figures, "--figures")
+    store, outcome, seconds = run_into_store(jobs, out, store_meta, run, job_runner)
+    meta = run_meta(store.meta, seconds, described)
+    res = build(out, *stored(store, jobs), meta)
+    if figures is not None:
+        for key in figure_keys:
+            if key in res["files"]:
+                res["files"][f"figures_{key}"] = Path(shutil.copy(res["files"][key], figures))
+    return {**res, "seconds": seconds, "outcome": outcome}
