@@ -7,8 +7,12 @@
 * `executors`: `execute`, the jobs a store lacks on a local process pool or a Dask cluster,
   longest first, a failing job stored as a result, SIGINT/SIGTERM raising `Interrupted`;
 * `command`: `run_into_store` and `run_meta`, the path every long command takes through both;
+* `schedule`: `Schedule`, where each job of an `execute` call is (queued, in flight, stored), as a
+  state machine with no processes in it;
+* `failures`: `failure_record`, the one record of a job that failed, and `safely`, the wrapper that
+  turns a job's exception into it;
 * `pipeline`: `run_experiment`, the one pipeline of every experiment (store, execute, describe, build
-  the outputs from the store), and `safely` / `failure_record`, the one record of a job that failed;
+  the outputs from the store);
 * `signals`: SIGINT and SIGTERM as a flag read between complete units of work, and `Interrupted`.
 
 The jobs themselves (the study's `RunSpec`, the truncation study's jobs) and what a finished job
@@ -16,7 +20,8 @@ means belong to the experiments above; nothing here knows them.
 """
 from .command import run_into_store, run_meta
 from .executors import Outcome, execute
-from .pipeline import failure_record, run_experiment, safely
+from .failures import failure_record, safely
+from .pipeline import run_experiment
 from .signals import Interrupted, stop_on_signals
 from .store import META, RUNS, RunStore, run_key
 

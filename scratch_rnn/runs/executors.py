@@ -2,7 +2,9 @@
 request; interruptible, resumable, and a failing run is a result, not the end of the sweep.
 
 `execute` submits only the jobs the store lacks, at most one per free worker slot, longest
-first, and appends every outcome to the store the moment it arrives. A job is any frozen
+first, and appends every outcome to the store the moment it arrives. Where each job is (queued, in
+flight, stored; back in the queue when its pool broke) is `schedule.Schedule`'s alone; what happens to
+an outcome and to a signal is `_Recorder`'s; `_in_process` and `_with_pool` are the two ways to drive them. A job is any frozen
 dataclass with a ``cost()`` (a relative estimate of its time); ``run``, a top-level function (it
 travels to worker processes), turns it into ``{"record": dict}`` (a training run's record, with its
 ``"seconds"``; the study's `runner.run_one_safe`), ``{"result": dict}`` (the truncation study's jobs)
@@ -20,12 +22,12 @@ import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any
 
+from .failures import WORKER_DIED, failure_record
+from .schedule import Schedule
 from .signals import Interrupted, stop_on_signals
 from .store import RunStore
 
-MAX_ATTEMPTS = 2        # a run in flight when a worker process died is tried this many times, then stored as failed
 CONNECT_TIMEOUT = 30.0  # seconds to reach a Dask scheduler before giving up with a message
 
 
@@ -133,130 +135,143 @@ def scheduler_address(scheduler_file) -> str:
     return address
 
 
-def _failure_of(err: BaseException) -> dict:
-    return {"type": type(err).__name__, "message": str(err), "traceback": None}
+class _Recorder:
+    """What `execute` does with each outcome, and with a signal: store it, count it, move the bar.
+
+    SIGINT or SIGTERM never interrupts the storing of an outcome. In one process a signal stops the run
+    in flight at once (`in_process`); with workers it is read between waits (`check_stop`). A failure
+    that arrives once a signal has come is the signal's doing (inside a Numba kernel the interruption
+    comes back as SystemError): it is not stored, and runs again on resuming."""
+
+    def __init__(self, store: RunStore, schedule: Schedule, out: Outcome, progress: str | bool):
+        self.store_, self.schedule, self.out, self.total = store, schedule, out, len(schedule.queue)
+        self.progress, self.bar = progress, None
+        self.in_process = self.storing = False
+        self.slots = 1
+        self.spent = {"seconds": 0.0, "cost": 0.0}
+
+    def __enter__(self) -> _Recorder:
+        self._signals = stop_on_signals(self._on_signal)
+        self.stop = self._signals.__enter__()
+        if self.progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=self.total, desc=self.progress if isinstance(self.progress, str) else "runs")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._signals.__exit__(None, None, None)
+        if self.bar is not None:
+            self.bar.close()
+
+    def interrupted(self, signum: int) -> Interrupted:
+        return Interrupted(signum, f"{len(self.store_.lines)} finished runs are stored in {self.store_.folder}, "
+                           f"{self.total - self.out.ran} were not run; run the same command again to resume where it stopped")
+
+    def _on_signal(self, signum: int) -> None:
+        if self.in_process and not self.storing:                 # in one process: stop the run in flight at once
+            raise self.interrupted(signum)
+
+    def check_stop(self) -> None:
+        """Between waits: a signal that came raises `Interrupted`."""
+        if self.stop:
+            raise self.interrupted(self.stop.signum)
+
+    def record(self, job, result: dict) -> None:
+        """Store one outcome (``{"record"|"result"|"failure": dict}``), then raise `Interrupted` if a
+        signal came meanwhile."""
+        if self.stop and "failure" in result:
+            raise self.interrupted(self.stop.signum)
+        self.storing = True
+        try:
+            self._store(job, result)
+        finally:
+            self.storing = False
+        self.check_stop()
+
+    def _store(self, job, result: dict) -> None:
+        kind = next(k for k in ("record", "result", "failure") if k in result)
+        if kind == "record":
+            self.store_.add_record(job, result["record"])
+        elif kind == "result":
+            self.store_.add_result(job, result["result"])
+        else:
+            self.store_.add_failure(job, result["failure"])
+            self.out.failed += 1
+        if kind != "failure":
+            self.spent["seconds"] += result[kind].get("seconds", 0.0)
+            self.spent["cost"] += job.cost()
+        self.out.ran += 1
+        if self.bar is not None:
+            cost = self.spent["cost"]
+            eta = self.schedule.left_cost() * self.spent["seconds"] / cost / self.slots if cost else None
+            self.bar.set_postfix_str(f"failed {self.out.failed}" + (f", ~{eta / 60:.1f} min left" if eta is not None else ""))
+            self.bar.update()
+
+
+def _in_process(schedule: Schedule, run, rec: _Recorder) -> None:
+    """One worker: each job in this process, in turn."""
+    rec.in_process = True
+    while not schedule.done:
+        job = schedule.submit(None)
+        rec.record(schedule.finish(None), run(job))
+
+
+def _with_pool(schedule: Schedule, runner: _Local | _Dask, fresh_pool, rec: _Recorder) -> None:
+    """Workers: keep every slot busy, store outcomes as they come; a broken local pool is replaced
+    (`fresh_pool()`) and its jobs in flight go back in the queue (`Schedule.pool_broke`)."""
+    rec.slots = runner.slots
+    interrupted = False
+    try:
+        while not schedule.done:
+            broken = False
+            while schedule.can_submit(runner.slots):
+                try:
+                    fut = runner.submit(schedule.head())
+                except BrokenProcessPool:                    # a worker died since the last wait: the pool
+                    broken = True                            # refuses work before any future says so
+                    break
+                schedule.submit(fut)
+            # a broken pool: store what finished before it broke; the rest goes back in the queue, below
+            done, _ = wait(list(schedule.in_flight), timeout=0 if broken else 0.5, return_when=FIRST_COMPLETED)
+            if not done:
+                rec.check_stop()
+            for fut in done:
+                try:
+                    result = fut.result()
+                except BrokenProcessPool:                    # a worker died: the whole local pool is gone
+                    broken = True
+                    continue
+                except Exception as err:                     # e.g. the cluster gave up on the task
+                    result = {"failure": failure_record(err, with_traceback=False)}
+                rec.record(schedule.finish(fut), result)
+            if broken:
+                runner.close(now=True)
+                runner = fresh_pool()
+                for job in schedule.pool_broke():
+                    rec.record(job, {"failure": WORKER_DIED})
+    except Interrupted:
+        interrupted = True
+        raise
+    finally:
+        runner.close(now=interrupted)
 
 
 def execute(specs: list, store: RunStore, run, workers: int | None = None, scheduler: str | None = None,
             scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs",
             connect_timeout: float = CONNECT_TIMEOUT) -> Outcome:
     """Run (`run`) every job the store lacks (and, with `retry_failed`, every stored failure) and
-    store each outcome."""
+    store each outcome: in this process with one worker, else on a local pool or a Dask cluster."""
     todo = sorted((s for s in specs if not store.done(s, retry_failed)), key=lambda s: -s.cost())
     out = Outcome(skipped=len(specs) - len(todo))
     if not todo:
         return out
     workers = workers or os.cpu_count() or 1
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(todo), desc=progress if isinstance(progress, str) else "runs")
-
-    storing = [False]
-
-    def interrupted(signum: int) -> Interrupted:
-        return Interrupted(signum, f"{len(store.lines)} finished runs are stored in {store.folder}, "
-                           f"{len(todo) - out.ran} were not run; run the same command again to resume where it stopped")
-
-    def on_signal(signum: int) -> None:                          # in one process: stop the run in flight at once
-        if in_process[0] and not storing[0]:
-            raise interrupted(signum)
-
-    in_process = [False]
-    signals = stop_on_signals(on_signal)
-    stop = signals.__enter__()
-    runner: _Local | _Dask | None = None
-    try:
+    schedule = Schedule(todo)
+    with _Recorder(store, schedule, out, progress) as rec:
         if scheduler or scheduler_file:
-            runner = _Dask(scheduler, scheduler_file, run, connect_timeout)
+            _with_pool(schedule, _Dask(scheduler, scheduler_file, run, connect_timeout), None, rec)
         elif workers > 1:
-            runner = _Local(workers, run)
-        queue = list(todo)
-        attempts: dict[Any, int] = {}
-        running: dict[Any, Any] = {}                             # future -> its job
-        spent = {"seconds": 0.0, "cost": 0.0}
-
-        def store_outcome(spec, result):
-            if stop and "failure" in result:                     # it failed once a signal had come: because of it
-                raise interrupted(stop.signum)                   # (inside a Numba kernel, the interruption comes
-            storing[0] = True                                    # back as SystemError); not stored, run on resume
-            try:
-                _store(spec, result)
-            finally:
-                storing[0] = False
-            if stop:
-                raise interrupted(stop.signum)
-
-        def _store(spec, result):
-            if "record" in result:
-                store.add_record(spec, result["record"])
-                spent["seconds"] += result["record"].get("seconds", 0.0)
-                spent["cost"] += spec.cost()
-            elif "result" in result:
-                store.add_result(spec, result["result"])
-                spent["seconds"] += result["result"].get("seconds", 0.0)
-                spent["cost"] += spec.cost()
-            else:
-                store.add_failure(spec, result["failure"])
-                out.failed += 1
-            out.ran += 1
-            if bar is not None:
-                left = sum(s.cost() for s in queue) + sum(s.cost() for s in running.values())
-                eta = left * spent["seconds"] / spent["cost"] / (runner.slots if runner else 1) if spent["cost"] else None
-                bar.set_postfix_str(f"failed {out.failed}" + (f", ~{eta / 60:.1f} min left" if eta is not None else ""))
-                bar.update()
-
-        if runner is None:                                       # one worker: in this process
-            in_process[0] = True
-            while queue:
-                spec = queue.pop(0)
-                store_outcome(spec, run(spec))
-            return out
-        while queue or running:
-            broken = False
-            while queue and len(running) < runner.slots:
-                try:
-                    fut = runner.submit(queue[0])
-                except BrokenProcessPool:                        # a worker died since the last wait: the pool
-                    broken = True                                # refuses work before any future says so
-                    break
-                running[fut] = queue.pop(0)
-            # a broken pool: store what finished before it broke; the rest goes back in the queue, below
-            done, _ = wait(list(running), timeout=0 if broken else 0.5, return_when=FIRST_COMPLETED)
-            if stop and not done:
-                raise interrupted(stop.signum)
-            for fut in done:
-                try:
-                    result = fut.result()
-                except BrokenProcessPool:                        # a worker died: the whole local pool is gone
-                    broken = True
-                    continue
-                except Exception as err:                         # e.g. the cluster gave up on the task
-                    result = {"failure": _failure_of(err)}
-                store_outcome(running.pop(fut), result)
-            if broken:                                           # every run in flight goes back in the queue
-                inflight = list(running.values())
-                running.clear()
-                runner.close(now=True)
-                runner = _Local(workers, run)
-                for spec in reversed(inflight):
-                    attempts[spec] = attempts.get(spec, 0) + 1
-                    if attempts[spec] < MAX_ATTEMPTS:
-                        queue.insert(0, spec)
-                    else:
-                        store_outcome(spec, {"failure": {
-                            "type": "BrokenProcessPool", "traceback": None,
-                            "message": f"a worker process died {MAX_ATTEMPTS} times while this run was in flight "
-                                       "(killed by the operating system, out of memory?)"}})
-        return out
-    except Interrupted:
-        if runner is not None:
-            runner.close(now=True)
-            runner = None
-        raise
-    finally:
-        signals.__exit__(None, None, None)
-        if runner is not None:
-            runner.close()
-        if bar is not None:
-            bar.close()
+            _with_pool(schedule, _Local(workers, run), lambda: _Local(workers, run), rec)
+        else:
+            _in_process(schedule, run, rec)
+    return out

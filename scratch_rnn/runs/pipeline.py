@@ -1,4 +1,4 @@
-"""The one pipeline of every experiment, and the one record of a job that failed.
+"""The one pipeline of every experiment.
 
 An experiment (the study's grids, `power`, `truncation`, `online`) is its jobs, a top-level function
 that runs one job, and a `build` that turns what the store holds into tables, figures and a report.
@@ -7,45 +7,18 @@ that runs one job, and a `build` that turns what the store holds into tables, fi
     check the folders -> run the jobs the store lacks (`run_into_store`) -> describe the run (`run_meta`)
     -> build the outputs from the store alone -> copy the named figures
 
-so resuming, failures, interruption and the outputs' provenance behave the same in every command. A
-job that raises is a result, not the end of the sweep: `safely` wraps any job function into the
-executor's contract, ``{key: result}`` or ``{"failure": failure_record(err)}``.
+so resuming, failures, interruption and the outputs' provenance behave the same in every command.
+The job function reaches the executor through `scratch_rnn.runs.failures.safely`.
 """
 from __future__ import annotations
 
 import shutil
-import traceback
-from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
 from .._files import check_writable
 from .command import run_into_store, run_meta
 from .store import RunStore
-
-
-def failure_record(err: BaseException, with_traceback: bool = True) -> dict:
-    """What the store keeps of a job that raised: ``{"type", "message", "traceback"}`` (the traceback
-    as text, or None where there is none to give, e.g. a worker process that died)."""
-    return {"type": type(err).__name__, "message": str(err),
-            "traceback": traceback.format_exc() if with_traceback else None}
-
-
-def _safely(run_job: Callable[[Any], Any], key: str, job) -> dict:
-    from .._numba.threads import one_blas_thread
-    try:
-        with one_blas_thread():
-            return {key: run_job(job)}
-    except Exception as err:
-        return {"failure": failure_record(err)}
-
-
-def safely(run_job: Callable[[Any], Any], key: str = "result") -> Callable[[Any], dict]:
-    """`run_job` (a top-level function: job -> a JSON-able result) as the executor runs it: BLAS on one
-    thread (the executor is parallel over jobs, one process per core), the result as ``{key: result}``
-    (``"record"`` for a training run of the study, ``"result"`` for any other job) and an exception as
-    ``{"failure": failure_record(err)}``. The wrapper pickles, so it travels to worker processes."""
-    return partial(_safely, run_job, key)
 
 
 def _stored(store: RunStore, jobs: list) -> tuple[list, list]:
