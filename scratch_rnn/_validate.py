@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-#: the parameters of one layer and direction, PyTorch's names; an LSTM with a projection adds "weight_hr"
 PARAM_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+"""The parameters of one layer and direction, PyTorch's names; an LSTM with a projection adds "weight_hr"."""
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 BACKENDS = ("numpy", "numba")
 

@@ -87,15 +87,29 @@ class Cell:
         parameters, states and dtype): no check and no copy, for a caller that runs many short passes
         (RTRL's steps). Wrong shapes here are the caller's bug: they raise NumPy's errors, not ours.
 
+        Args:
+            p: The checked parameters (a cache's ``params``).
+            x: The inputs, (T, B, D), in the parameters' dtype.
+            h0: The initial hidden state, (B, H).
+            c0: The initial cell state, (B, H), for a cell with a cell state; else None.
+            backend: "numpy" or "numba".
+            nonlinearity: One of the cell's `nonlinearities`.
+
         Returns:
             ``(h, c, cache)`` as `forward`, the cache holding the caller's arrays.
         """
         return self._forward_checked(p, x, h0, c0, backend, nonlinearity)
 
     def step_jacobians(self, cache: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The local derivatives of the cache's first step that RTRL carries forward:
-        ``(A, C, E)`` = (ds_t/dgi_t, ds_t/dgh_t, ds_t/ds_{t-1} through no product), per sequence
-        (`scratch_rnn.rtrl.exact` gives the recursion; each cell's module gives its own)."""
+        """The local derivatives of one step that RTRL carries forward.
+
+        Args:
+            cache: A cache of this cell; its first step is the one differentiated.
+
+        Returns:
+            ``(A, C, E)`` = (ds_t/dgi_t, ds_t/dgh_t, ds_t/ds_{t-1} through no product), per sequence
+            (`scratch_rnn.rtrl.exact` gives the recursion; each cell's module gives its own).
+        """
         return self._step_jacobians(cache)
 
     def backward(self, cache: Any, dh: ArrayLike, dc_last: ArrayLike | None = None, backend: str | None = None) -> Any:
@@ -180,7 +194,6 @@ def _gru_checked(p, x, h0, c0, backend, nonlinearity):
     return h, None, cache
 
 
-#: every cell, by name, in the order the package lists them
 CELLS: dict[str, Cell] = {
     "rnn": Cell("rnn", 1, RNNCache, RNNGrads, False, False, NONLINEARITIES, ("pytorch", "orthogonal", "identity"),
                 "RNN", _rnn_forward, _rnn_backward, _rnn_checked, rnn_step_jacobians),
@@ -189,6 +202,7 @@ CELLS: dict[str, Cell] = {
     "gru": Cell("gru", 3, GRUCache, GRUGrads, False, False, ("tanh",), ("pytorch", "orthogonal"),
                 "GRU", _gru_forward, _gru_backward, _gru_checked, gru_step_jacobians),
 }
+"""Every cell, by name ("rnn", "lstm", "gru"), in the order the package lists them: the registry."""
 #: G of every cell: weight_ih is (G*H, D)
 GATES = {name: cell.gates for name, cell in CELLS.items()}
 _BY_CACHE = {cell.cache_type: cell for cell in CELLS.values()}

@@ -36,14 +36,29 @@ from .cells import CELLS, Cell, get_cell
 
 
 def state_dict_key(name: str, layer: int, direction: int) -> str:
-    """The key of parameter `name` of `layer` and `direction` (1: reverse) in an ``nn.RNN`` /
-    ``nn.LSTM`` / ``nn.GRU`` state_dict: ``weight_ih_l0``, ``bias_hh_l1_reverse``, ..."""
+    """The key of a parameter in an ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` state_dict.
+
+    Args:
+        name: The parameter's name in one layer (``weight_ih``, ..., ``weight_hr``).
+        layer: Its layer, from 0.
+        direction: 0 forward, 1 reverse.
+
+    Returns:
+        ``weight_ih_l0``, ``bias_hh_l1_reverse``, ...
+    """
     return f"{name}_l{layer}" + ("_reverse" if direction else "")
 
 
 def parse_state_dict_key(key: str) -> tuple[str, int, int] | None:
-    """The inverse of `state_dict_key`: ``"bias_hh_l1_reverse"`` -> ("bias_hh", 1, 1); None for a key
-    that is no state_dict key (``"weight_hh"``, ``"head_weight"``)."""
+    """The inverse of `state_dict_key`.
+
+    Args:
+        key: A key of a parameter dict.
+
+    Returns:
+        (name, layer, direction): ``"bias_hh_l1_reverse"`` gives ("bias_hh", 1, 1); None for a key
+        that is no state_dict key (``"weight_hh"``, ``"head_weight"``).
+    """
     stem, reverse = (key[:-len("_reverse")], 1) if key.endswith("_reverse") else (key, 0)
     name, sep, layer = stem.rpartition("_l")
     if not sep or not name or not layer.isdigit() or state_dict_key(name, int(layer), reverse) != key:

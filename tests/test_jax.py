@@ -78,12 +78,14 @@ def _ratio(code: str) -> float:
     return float(out.stdout.split()[-1])
 
 
+@pytest.mark.slow                       # timing: CPU time against wall time
 def test_pinned_jax_runs_on_one_thread():
     """In a fresh process, pinned before JAX starts: CPU time stays about wall time on a size where
     XLA otherwise spreads the products over every core."""
     assert _ratio(PINNED) < 1.3
 
 
+@pytest.mark.slow                       # timing: CPU time against wall time
 def test_the_thread_check_can_tell_the_difference():
     """Unpinned, the same size uses more than one core: the check above is not vacuous. It needs a
     second core that is idle, so it is skipped (and says so) on one core or a busy machine."""

@@ -46,6 +46,7 @@ def test_a_second_writer_is_refused_naming_the_holder(tmp_path):
     RunStore(tmp_path, META).close()                             # free again once the first one let go
 
 
+@pytest.mark.slow                       # timing: a bound on wall time
 def test_a_second_writer_with_wait_starts_when_the_first_finishes(tmp_path):
     holder = subprocess.Popen([sys.executable, "-c", (
         "import sys, time; from scratch_rnn.runs import RunStore\n"
@@ -219,6 +220,7 @@ def _sweep_on(tmp_path, *cluster):
                  "--updates", "10", "--out", str(tmp_path / "out"), *cluster])
 
 
+@pytest.mark.slow                       # timing: a bound on wall time
 def test_a_missing_scheduler_file_is_named_at_once(tmp_path, capsys):
     t0 = time.perf_counter()
     assert _sweep_on(tmp_path, "--scheduler-file", str(tmp_path / "nonexistent.json")) == 2
@@ -233,6 +235,7 @@ def test_a_scheduler_file_that_is_not_one_is_named(tmp_path, capsys):
     assert f"--scheduler-file {bad}: expected a JSON object with the scheduler's \"address\"" in capsys.readouterr().err
 
 
+@pytest.mark.slow                       # timing: a bound on wall time
 def test_a_dead_scheduler_is_one_line_within_the_timeout(tmp_path, capsys):
     pytest.importorskip("distributed")
     t0 = time.perf_counter()
@@ -252,6 +255,7 @@ def test_a_dead_scheduler_is_one_line_within_the_timeout(tmp_path, capsys):
     (["charlm", "--hidden", "100000"], r"--hidden 100000 \(a vocabulary of \d+ characters\): needs about"),
     (["bench", "--sizes", "10000000,64,1024,1"], "--sizes 10000000,64,1024,1: needs about"),
 ])
+@pytest.mark.slow                       # timing: a bound on wall time
 def test_what_cannot_fit_is_refused_before_any_work(argv, message, tmp_path, capsys):
     t0 = time.perf_counter()
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2

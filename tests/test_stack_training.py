@@ -43,6 +43,7 @@ def test_each_layer_and_direction_gets_the_init():
         sr.init_model("rnn", 1, 4, 2, np.random.default_rng(0), layers=0)
 
 
+@pytest.mark.slow                       # a training run in each engine
 @pytest.mark.parametrize("cell,layers,bi", SHAPES)
 def test_stacked_models_train_like_torch(cell, layers, bi):
     """Same initial weights, same batches, Adam + clipping (float64): the same 60 losses and weights."""

@@ -186,6 +186,7 @@ def _engines(cell, dtype=np.float64, clip=1.0, lr=1e-2, H=16, task="xor", init="
     return sampler, scratch, torch_
 
 
+@pytest.mark.slow                       # a training run in each engine
 @pytest.mark.parametrize("cell", ["rnn", "lstm"])
 def test_trajectory_parity_with_torch(cell):
     """Same initial weights, same batches, Adam + clipping: the same 300 losses and final weights."""
@@ -440,6 +441,7 @@ def test_runaway_loss_is_flagged():
     assert h.runaway_at(10.0) == 3 and h.runaway_at(20.0) is None
 
 
+@pytest.mark.slow                       # a training run in each engine
 def test_gru_trains_like_torch():
     """The GRU in the training stack: the same 100 losses as the torch engine (float64)."""
     sampler, scratch, torch_ = _engines("gru", task="first_bit")

@@ -48,7 +48,11 @@ def set_heap_settling(enabled: bool) -> None:
 
 
 def heap_settled() -> bool:
-    """Whether this process has made the 30 MiB free that raises glibc's thresholds."""
+    """Whether this process has made the 30 MiB free that raises glibc's thresholds.
+
+    Returns:
+        True once the first kernel call made it; False before, when switched off, or off glibc.
+    """
     return _state["settled"]
 
 

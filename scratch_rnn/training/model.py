@@ -1,5 +1,5 @@
 r"""A sequence classifier (or regressor): a recurrent layer and a linear head on its last state,
-like the study's ``VanillaRNN``, ``LSTMModel`` and ``GRUModel``::
+like the study's torch model (``reference.RecurrentClassifier``)::
 
     h, (c) = layer(x)                       (T, B, H)
     out    = h_{T-1} W_head^T + b_head      (B, C)
