@@ -1,6 +1,8 @@
-"""What a saved result records about where it came from."""
+"""What a saved result records about where it came from: versions, the CPU (its model, family and
+vector extensions, which move timings up to 2x between machines), the BLAS kernel override, the time."""
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from datetime import datetime, timezone
@@ -14,6 +16,31 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def cpu() -> dict:
+    """The CPU as Linux describes it: model name, family and model numbers, logical CPUs, whether it has
+    AVX2 and AVX-512, and ``OPENBLAS_CORETYPE`` (which holds OpenBLAS to older kernels) if set."""
+    info: dict = {"cpus": os.cpu_count(), "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE")}
+    try:
+        text = open("/proc/cpuinfo").read()
+    except OSError:
+        return info
+    first = dict(line.split(":", 1) for line in text.split("\n\n")[0].splitlines() if ":" in line)
+    first = {k.strip(): v.strip() for k, v in first.items()}
+    flags = set(first.get("flags", "").split())
+    info.update(model_name=first.get("model name"), family=first.get("cpu family"), model=first.get("model"),
+                avx2="avx2" in flags, avx512="avx512f" in flags)
+    return info
+
+
+def cpu_text(c: dict | None = None) -> str:
+    """The CPU in words, as every written time names it: "AMD EPYC (family 25, model 17; 2 CPUs, AVX-512)"."""
+    c = cpu() if c is None else c
+    vec = "AVX-512" if c.get("avx512") else "AVX2" if c.get("avx2") else "no AVX2"
+    forced = f", OPENBLAS_CORETYPE={c['openblas_coretype']}" if c.get("openblas_coretype") else ""
+    return f"{c.get('model_name') or platform.machine()} (family {c.get('family')}, model {c.get('model')}; " \
+           f"{c.get('cpus')} CPUs, {vec}{forced})"
+
+
 def provenance() -> dict:
     """Versions of Python and the libraries that shape the numbers, the CPU and the time."""
     from ._version import __version__
@@ -24,5 +51,6 @@ def provenance() -> dict:
         "versions": {d: _version(d) for d in ("numpy", "numba", "llvmlite", "scipy", "torch", "matplotlib")},
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu": cpu(),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
