@@ -38,6 +38,13 @@ def _clear_numba_cache() -> int:
     return gone
 
 
+def _shown(argv: list[str]) -> str:
+    """The command as a user types it: no interpreter or install path, the temporary folder as OUT."""
+    words = argv[2:] if argv[1:2] == ["-m"] else ["scratch-rnn", *argv[1:]]
+    words = ["OUT" if w.startswith(tempfile.gettempdir()) else f'"{w}"' if " " in w else w for w in words]
+    return " ".join(["python -m"] + words if argv[1:2] == ["-m"] else words)
+
+
 def _timed(name: str, argv: list[str], cwd: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -47,8 +54,17 @@ def _timed(name: str, argv: list[str], cwd: Path) -> dict:
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     tail = (out.stdout + out.stderr).strip().splitlines()[-1:] or [""]
     print(f"{name}: {wall:.1f} s wall, {cpu:.1f} s CPU, exit {out.returncode}: {tail[0]}", flush=True)
-    return {"name": name, "command": " ".join(argv[2:] if argv[1] == "-m" else argv), "wall_s": wall, "cpu_s": cpu,
+    return {"name": name, "command": _shown(argv), "wall_s": wall, "cpu_s": cpu,
             "exit": out.returncode, "last_line": tail[0]}
+
+
+def table(rows: list[dict], where: str) -> list[str]:
+    """The markdown table of the measured rows."""
+    lines = [f"Wall and CPU time of the first commands, measured in one run on {where}.", "",
+             "| what | command | wall | CPU | exit |", "|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | `{r['command']}` | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s | {r['exit']} |")
+    return lines
 
 
 def main() -> None:
@@ -70,11 +86,7 @@ def main() -> None:
         rows.append(_timed("reproduce --quick", [scratch, "reproduce", "--quick", "--out", str(Path(tmp) / "quick")],
                            Path(tmp)))
     where = cpu_text()
-    lines = [f"Wall and CPU time of the first commands, measured in one run on {where}.", "",
-             "| what | command | wall | CPU | exit |", "|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['name']} | `{r['command']}` | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s | {r['exit']} |")
-    paths = write_table(lines, {"rows": rows, "cpu_text": where, "env_OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")},
+    paths = write_table(table(rows, where), {"rows": rows, "cpu_text": where, "env_OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")},
                         args.out, "command_times")
     print("wrote " + ", ".join(map(str, paths)))
 

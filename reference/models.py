@@ -14,7 +14,7 @@ from torch import nn
 from scratch_rnn import get_cell
 
 
-def torch_layer(cell: str) -> type[nn.RNNBase]:
+def torch_layer(cell: str) -> type[nn.Module]:
     """The ``torch.nn`` layer class of a cell.
 
     Args:
@@ -29,7 +29,7 @@ def torch_layer(cell: str) -> type[nn.RNNBase]:
     return getattr(nn, get_cell(cell).torch_module)
 
 
-def torch_cell(cell: str) -> type[nn.RNNCellBase]:
+def torch_cell(cell: str) -> type[nn.Module]:
     """The ``torch.nn`` one-step class of a cell: ``nn.RNNCell``, ``nn.LSTMCell`` or ``nn.GRUCell``.
 
     Args:

@@ -1,9 +1,9 @@
 """The executor's state machine (`scratch_rnn.runs.schedule.Schedule`), one transition at a time, with
 no processes: queued -> in flight -> stored; in flight -> queued when the pool broke; in flight ->
 stored as failed on the last attempt. Then `execute` driving it through a pool whose worker dies."""
-from concurrent.futures import Future
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+
+from helpers import immediate_pool
 
 from scratch_rnn.runs import RunStore, executors
 from scratch_rnn.runs.failures import MAX_ATTEMPTS, WORKER_DIED
@@ -68,23 +68,7 @@ def test_execute_stores_a_job_whose_worker_always_dies_as_failed_and_runs_the_re
     """Job 7 kills its worker every time: it is submitted MAX_ATTEMPTS times on fresh pools, then
     stored as WORKER_DIED; every other job is stored once, as a result."""
     pools, submitted = [], []
-
-    class Pool:
-        def __init__(self, workers, run):
-            self.slots, self.run = workers, run
-            pools.append(self)
-
-        def submit(self, job):
-            submitted.append(job.k)
-            fut: Future = Future()
-            if job.k == 7:
-                fut.set_exception(BrokenProcessPool("a worker died"))
-            else:
-                fut.set_result(self.run(job))
-            return fut
-
-        def close(self, now=False):
-            pass
+    Pool = immediate_pool(pools, submitted, dies=lambda job: job.k == 7)
     monkeypatch.setattr(executors, "_Local", Pool)
     jobs = [_Job(k) for k in range(8)]
     with RunStore(tmp_path, {"command": "test"}) as store:

@@ -6,17 +6,16 @@ import torch.nn.functional as F
 from torch import nn
 
 import scratch_rnn as sr
-from reference import params_to_torch
+from reference import params_to_torch, torch_layer
 from scratch_rnn.gradcheck import TORCH_TOL, max_rel_error
 from scratch_rnn.training.sequence import seq_backward, seq_forward, seq_loss
 from scratch_rnn.training.tasks import copying, copying_baseline
 
-MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
 def _torch_model(cell, p):
     D, H, C = p["weight_ih"].shape[1], p["weight_hh"].shape[1], p["head_weight"].shape[0]
-    layer = params_to_torch({k: v for k, v in p.items() if not k.startswith("head")}, MODULES[cell](D, H).double())
+    layer = params_to_torch({k: v for k, v in p.items() if not k.startswith("head")}, torch_layer(cell)(D, H).double())
     head = nn.Linear(H, C).double()
     with torch.no_grad():
         head.weight.copy_(torch.from_numpy(p["head_weight"]))

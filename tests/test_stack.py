@@ -2,14 +2,11 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import scratch_rnn as sr
-from reference import UnrolledGRU, UnrolledLSTM, UnrolledRNN, params_to_torch
+from reference import params_to_torch, torch_layer, unrolled_layer
 from scratch_rnn.gradcheck import TORCH_TOL, max_rel_error
 
-MODULES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-UNROLLED = {"rnn": UnrolledRNN, "lstm": UnrolledLSTM, "gru": UnrolledGRU}
 CASES = [  # cell, num_layers, bidirectional, batch_first, with_state, T, B, D, H, nonlinearity, proj_size
     ("rnn", 1, False, False, False, 5, 2, 3, 4, "tanh", 0), ("rnn", 2, True, True, True, 6, 3, 2, 5, "relu", 0),
     ("lstm", 1, True, False, True, 1, 1, 1, 1, "tanh", 0), ("lstm", 2, False, True, False, 7, 2, 3, 4, "tanh", 0),
@@ -21,9 +18,10 @@ CASES = [  # cell, num_layers, bidirectional, batch_first, with_state, T, B, D, 
 
 
 def _module(cell, D, H, L, bi, bf, nl, proj=0):
-    kw = {"nonlinearity": nl} if cell == "rnn" else {"proj_size": proj} if cell == "lstm" else {}
+    entry = sr.get_cell(cell)
+    kw = {"nonlinearity": nl} if len(entry.nonlinearities) > 1 else {"proj_size": proj} if entry.projection else {}
     torch.manual_seed(0)
-    return MODULES[cell](D, H, num_layers=L, bidirectional=bi, batch_first=bf, **kw).double()
+    return torch_layer(cell)(D, H, num_layers=L, bidirectional=bi, batch_first=bf, **kw).double()
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
@@ -82,7 +80,7 @@ def test_every_layer_and_direction_total_matches_an_unrolled_torch_stack(cell, P
     for layer in range(L):
         outs = []
         for d in range(2):
-            u = (UnrolledLSTM(inp.shape[2], H, P) if P else UNROLLED[cell](inp.shape[2], H)).double()
+            u = unrolled_layer(cell, inp.shape[2], H, proj_size=P).double()
             suffix = "_reverse" if d else ""
             names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh") + (("weight_hr",) if P else ())
             params_to_torch({n: params[f"{n}_l{layer}{suffix}"] for n in names}, u.cell)

@@ -3,10 +3,9 @@ import csv
 
 import numpy as np
 import pytest
-from torch import nn
 
 import scratch_rnn as sr
-from reference import TorchEngine
+from reference import TorchEngine, torch_layer
 from scratch_rnn.cli import main
 from scratch_rnn.study.specs import RunSpec
 
@@ -24,7 +23,7 @@ def _engines(cell, layers, bi, init="pytorch"):
 @pytest.mark.parametrize("cell,layers,bi", SHAPES)
 def test_init_model_writes_the_modules_state_dict(cell, layers, bi):
     p = sr.init_model(cell, 3, 5, 2, np.random.default_rng(0), layers=layers, bidirectional=bi)
-    m = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](3, 5, num_layers=layers, bidirectional=bi)
+    m = torch_layer(cell)(3, 5, num_layers=layers, bidirectional=bi)
     expected = {k: tuple(v.shape) for k, v in m.state_dict().items()}
     expected.update(head_weight=(2, 5 * (2 if bi else 1)), head_bias=(2,))
     assert {k: v.shape for k, v in p.items()} == expected

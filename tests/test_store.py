@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from helpers import marked_processes
+from helpers import immediate_pool, marked_processes
 
 from scratch_rnn.cli import main
 from scratch_rnn.runs import executors
@@ -221,27 +221,8 @@ def test_a_pool_that_broke_between_two_waits_costs_no_run(tmp_path, monkeypatch)
     """A worker can die after the last wait and before the next submit: the pool then refuses the
     submit itself (BrokenProcessPool) before any future reports it. The sweep goes on on a fresh
     pool and every job runs."""
-    from concurrent.futures import Future
-    from concurrent.futures.process import BrokenProcessPool
-
     submitted, pools = [], []
-
-    class Pool:                                     # runs each job at once; the first pool breaks on its 2nd submit
-        def __init__(self, workers, run):
-            self.slots, self.run, self.calls = workers, run, 0
-            pools.append(self)
-
-        def submit(self, spec):
-            self.calls += 1
-            if len(pools) == 1 and self.calls == 2:
-                raise BrokenProcessPool("a worker died")
-            submitted.append(spec.k)
-            fut: Future = Future()
-            fut.set_result(self.run(spec))
-            return fut
-
-        def close(self, now=False):
-            pass
+    Pool = immediate_pool(pools, submitted, refuse=lambda pool, job: len(pools) == 1 and pool.calls == 2)
     monkeypatch.setattr(executors, "_Local", Pool)
     jobs = [_Job(k) for k in range(5)]
     with RunStore(tmp_path, {"command": "test"}) as store:

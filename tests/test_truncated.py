@@ -2,14 +2,12 @@
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 import scratch_rnn as sr
 from helpers import BACKWARD, CELLS, FORWARD
-from reference import params_to_torch
+from reference import params_to_torch, torch_cell
 from scratch_rnn.gradcheck import NUMBA_TOL, TORCH_TOL, max_rel_error, random_problem
 
-TORCH_CELLS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 
 
 def _forward(cell, prob, backend="numpy"):
@@ -20,7 +18,7 @@ def _forward(cell, prob, backend="numpy"):
 
 def _torch_cell(cell, prob):
     D, H = prob["x"].shape[2], prob["h0"].shape[1]
-    return params_to_torch(prob["params"], TORCH_CELLS[cell](D, H).double())
+    return params_to_torch(prob["params"], torch_cell(cell)(D, H).double())
 
 
 def _leaves(prob):

@@ -6,7 +6,7 @@ with J_t (S, S) the step's Jacobian, L_t (S, K) its local derivative (A_t for W_
 W_hh and b_hh) and v_t (V,) what the parameter multiplies (x_t, h_{t-1}, or 1 for a bias). The product
 J M is one matrix product per sequence over the flattened (K V) columns, where the reference's einsum
 walks the indices in C; the rank-one term is added in the same loop order. The same sums, reordered:
-tests/test_rtrl.py holds the two together to 1e-12 (float64) and float32's tolerance.
+tests/test_rtrl_exact.py holds the two together to 1e-12 (float64) and float32's tolerance.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ the exact gradient g of the recurrent layer's parameters (all of them, flattened
 and the norm ratio |g~| / |g|. The loss is the task's own: on the study's tasks
 (`scratch_rnn.training.tasks`) the study's model, a layer and a linear head on h_{T-1}, so dL/dh_t is
 nonzero only at the last step; on Marschall et al.'s (`scratch_rnn.online.tasks`) a head at every step.
-The exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl.py). Every method is given the loss's
+The exact gradient is BPTT's (equal to RTRL's, tests/test_rtrl_exact.py). Every method is given the loss's
 own dL/dh_t but RFLO, which gets the error sent back through a fixed random matrix in place of the
 head's weight (`feedback_matrix`), as Murray (2019) defines it; its trace is e-prop's for this RNN, so
 the two rows differ by the feedback alone.
@@ -224,17 +224,17 @@ def alignment(cell: str, task: str, T: int, H: int, seed: int, B: int = 32, uoro
     return out
 
 
-def _chunked_bptt(spec, params: dict, x, dh, k: int) -> dict:
+def _chunked_bptt(cell, params: dict, x, dh, k: int) -> dict:
     """Truncated BPTT(k) as an online learner runs it: forward k steps, back through those k, carry the
     state on (detached), so that k steps are stored, not T. The chunks scheme of
-    `scratch_rnn.truncated_backward`, the same numbers (tests/test_rtrl.py)."""
+    `scratch_rnn.truncated_backward`, the same numbers (tests/test_online.py)."""
     h = c = None
     grads: dict = {}
     for t0 in range(0, len(x), k):
-        h_k, c_k, cache = spec.forward(params, x[t0:t0 + k], h, c, backend="numpy")
-        g = spec.backward(cache, dh[t0:t0 + k]).params
+        h_k, c_k, cache = cell.forward(params, x[t0:t0 + k], h, c, backend="numpy")
+        g = cell.backward(cache, dh[t0:t0 + k]).params
         grads = {n: grads.get(n, 0) + g[n] for n in g}
-        h, c = h_k[-1], (c_k[-1] if spec.cell_state else None)
+        h, c = h_k[-1], (c_k[-1] if cell.cell_state else None)
     return grads
 
 
@@ -266,14 +266,14 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     x = rng.standard_normal((T, B, D))
     dh = np.zeros((T, B, H))
     dh[-1] = rng.standard_normal((B, H))
-    spec = CELLS[cell]
+    entry = CELLS[cell]                                                 # the registry's entry for the cell
 
     def run():
         if method == "bptt":
-            *_, cache = spec.forward(params, x, backend="numpy")
-            return spec.backward(cache, dh)
+            *_, cache = entry.forward(params, x, backend="numpy")
+            return entry.backward(cache, dh)
         if method == "tbptt":
-            return _chunked_bptt(spec, params, x, dh, k)
+            return _chunked_bptt(entry, params, x, dh, k)
         if method == "rtrl_numba":
             return rtrl_gradients(cell, params, x, dh=dh, backend="numba")
         return _estimate(method, cell, params, x, dh, np.random.default_rng(seed))

@@ -68,7 +68,7 @@ def _own_jacobian(E: np.ndarray, C: np.ndarray, W_hh_P: np.ndarray | None, H: in
     return blocks + through.reshape(B, n, G, H, n).sum(axis=2).transpose(0, 1, 3, 2)   # (B, n, n, H)
 
 
-def _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict:
+def _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict:
     """The influence kept on each unit's own state entries, m[b, u, k, ...] = d s_{u H + k mod H} / d theta[k, ...],
     carried by the per-unit Jacobian blocks Jd_t (W_hh_P given: SnAp-1's, the blocks of J_t; None: e-prop's,
     the blocks of E_t)::
@@ -81,8 +81,8 @@ def _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict:
     unit = np.arange(p["weight_ih"].shape[0]) % H                                      # the unit of each row k
     m = {k: np.zeros((B, n, *np.shape(p[k])), dtype) for k in PARAM_NAMES}
     grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
-    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = spec.step_jacobians(step)
+    for t, step in forward_steps(entry, p, xs, h0, c0, nonlinearity):
+        A, C, E = entry.step_jacobians(step)
         Jd = _own_jacobian(E, C, W_hh_P, H)[..., unit]                                 # (B, n, n, G H)
         Ad, Cd = _unit_rows(A, H), _unit_rows(C, H)                                    # (B, n, G H)
         carried = {k: np.einsum("buvk,bvk...->buk...", Jd, v) for k, v in m.items()}  # Jd_t m_{t-1}
@@ -117,9 +117,9 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    spec, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
-    grads = _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
-    return no_state_gradient(grads, dH, spec.cell_state)
+    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
+    return no_state_gradient(grads, dH, entry.cell_state)
 
 
 def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
@@ -146,9 +146,9 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    spec, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
-    grads = _unit_traces(spec, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
-    return no_state_gradient(grads, dH, spec.cell_state)
+    entry, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
+    return no_state_gradient(grads, dH, entry.cell_state)
 
 
 def no_state_gradient(grads: dict, dH: np.ndarray, cell_state: bool) -> RTRLGrads:
@@ -192,12 +192,12 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
     """
     if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau >= 1):
         raise ValueError(f"tau: expected a number >= 1, got {tau!r}")
-    spec, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
+    entry, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
     T, B, H = dH.shape
     keep, new = 1 - 1 / tau, 1 / tau
     trace = {k: np.zeros((B, *np.shape(p[k])), dH.dtype) for k in PARAM_NAMES}        # p_t, per sequence
     grads = {k: np.zeros(np.shape(p[k]), dH.dtype) for k in PARAM_NAMES}
-    for t, step in forward_steps(spec, p, xs, h0, None, nonlinearity):
+    for t, step in forward_steps(entry, p, xs, h0, None, nonlinearity):
         h_t, h_prev = step.h[0], step.h0
         d = (h_t > 0).astype(h_t.dtype) if nonlinearity == "relu" else 1 - h_t * h_t  # phi'(a_t)  (B, H)
         direct = {"weight_ih": d[:, :, None] * step.x[0][:, None, :], "weight_hh": d[:, :, None] * h_prev[:, None, :],

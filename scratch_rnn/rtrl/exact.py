@@ -45,7 +45,7 @@ from numpy.typing import ArrayLike
 
 from .._numba.rtrl import carry
 from .._validate import PARAM_NAMES, as_float_array, check_backend, check_shape, check_state, check_x
-from ..cells import get_cell
+from ..cells import Cell, get_cell
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class RTRLGrads:
     c0: np.ndarray | None
 
 
-def forward_steps(cell, p: dict, x, h0, c0, nonlinearity: str):
+def forward_steps(cell: Cell, p: dict, x, h0, c0, nonlinearity: str):
     """(t, the cache of step t alone) for every step: the cell's own forward pass run one step at a
     time from the previous step's state, so that step t's states and gates are at hand (as the cache's
     step 0, with h_{t-1}, c_{t-1} as its h0, c0) and nothing older is kept: memory does not grow with T.
@@ -76,7 +76,7 @@ def forward_steps(cell, p: dict, x, h0, c0, nonlinearity: str):
             raise ValueError(f"x, params, h0: the state overflowed {x.dtype} at step t = {t}; scale the inputs "
                              "or the parameters down, or use float64")
         yield t, step
-        h, c = h_t[0], (c_t[0] if cell.cell_state else None)
+        h, c = h_t[0], (c_t[0] if c_t is not None else None)
 
 
 def _setup(name, params, x, h0, c0, dh, dc_last, nonlinearity):
@@ -109,7 +109,8 @@ def zero_influence(p: dict, B: int, S: int, dtype) -> dict:
 def carry_reference(J: np.ndarray, M: np.ndarray) -> np.ndarray:
     """J_t M_{t-1} per sequence, (B, S, S) times (B, S, ...): ``einsum("bij,bj...->bi...")`` written as
     one batched matrix product over the influence's trailing axes flattened, which runs in the BLAS
-    (einsum without a contraction path runs its own unblocked loop: `benchmarks/rtrl_step.py`)."""
+    (einsum without a contraction path runs its own unblocked loop; `benchmarks/online_cost.py` measures
+    the change)."""
     B, S = M.shape[:2]
     return (J @ M.reshape(B, S, -1)).reshape(M.shape)
 
@@ -159,15 +160,15 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         TypeError: An array is not float32 or float64, or not of x's dtype.
     """
     backend = check_backend(backend)
-    spec, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
     dtype = dH.dtype
     M = zero_influence(p, B, S, dtype)                                                      # ds_{-1}/dtheta = 0
     N = np.broadcast_to(np.eye(S, dtype=dtype), (B, S, S)).copy()                           # ds_{-1}/ds_{-1}
     grads = {k: np.zeros(np.shape(p[k]), dtype) for k in PARAM_NAMES}
     g_s0 = np.zeros((B, S), dtype)
-    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = spec.step_jacobians(step)
+    for t, step in forward_steps(entry, p, xs, h0, c0, nonlinearity):
+        A, C, E = entry.step_jacobians(step)
         J = E + C @ W_hh_P                                                                 # (B, S, S) ds_t/ds_{t-1}
         h_prev = step.h0                                                                   # h_{t-1}
         if backend == "numba":                                                             # the same step, compiled
@@ -180,5 +181,5 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         for k in PARAM_NAMES:                                                              # what step t passes on
             grads[k] += np.tensordot(g, M[k], axes=([0, 1], [0, 1]))                      # sum_b,s g M
         g_s0 += np.einsum("bs,bsr->br", g, N)
-    return RTRLGrads(params=grads, h0=g_s0[:, :H], c0=g_s0[:, H:] if spec.cell_state else None)
+    return RTRLGrads(params=grads, h0=g_s0[:, :H], c0=g_s0[:, H:] if entry.cell_state else None)
 

@@ -57,7 +57,7 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    spec, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
     T, B, H = dH.shape
     dtype = dH.dtype
     s_t = np.zeros((B, S), dtype)                                                     # s~
@@ -66,8 +66,8 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
 
     def norm(arrays) -> np.ndarray:                                                   # per sequence
         return np.sqrt(sum(np.sum(a.reshape(B, -1) ** 2, axis=1) for a in arrays))
-    for t, step in forward_steps(spec, p, xs, h0, c0, nonlinearity):
-        A, C, E = spec.step_jacobians(step)
+    for t, step in forward_steps(entry, p, xs, h0, c0, nonlinearity):
+        A, C, E = entry.step_jacobians(step)
         J = E + C @ W_hh_P
         h_prev = step.h0
         nu = rng.choice(np.array([-1.0, 1.0], dtype), size=(B, S))                   # random signs
@@ -85,7 +85,7 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
         coef = np.einsum("bs,bs->b", direct_gradient(dH, dcl, t, S), s_t)                          # dL/ds_t . s~_t
         for k in PARAM_NAMES:
             grads[k] += np.einsum("b,b...->...", coef, th[k])
-    return no_state_gradient(grads, dH, spec.cell_state)
+    return no_state_gradient(grads, dH, entry.cell_state)
 
 
 def kfrtrl_gradients(params: dict, x: ArrayLike, rng: np.random.Generator, h0: ArrayLike | None = None,
@@ -127,13 +127,13 @@ def kfrtrl_gradients(params: dict, x: ArrayLike, rng: np.random.Generator, h0: A
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
-    spec, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
+    entry, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
     T, B, H = dH.shape
     D, dtype = xs.shape[2], dH.dtype
     u = np.zeros((B, D + H + 1), dtype)                                               # u~, per sequence
     K = np.zeros((B, H, H), dtype)
     g_rows = np.zeros((H, D + H + 1), dtype)                                          # dL/d[W_ih, W_hh, b]
-    for t, step in forward_steps(spec, p, xs, h0, None, nonlinearity):
+    for t, step in forward_steps(entry, p, xs, h0, None, nonlinearity):
         h_t = step.h[0]
         d = (h_t > 0).astype(dtype) if nonlinearity == "relu" else 1 - h_t * h_t       # phi'(a_t)  (B, H)
         u_t = np.concatenate([step.x[0], step.h0, np.ones((B, 1), dtype)], axis=1)     # [x_t, h_{t-1}, 1]

@@ -66,7 +66,8 @@ class Schedule:
         store as failed (`WORKER_DIED`)."""
         lost = list(self.in_flight.values())
         self.in_flight.clear()
-        failed, back = [], []
+        failed: list = []
+        back: list = []
         for job in lost:
             self.attempts[job] = self.attempts.get(job, 0) + 1
             (back if self.attempts[job] < self.max_attempts else failed).append(job)
