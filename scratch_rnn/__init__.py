@@ -11,7 +11,8 @@ Rooms, each using only those below it: the ground floor (`_validate`, `_activati
 `rnn`, `lstm`, `gru` (the NumPy reference and the public functions), `cells` (the registry),
 `stack`, `truncated` <- `training` <- `runs` (the run store, executors and the experiments'
 pipeline); `rtrl` (gradients forward in time) beside `training`, on the cells <- the experiments
-`study`, `truncation`, `charlm`, `online`, and the tools `gradcheck`, `bench` <- `cli`. Defaults:
+`study`, `truncation`, `charlm`, `online`, and the tools `gradcheck`, `check` (a learner's BPTT
+checked), `bench` <- `cli`. Defaults:
 the functional core (`rnn_forward`, ...) runs the NumPy reference, and a backward pass the backend
 of its forward pass; everything that trains runs Numba.
 """

@@ -44,6 +44,7 @@ class Cell:
         inits: The initialisations `scratch_rnn.init_model` offers for the cell.
         torch_module: The name of the layer's class in ``torch.nn`` ("RNN", "LSTM", "GRU"); its
             one-step class is ``torch_module + "Cell"``.
+        gate_names: The G gate blocks of ``weight_ih``'s rows, in PyTorch's order (empty for the RNN).
     """
 
     name: str                            # "rnn", "lstm", "gru": nn.RNN, nn.LSTM, nn.GRU
@@ -55,6 +56,7 @@ class Cell:
     nonlinearities: tuple[str, ...]      # accepted values of `nonlinearity` (the RNN's tanh or ReLU)
     inits: tuple[str, ...]               # the initialisations init_model offers for it
     torch_module: str                    # its class in torch.nn ("LSTM"); one step: torch_module + "Cell"
+    gate_names: tuple[str, ...]          # the gate blocks of weight_ih's rows, PyTorch's order
     _forward: Callable[..., tuple[Any, Any, Any]]
     _backward: Callable[..., Any]
     _forward_checked: Callable[..., tuple[Any, Any, Any]]
@@ -196,11 +198,11 @@ def _gru_checked(p, x, h0, c0, backend, nonlinearity):
 
 CELLS: dict[str, Cell] = {
     "rnn": Cell("rnn", 1, RNNCache, RNNGrads, False, False, NONLINEARITIES, ("pytorch", "orthogonal", "identity"),
-                "RNN", _rnn_forward, _rnn_backward, _rnn_checked, rnn_step_jacobians),
+                "RNN", (), _rnn_forward, _rnn_backward, _rnn_checked, rnn_step_jacobians),
     "lstm": Cell("lstm", 4, LSTMCache, LSTMGrads, True, True, ("tanh",), ("pytorch", "forget_bias", "chrono", "orthogonal"),
-                 "LSTM", _lstm_forward, _lstm_backward, _lstm_checked, lstm_step_jacobians),
+                 "LSTM", ("i", "f", "g", "o"), _lstm_forward, _lstm_backward, _lstm_checked, lstm_step_jacobians),
     "gru": Cell("gru", 3, GRUCache, GRUGrads, False, False, ("tanh",), ("pytorch", "orthogonal"),
-                "GRU", _gru_forward, _gru_backward, _gru_checked, gru_step_jacobians),
+                "GRU", ("r", "z", "n"), _gru_forward, _gru_backward, _gru_checked, gru_step_jacobians),
 }
 """Every cell, by name ("rnn", "lstm", "gru"), in the order the package lists them: the registry."""
 #: G of every cell: weight_ih is (G*H, D)

@@ -26,11 +26,12 @@ ALLOWED = {
     "truncation": {"ground", "_numba", "core", "training", "runs"},
     "charlm": {"ground", "_numba", "core", "training", "runs"},
     "gradcheck": {"ground", "core"},
+    "check": {"ground", "core", "training"},
     "rtrl": {"ground", "_numba", "core"},
     "online": {"ground", "_numba", "core", "training", "runs", "rtrl"},
     "bench": {"ground", "_numba", "core", "training"},
     "cli": {"ground", "_numba", "core", "training", "runs", "study", "truncation", "charlm", "gradcheck", "bench",
-            "rtrl", "online"},
+            "rtrl", "online", "check"},
 }
 #: the modules that may call into the torch side (`reference`), always inside a function, so that
 #: `import scratch_rnn` never needs torch: the torch engine, the oracles of the gradient checks, the

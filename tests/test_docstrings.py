@@ -16,7 +16,8 @@ PUBLIC = [("scratch_rnn", n) for n in scratch_rnn.__all__ if n != "__version__"]
          [("reference", n) for n in reference.__all__] + [("scratch_rnn.cells", n) for n in ("Cell", "get_cell")] + \
          [("scratch_rnn.rtrl", n) for n in ("rtrl_gradients", "RTRLGrads", "snap1_gradients", "eprop_gradients", "uoro_gradients",
                                                   "kfrtrl_gradients", "rflo_gradients")] + \
-         [("scratch_rnn.online.measure", n) for n in ("alignment", "train_online", "cost", "feedback_matrix")]
+         [("scratch_rnn.online.measure", n) for n in ("alignment", "train_online", "cost", "feedback_matrix")] + \
+         [("scratch_rnn.check", n) for n in ("check_file", "check_family", "Report", "profile_figure", "text")]
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@ running them (the work itself is done by the package the command belongs to). Ea
 its own ``--help``.
 
 * `gradcheck`: ``gradcheck``, every hand-written gradient against finite differences and torch;
+* `check`: ``check``, a learner's own BPTT against the exact one, and ``exercise``, a template to fill in;
 * `bench`: ``bench``, the speed of every variant;
 * `study`: ``reproduce``, ``sweep``, ``gradflow``, ``gradratios``, ``report``, the vanishing-gradient study;
 * `truncation`: ``truncation``, what truncated BPTT keeps;
@@ -17,10 +18,10 @@ import argparse
 import errno
 import sys
 
-from . import bench, charlm, gradcheck, online, study, truncation
+from . import bench, charlm, check, gradcheck, online, study, truncation
 
 #: the command groups, in the order ``scratch-rnn --help`` lists their subcommands
-GROUPS = (gradcheck, bench, study, truncation, online, charlm)
+GROUPS = (gradcheck, check, bench, study, truncation, online, charlm)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,120 @@
+"""A learner's file in, the checker's verdict out: load the file, check every function pair it
+defines, print what was found, and draw where the recurrence breaks.
+
+`check_file` is the public entry (``scratch-rnn check FILE`` calls it); `profile_figure` draws
+|learner - exact| against t for a pair that is wrong, so the step where the error starts is seen.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .._files import save_figure
+from .contracts import families_in
+from .diagnose import Report, check_family
+
+
+def load_learner(path) -> dict:
+    """The namespace of a learner's Python file, imported under its own name.
+
+    Args:
+        path: The file.
+
+    Returns:
+        The module's globals.
+
+    Raises:
+        ValueError: The file does not exist, is not Python, or fails to import (with the error's line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"FILE: {path} does not exist or is not a file")
+    spec = importlib.util.spec_from_file_location(f"learner_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"FILE: {path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent))                       # the learner's own helpers beside the file
+    try:
+        spec.loader.exec_module(module)
+    except Exception as err:
+        raise ValueError(f"FILE: importing {path} raised {type(err).__name__}: {err}") from None
+    finally:
+        sys.path.remove(str(path.parent))
+    return vars(module)
+
+
+def check_namespace(ns: dict, seed: int = 0, dtype=np.float64) -> list[Report]:
+    """Check every function pair a namespace defines (`contracts.families_in`)."""
+    return [check_family(fam, ns, seed, dtype) for fam in families_in(ns)]
+
+
+def check_file(path: str | Path, seed: int = 0, dtype: DTypeLike = np.float64) -> list[Report]:
+    """Check a learner's file: every function pair it defines, on generated cases.
+
+    Args:
+        path: The learner's Python file.
+        seed: Seeds the generated cases.
+        dtype: The cases' dtype: float64 (the default; errors within 1e-7 are rounding) or float32.
+
+    Returns:
+        One `Report` per function pair found (none: the file defines no function the checker knows).
+
+    Raises:
+        ValueError: The file cannot be loaded.
+    """
+    return check_namespace(load_learner(path), seed, dtype)
+
+
+def text(reports: list[Report], path: str | Path | None = None) -> str:
+    """The reports as the command prints them.
+
+    Args:
+        reports: What `check_file` returned.
+        path: The learner's file, named when it defines nothing the checker knows.
+
+    Returns:
+        One block per function pair: its verdict, then its findings indented.
+    """
+    if not reports:
+        from .contracts import FAMILIES
+        names = sorted({n for f in FAMILIES for n in (f.forward, f.backward)})
+        return (f"{path or 'the file'}: defines none of the functions the checker knows ({', '.join(names)}); "
+                "name yours as the contract does")
+    out = []
+    for r in reports:
+        f = r.family
+        verdict = "correct" if r.correct else "WRONG"
+        out.append(f"{f.forward} / {f.backward} ({f.contract} contract, {f.cell.upper()}, {f.level}): {verdict}")
+        out += [f"  {line}" for line in r.lines]
+    return "\n".join(out)
+
+
+def profile_figure(report: Report, path: Path) -> Path | None:
+    """Draw |learner - exact| against t for a wrong pair's first failing case, where the error starts.
+
+    Args:
+        report: A `Report` of a wrong pair.
+        path: The PNG to write.
+
+    Returns:
+        The path written, or None when there is nothing to draw (a correct pair, or a finding before
+        any number).
+    """
+    if not report.profile:
+        return None
+    import matplotlib.pyplot as plt
+    t, err = np.array(report.profile).T
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.semilogy(t, np.maximum(err, 1e-17), "o-", color="tab:red")
+    ax.axhline(1e-7, color="0.5", lw=0.8, ls="--", label="float64 tolerance")
+    if report.first_wrong_step is not None:
+        ax.axvline(report.first_wrong_step, color="tab:blue", lw=0.8, label=f"first wrong step t = {report.first_wrong_step}")
+    ax.set_xlabel("step t")
+    ax.set_ylabel("|yours - exact| (relative)")
+    ax.set_title(f"{report.family.backward}: where the error starts")
+    ax.legend(fontsize=8)
+    return save_figure(fig, path)
