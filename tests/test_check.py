@@ -124,3 +124,37 @@ def test_the_command_exits_1_on_a_mistake_and_draws_where_it_starts(tmp_path, ca
     out = capsys.readouterr().out
     assert "WRONG" in out and "[dc_next_without_f]" in out and (tmp_path / "out" / "lstm_backward.png").is_file()
     assert main(["check", str(LEARNERS / "ours_lstm.py")]) == 0
+
+
+def test_the_docs_table_of_planted_mistakes_is_a_fresh_run():
+    sys.path.insert(0, str(LEARNERS.parents[1] / "docs"))
+    import build_check_docs
+    committed = (LEARNERS.parents[1] / "docs" / "results" / "planted_mistakes.md").read_text()
+    assert committed == build_check_docs.table(build_check_docs.rows()), "run python docs/build_check_docs.py"
+
+
+@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+def test_every_template_is_not_implemented_yet_and_takes_the_solution(name, tmp_path):
+    from scratch_rnn.check.exercises import EXERCISES, write_template
+    assert name in EXERCISES
+    path = write_template(name, tmp_path / f"my_{name}.py")
+    (report,) = check_file(path)
+    assert not report.correct and "not implemented yet" in text([report])
+    solution = _namespace(f"ours_{name}")
+    ns = {**_namespace_of(path), report.family.backward: solution[report.family.backward]}
+    assert check_family(report.family, ns).correct                     # the template's forward takes the solution
+
+
+def _namespace_of(path) -> dict:
+    module = types.ModuleType(path.stem)
+    exec(compile(path.read_text(), str(path), "exec"), module.__dict__)
+    return vars(module)
+
+
+def test_the_exercise_command_never_overwrites_work(tmp_path, capsys):
+    from scratch_rnn.cli import main
+    out = tmp_path / "mine.py"
+    assert main(["exercise", "gru", "--out", str(out)]) == 0
+    out.write_text("# my work\n")
+    assert main(["exercise", "gru", "--out", str(out)]) == 2
+    assert out.read_text() == "# my work\n" and "pass --force" in capsys.readouterr().err

@@ -18,7 +18,7 @@ def _subcommands() -> list[str]:
 
 
 def test_every_command_group_is_listed():
-    assert _subcommands() == ["gradcheck", "bench", "reproduce", "sweep", "gradflow", "power", "gradratios", "report",
+    assert _subcommands() == ["gradcheck", "check", "exercise", "bench", "reproduce", "sweep", "gradflow", "power", "gradratios", "report",
                               "truncation", "online", "charlm", "sample"]
 
 

@@ -6,12 +6,14 @@
   that a hint is named only when the learner's numbers equal the mistake's;
 * `diagnose`: the generated cases, the forward check, the backward check, the first wrong step
   counting back from T-1, the wrong gate blocks and the matching mistake;
-* `report`: a learner's file in, the text and the per-step picture out (``scratch-rnn check FILE``).
+* `report`: a learner's file in, the text and the per-step picture out (``scratch-rnn check FILE``);
+* `exercises` and `templates`: the exercises' templates, written out by ``scratch-rnn exercise NAME``.
 
 Uses the cells (`scratch_rnn.cells`) and their initialisation (`scratch_rnn.training.init`); nothing
 below it imports from here.
 """
 from .diagnose import Report, check_family
-from .report import check_file, profile_figure, text
+from .report import check_file, check_namespace, check_namespace_text, profile_figure, text
 
-__all__ = ["check_file", "check_family", "Report", "profile_figure", "text"]
+__all__ = ["check_file", "check_namespace", "check_namespace_text", "check_family", "Report", "profile_figure",
+           "text"]

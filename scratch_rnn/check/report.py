@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +48,17 @@ def load_learner(path) -> dict:
     return vars(module)
 
 
-def check_namespace(ns: dict, seed: int = 0, dtype=np.float64) -> list[Report]:
-    """Check every function pair a namespace defines (`contracts.families_in`)."""
+def check_namespace(ns: dict, seed: int = 0, dtype: DTypeLike = np.float64) -> list[Report]:
+    """Check every function pair a namespace defines (`contracts.families_in`).
+
+    Args:
+        ns: A learner's namespace (a module's globals).
+        seed: Seeds the generated cases.
+        dtype: The cases' dtype, float64 or float32.
+
+    Returns:
+        One `Report` per function pair found.
+    """
     return [check_family(fam, ns, seed, dtype) for fam in families_in(ns)]
 
 
@@ -69,6 +79,21 @@ def check_file(path: str | Path, seed: int = 0, dtype: DTypeLike = np.float64) -
     return check_namespace(load_learner(path), seed, dtype)
 
 
+def check_namespace_text(ns: dict, path: str | Path | None = None, seed: int = 0) -> tuple[list[Report], str]:
+    """Check a namespace and say it as ``scratch-rnn check`` does.
+
+    Args:
+        ns: A learner's namespace (a module's globals).
+        path: The file it came from, for the text.
+        seed: Seeds the generated cases.
+
+    Returns:
+        (the reports, their text).
+    """
+    reports = check_namespace(ns, seed)
+    return reports, text(reports, path)
+
+
 def text(reports: list[Report], path: str | Path | None = None) -> str:
     """The reports as the command prints them.
 
@@ -87,9 +112,11 @@ def text(reports: list[Report], path: str | Path | None = None) -> str:
     out = []
     for r in reports:
         f = r.family
-        verdict = "correct" if r.correct else "WRONG"
+        verdict = "correct" if r.correct else \
+            "not implemented yet" if any("not implemented yet" in line for line in r.lines) else "WRONG"
         out.append(f"{f.forward} / {f.backward} ({f.contract} contract, {f.cell.upper()}, {f.level}): {verdict}")
-        out += [f"  {line}" for line in r.lines]
+        out += [textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
+                for line in r.lines]
     return "\n".join(out)
 
 
@@ -116,5 +143,7 @@ def profile_figure(report: Report, path: Path) -> Path | None:
     ax.set_xlabel("step t")
     ax.set_ylabel("|yours - exact| (relative)")
     ax.set_title(f"{report.family.backward}: where the error starts")
+    ax.set_xticks(t.astype(int))
     ax.legend(fontsize=8)
+    fig.tight_layout()
     return save_figure(fig, path)

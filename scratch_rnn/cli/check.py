@@ -28,6 +28,17 @@ def add_parsers(sub) -> None:
     p.add_argument("--seed", type=SEED, default=0, help="seed of the generated cases (default 0)")
     p.set_defaults(func=check_command)
 
+    from ..check.exercises import EXERCISES
+    e = sub.add_parser("exercise", help="write an exercise's template (a forward pass given, its BPTT to write)",
+                       description="Writes the template of exercise NAME to FILE: the forward pass written out, the "
+                                   "backward pass as a TODO with the shapes it must return. Fill it in, then run "
+                                   "`scratch-rnn check FILE`. The documentation site has a page per exercise with "
+                                   "the equations it needs.")
+    e.add_argument("name", metavar="NAME", choices=EXERCISES, help=f"the exercise: one of {', '.join(EXERCISES)}")
+    e.add_argument("--out", required=True, metavar="FILE", help="where to write the template")
+    e.add_argument("--force", action="store_true", help="overwrite FILE if it exists (your work in it is lost)")
+    e.set_defaults(func=exercise_command)
+
 
 def check_command(args) -> int:
     from pathlib import Path
@@ -46,3 +57,10 @@ def check_command(args) -> int:
                 if png is not None:
                     print(f"wrote {png}")
     return 0 if reports and all(r.correct for r in reports) else 1
+
+
+def exercise_command(args) -> int:
+    from ..check.exercises import write_template
+    path = write_template(args.name, args.out, force=args.force)
+    print(f"wrote {path}: fill in the backward pass, then run: scratch-rnn check {path}")
+    return 0
