@@ -26,7 +26,7 @@ ALLOWED = {
     "truncation": {"ground", "_numba", "core", "training", "runs"},
     "charlm": {"ground", "_numba", "core", "training", "runs"},
     "gradcheck": {"ground", "core"},
-    "check": {"ground", "core", "training"},
+    "check": {"ground", "core", "training", "rtrl"},
     "rtrl": {"ground", "_numba", "core"},
     "online": {"ground", "_numba", "core", "training", "runs", "rtrl"},
     "bench": {"ground", "_numba", "core", "training"},

@@ -13,13 +13,16 @@ import scratch_rnn as sr
 from scratch_rnn.check import check_file, text
 from scratch_rnn.check import mistakes as mk
 from scratch_rnn.check.contracts import families_in
-from scratch_rnn.check.diagnose import SHAPES, check_family
+from scratch_rnn.check.cases import SHAPES
+from scratch_rnn.check.diagnose import check_family
 
 LEARNERS = Path(__file__).parent / "learners"
 sys.path.insert(0, str(LEARNERS))
 from planted import PLANTED  # noqa: E402
 
-CORRECT = ["cs231n_rnn", "cs231n_lstm", "ours_rnn", "ours_lstm", "ours_gru"]
+CORRECT = ["cs231n_rnn", "cs231n_lstm", "ours_rnn", "ours_lstm", "ours_gru", "ours_rnn_truncated", "ours_rnn_rtrl"]
+SOLUTIONS = {"rnn": "ours_rnn", "lstm": "ours_lstm", "gru": "ours_gru", "truncated": "ours_rnn_truncated",
+             "rtrl": "ours_rnn_rtrl"}
 
 
 def _namespace(name: str, edit: tuple[str, str] | None = None) -> dict:
@@ -56,7 +59,7 @@ def test_a_planted_mistake_gets_its_diagnosis(file, what, old, new, expect):
 
 def test_at_least_25_planted_mistakes_across_every_cell_and_both_contracts():
     assert len(PLANTED) >= 25
-    assert {p[0] for p in PLANTED} == set(CORRECT)
+    assert {p[0] for p in PLANTED} == set(CORRECT) - {"ours_rnn_truncated", "ours_rnn_rtrl"}
 
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
@@ -133,14 +136,14 @@ def test_the_docs_table_of_planted_mistakes_is_a_fresh_run():
     assert committed == build_check_docs.table(build_check_docs.rows()), "run python docs/build_check_docs.py"
 
 
-@pytest.mark.parametrize("name", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("name", sorted(SOLUTIONS))
 def test_every_template_is_not_implemented_yet_and_takes_the_solution(name, tmp_path):
     from scratch_rnn.check.exercises import EXERCISES, write_template
-    assert name in EXERCISES
+    assert set(EXERCISES) == set(SOLUTIONS)
     path = write_template(name, tmp_path / f"my_{name}.py")
     (report,) = check_file(path)
     assert not report.correct and "not implemented yet" in text([report])
-    solution = _namespace(f"ours_{name}")
+    solution = _namespace(SOLUTIONS[name])
     ns = {**_namespace_of(path), report.family.backward: solution[report.family.backward]}
     assert check_family(report.family, ns).correct                     # the template's forward takes the solution
 
@@ -158,3 +161,16 @@ def test_the_exercise_command_never_overwrites_work(tmp_path, capsys):
     out.write_text("# my work\n")
     assert main(["exercise", "gru", "--out", str(out)]) == 2
     assert out.read_text() == "# my work\n" and "pass --force" in capsys.readouterr().err
+
+
+def test_a_truncation_without_its_cuts_is_full_bptt_and_called_wrong():
+    ns = _namespace("ours_rnn_truncated", ("if (t + 1) % k == 0 or t == T - 1:", "if False:"))
+    (report,) = [check_family(fam, ns) for fam in families_in(ns)]
+    assert not report.correct and report.first_wrong_step == 3 and any("chunks scheme" in s for s in report.lines)
+
+
+def test_rtrl_without_the_initial_states_influence_is_named():
+    ns = _namespace("ours_rnn_rtrl", ("        N = J @ N\n", "        N = N\n"))
+    (report,) = [check_family(fam, ns) for fam in families_in(ns)]
+    assert not report.correct and list(report.wrong_outputs) == ["h0"]
+    assert any("only dL/dh0 is wrong" in s for s in report.lines)

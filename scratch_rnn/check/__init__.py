@@ -4,8 +4,10 @@
   this package's contract, and the conversions between their layouts and the canonical one;
 * `mistakes`: the catalogue of classic mistakes, each as the exact BPTT with that one mistake made, so
   that a hint is named only when the learner's numbers equal the mistake's;
-* `diagnose`: the generated cases, the forward check, the backward check, the first wrong step
-  counting back from T-1, the wrong gate blocks and the matching mistake;
+* `cases`: the generated cases, and the learner's functions and the exact ones run on them (a
+  learner's function that breaks the contract is a one-line `Finding`);
+* `diagnose`: the forward check, the backward check, the first wrong step counting back from T-1,
+  the wrong gate blocks and the matching mistake;
 * `report`: a learner's file in, the text and the per-step picture out (``scratch-rnn check FILE``);
 * `exercises` and `templates`: the exercises' templates, written out by ``scratch-rnn exercise NAME``.
 

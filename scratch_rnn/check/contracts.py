@@ -42,8 +42,9 @@ class Family:
     Attributes:
         contract: "cs231n" or "scratch_rnn".
         cell: "rnn", "lstm" or "gru".
-        level: "step" (one time step) or "sequence".
-        forward: The forward function's name.
+        level: "step" (one time step), "sequence", "truncated" (BPTT cut every `K_TRUNCATED` steps,
+            the chunks scheme) or "rtrl" (the gradient forward in time: one function, no forward pass).
+        forward: The forward function's name ("" for "rtrl").
         backward: The backward function's name.
         outputs: The backward's outputs, in the learner's words.
         gates: The learner's gate blocks, in the learner's order (empty for the RNN).
@@ -76,11 +77,17 @@ FAMILIES = [
            ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "x", "h0", "c0"), ("i", "f", "g", "o")),
     Family("scratch_rnn", "gru", "sequence", "gru_forward", "gru_backward",
            ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "x", "h0"), ("r", "z", "n")),
+    Family("scratch_rnn", "rnn", "truncated", "rnn_forward", "rnn_truncated_backward",
+           ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "x", "h0"), ()),
+    Family("scratch_rnn", "rnn", "rtrl", "", "rnn_rtrl_gradients", ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "h0"), ()),
 ]
 """Every function pair the checker knows, in the order it checks them."""
 
+K_TRUNCATED = 2             #: the truncation the checker asks of ``rnn_truncated_backward(cache, dh, k)``
+
 #: the function names that both contracts use; the first parameter tells them apart
 _SHARED = {f.forward for f in FAMILIES if f.contract == "cs231n"} & {f.forward for f in FAMILIES if f.contract != "cs231n"}
+_SHARED.discard("")
 
 
 def _first_parameter(fn) -> str | None:
@@ -98,14 +105,17 @@ def families_in(namespace: dict) -> list[Family]:
     found = []
     for fam in FAMILIES:
         fwd, bwd = namespace.get(fam.forward), namespace.get(fam.backward)
-        if not (callable(fwd) or callable(bwd)):
+        if not (callable(fwd) or callable(bwd)) or (fam.level in ("truncated", "rtrl") and not callable(bwd)):
             continue
         if fam.forward in _SHARED:
             ours = _first_parameter(fwd) == "params" if callable(fwd) else _first_parameter(bwd) == "cache"
             if ours != (fam.contract == "scratch_rnn"):
                 continue
         found.append(fam)
-    return found
+    # a forward with no backward of its own, which another found pair's backward uses (the truncated
+    # exercise's rnn_forward), is that pair's, not a pair of its own
+    paired = {f.forward for f in found if callable(namespace.get(f.backward))}
+    return [f for f in found if callable(namespace.get(f.backward)) or f.forward not in paired]
 
 
 def reorder(a: np.ndarray, fam: Family, axis: int = 0) -> np.ndarray:
@@ -130,10 +140,7 @@ def user_grads(fam: Family, g: dict) -> dict:
     """Canonical gradients (``weight_ih`` ..., ``x`` time-major, ``h0``, ``c0``) as the learner's
     outputs, under the learner's names."""
     if fam.contract == "scratch_rnn":
-        out = {k: g[k] for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "x", "h0")}
-        if fam.entry.cell_state:
-            out["c0"] = g["c0"]
-        return out
+        return {k: g[k] for k in fam.outputs}
     step = fam.level == "step"
     out = {"dx": g["x"][0] if step else g["x"].transpose(1, 0, 2), ("dprev_h" if step else "dh0"): g["h0"]}
     if step and fam.entry.cell_state:

@@ -4,8 +4,9 @@ For each function pair the learner's file defines (`contracts.families_in`), on 
 shapes, T = 1, B = 1, H = 1 among them; float64; a loss at the last step and at every step; with and
 without an initial state):
 
-1. the forward first: the learner's h (and c) against the exact one; a wrong forward stops there,
-   with the first wrong step and, where one matches, the forward mistake (`FORWARD_MISTAKES`);
+1. the forward first (but for RTRL, which has none): the learner's h (and c) against the exact one; a
+   wrong forward stops there, with the first wrong step and, where one matches, the forward mistake
+   (`mistakes.FORWARD_CATALOGUE`);
 2. then the backward, against the exact BPTT in the learner's layout: which outputs are wrong and by
    how much; the first step, counting back from T-1, whose dL/dx_t (or the learner's total dL/dh_t,
    where the contract returns it) leaves the exact one, which is where the recurrence breaks; for a
@@ -26,29 +27,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ..cells import get_cell
-from ..training.init import init_pytorch_default
 from . import mistakes as mk
-from .contracts import Family, gate_axis, user_grads, user_params
+from .cases import Case, Finding, cases, exact, run_learner
+from .contracts import K_TRUNCATED, Family, gate_axis, user_grads
 
 TOL = 1e-7                  #: the largest relative error that float64 BPTT written another way can show
 TOL32 = 1e-4                #: the same for float32 cases
-#: (T, B, D, H) of the cases: ordinary, the degenerate T = B = H = 1, one sequence, one unit
-SHAPES = ((5, 3, 4, 6), (1, 1, 1, 1), (6, 1, 2, 3), (4, 2, 3, 1))
-
-
-@dataclass
-class Case:
-    """One generated problem, canonical layout (time-major, PyTorch's names and order)."""
-
-    p: dict
-    x: np.ndarray
-    h0: np.ndarray
-    c0: np.ndarray | None
-    dh: np.ndarray
-    dc_last: np.ndarray | None
-    given_h0: bool
-    loss: str
+TRUNCATED_HINT = (f"hint: with the chunks scheme and k = {K_TRUNCATED}, the gradient carried back (dh_next) starts "
+                  "at zero at the end of every chunk: steps T-1 .. T-k form the last chunk, and so on back to t = 0; "
+                  "inside a chunk it is full BPTT")
+RTRL_HINT = ("hint: RTRL carries M_t = J_t M_{t-1} + I_t forward, with J_t = diag(1 - h_t^2) W_hh and I_t the step's "
+             "own derivative (x_t, h_{t-1} or 1 for the biases, times 1 - h_t^2), and adds dh[t] . M_t at every step")
 
 
 @dataclass
@@ -76,140 +65,6 @@ class Report:
     profile: list = field(default_factory=list)
 
 
-class Finding(Exception):
-    """A learner's function did something the contract does not allow; the message says what."""
-
-
-def cases(fam: Family, seed: int = 0, dtype=np.float64) -> list[Case]:
-    """The generated problems for a family: every shape, with and without h0, a loss at the last step
-    and at every step (a step function: one step, with every state given)."""
-    rng = np.random.default_rng(seed)
-    entry = fam.entry
-    out = []
-    for T, B, D, H in SHAPES:
-        if fam.level == "step":
-            T = 1
-        for given_h0, loss in ((True, "every"), (False, "last"), (True, "last"), (False, "every")):
-            p = {k: v.astype(dtype) for k, v in init_pytorch_default(fam.cell, D, H, rng, dtype=np.float64).items()}
-            if fam.contract == "cs231n":
-                p["bias_hh"] = np.zeros_like(p["bias_hh"])          # one bias: b
-            x = rng.standard_normal((T, B, D)).astype(dtype)
-            step = fam.level == "step"
-            h0 = rng.standard_normal((B, H)).astype(dtype) if (given_h0 or step) else np.zeros((B, H), dtype)
-            c0 = rng.standard_normal((B, H)).astype(dtype) if (entry.cell_state and step) else \
-                (np.zeros((B, H), dtype) if entry.cell_state else None)
-            dh = rng.standard_normal((T, B, H)).astype(dtype)
-            if loss == "last":
-                dh[:-1] = 0
-            dc_last = rng.standard_normal((B, H)).astype(dtype) if (entry.cell_state and step) else None
-            out.append(Case(p, x, h0, c0, dh, dc_last, given_h0 or step, loss))
-    return out
-
-
-def exact(fam: Family, case: Case) -> tuple[np.ndarray, np.ndarray | None, dict]:
-    """(h, c, canonical gradients) of a case, by this package's own forward and BPTT."""
-    entry = fam.entry
-    h, c, cache = entry.forward(case.p, case.x, case.h0, case.c0)
-    g = entry.backward(cache, case.dh, case.dc_last)
-    grads = {**g.params, "x": g.x, "h0": g.h0, "c0": getattr(g, "c0", None), "h": g.h}
-    return np.asarray(h), (None if c is None else np.asarray(c)), grads
-
-
-def _call(fam: Family, name: str, fn, args: tuple, n_out: int | None):
-    try:
-        out = fn(*args)
-    except NotImplementedError as err:
-        raise Finding(f"{name}: not implemented yet ({err})" if str(err) else f"{name}: not implemented yet") from None
-    except Exception as err:                                   # the learner's bug, reported in one line
-        raise Finding(f"{name} raised {type(err).__name__}: {err}") from None
-    if n_out is not None and (not isinstance(out, tuple) or len(out) != n_out):
-        got = f"a tuple of {len(out)}" if isinstance(out, tuple) else type(out).__name__
-        raise Finding(f"{name}: expected to return {n_out} values, got {got}")
-    return out
-
-
-def _array(fn_name: str, what: str, value, shape: tuple) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise Finding(f"{fn_name}: {what} should be an array of shape {shape}, got {type(value).__name__}") from None
-    if a.shape != tuple(shape):
-        t = " (it looks transposed)" if a.shape == tuple(shape)[::-1] and len(shape) == 2 else \
-            " (a sum over the wrong axis?)" if a.size != int(np.prod(shape)) and a.ndim < len(shape) + 1 else ""
-        raise Finding(f"{fn_name}: {what} should have shape {tuple(shape)}, got {a.shape}{t}")
-    if not np.isfinite(a).all():
-        raise Finding(f"{fn_name}: {what} contains NaN or inf")
-    return a
-
-
-def _get(grads, key: str):
-    if isinstance(grads, dict):
-        return grads.get(key)
-    return getattr(grads, key, None)
-
-
-def run_learner(fam: Family, ns: dict, case: Case) -> tuple[np.ndarray, np.ndarray | None, dict | None, np.ndarray | None]:
-    """(h, c, the backward's outputs under the learner's names or None without a backward, the learner's
-    total dL/dh_t or None) of the learner's functions on a case, in the canonical time-major layout
-    for h and c."""
-    fwd, bwd = ns.get(fam.forward), ns.get(fam.backward)
-    if not callable(fwd):
-        raise Finding(f"{fam.forward}: not defined; {fam.backward} needs it (its cache)")
-    T, B, D = case.x.shape
-    H = case.h0.shape[1]
-    cs = fam.contract == "cs231n"
-    step = fam.level == "step"
-    cell_state = fam.entry.cell_state
-    weights = user_params(fam, case.p)
-    if cs:
-        xs = case.x[0] if step else case.x.transpose(1, 0, 2).copy()
-        args = (xs, case.h0.copy(), *((np.array(case.c0),) if step and cell_state else ()), *weights)
-        out = _call(fam, fam.forward, fwd, args, 3 if step and cell_state else 2)
-        hs = _array(fam.forward, "next_h" if step else "h", out[0], (B, H) if step else (B, T, H))
-        h = hs[None] if step else hs.transpose(1, 0, 2)
-        c = _array(fam.forward, "next_c", out[1], (B, H))[None] if step and cell_state else None
-        cache = out[-1]
-    else:
-        args = (weights[0], case.x.copy(), case.h0.copy() if case.given_h0 else None)
-        if cell_state:
-            args = args + (None,)
-        out = _call(fam, fam.forward, fwd, args, 3 if cell_state else 2)
-        h = _array(fam.forward, "h", out[0], (T, B, H))
-        c = _array(fam.forward, "c", out[1], (T, B, H)) if cell_state else None
-        cache = out[-1]
-    if not callable(bwd):
-        return h, c, None, None
-    if cs:
-        dh = case.dh[0] if step else case.dh.transpose(1, 0, 2).copy()
-        args = (dh, *((np.array(case.dc_last),) if step and cell_state else ()), cache)
-        res = _call(fam, fam.backward, bwd, args, len(fam.outputs))
-        shapes = {o: s.shape for o, s in user_grads(fam, _zeros_like_grads(case)).items()}
-        got = {o: _array(fam.backward, o, r, shapes[o]) for o, r in zip(fam.outputs, res)}
-        return h, c, got, None
-    args = (cache, case.dh.copy()) + ((None,) if cell_state else ())
-    res = _call(fam, fam.backward, bwd, args, None)
-    params = _get(res, "params")
-    if not isinstance(params, dict):
-        raise Finding(f"{fam.backward}: expected grads with .params, a dict under the parameters' keys, got "
-                      f"{type(params).__name__}")
-    ref = _zeros_like_grads(case)
-    got = {}
-    for o in fam.outputs:
-        v = params.get(o) if o in case.p else _get(res, o)
-        if v is None:
-            raise Finding(f"{fam.backward}: " + (f"grads.params has no {o!r}" if o in case.p else f"grads has no .{o}"))
-        got[o] = _array(fam.backward, f"grads.params[{o!r}]" if o in case.p else f"grads.{o}", v, ref[o].shape)
-    total = _get(res, "h")
-    total = None if total is None else _array(fam.backward, "grads.h", total, (T, B, H))
-    return h, c, got, total
-
-
-def _zeros_like_grads(case: Case) -> dict:
-    z = {k: np.zeros_like(v) for k, v in case.p.items()}
-    return {**z, "x": np.zeros_like(case.x), "h0": np.zeros_like(case.h0),
-            "c0": None if case.c0 is None else np.zeros_like(case.c0)}
-
-
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
     scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
     return float(np.max(np.abs(a - b))) / scale if a.size else 0.0
@@ -224,6 +79,11 @@ def _per_step(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _variant(fam: Family, case: Case, mistake: str) -> dict:
     g = mk.backward(fam.entry.gates, case.p, case.x, case.h0, case.dh, mistake, case.c0, case.dc_last)
     return user_grads(fam, g)
+
+
+def pair_name(fam: Family) -> str:
+    """"rnn_forward / rnn_backward", or the one function's name."""
+    return f"{fam.forward} / {fam.backward}" if fam.forward else fam.backward
 
 
 def check_family(fam: Family, ns: dict, seed: int = 0, dtype: DTypeLike = np.float64) -> Report:
@@ -247,9 +107,9 @@ def check_family(fam: Family, ns: dict, seed: int = 0, dtype: DTypeLike = np.flo
         for case in all_cases:
             h_e, c_e, g_e = exact(fam, case)
             h_u, c_u, got, total = run_learner(fam, ns, case)
-            err_h = _rel(h_u, h_e)
+            err_h = 0.0 if h_u is None else _rel(h_u, h_e)
             err_c = _rel(c_u, c_e) if c_u is not None and c_e is not None else 0.0
-            if err_h > tol or err_c > tol:
+            if h_u is not None and (err_h > tol or err_c > tol):
                 bad = _per_step(h_u, h_e) > tol
                 t = int(np.argmax(bad))
                 rep.first_wrong_step = t
@@ -280,24 +140,29 @@ def check_family(fam: Family, ns: dict, seed: int = 0, dtype: DTypeLike = np.flo
                     first_bad = (case, got, total, g_e, want)
     if not rep.wrong_outputs:
         rep.correct = True
-        rep.lines.append(f"{fam.forward} / {fam.backward}: correct on {len(all_cases)} cases (every output within "
+        rep.lines.append(f"{pair_name(fam)}: correct on {len(all_cases)} cases (every output within "
                          f"{tol:g} relative, {np.dtype(dtype).name})")
         return rep
     assert first_bad is not None
     case, got, total, g_e, want = first_bad
     rep.lines.append(f"{fam.backward}: wrong outputs, largest relative error over the cases: " +
                      ", ".join(f"{k} {v:.2g}" for k, v in rep.wrong_outputs.items()))
-    _locate(rep, fam, case, got, total, g_e, want, tol)
+    if total is not None or "x" in got or "dx" in got:
+        _locate(rep, fam, case, got, total, g_e, want, tol)
     one_step = [(g, w) for c, (g, _), g_e1 in zip(all_cases, learner, exacts) if len(c.x) == 1
                 for w in [user_grads(fam, g_e1)] if any(_rel(g[o], w[o]) > tol for o in fam.outputs)]
     g1, w1 = one_step[0] if one_step else (got, want)
     _gates(rep, fam, g1, w1, tol, carried=not one_step)
-    rep.mistake = _match(fam, all_cases, learner, 10 * tol)
-    if rep.mistake is not None:
+    rep.mistake = _match(fam, all_cases, learner, 10 * tol) if fam.level in ("step", "sequence") else None
+    if fam.level not in ("step", "sequence"):
+        rep.lines.append(TRUNCATED_HINT if fam.level == "truncated" else RTRL_HINT)
+    elif rep.mistake is not None:
         rep.lines.append(f"hint: {rep.mistake.hint} [{rep.mistake.name}]")
     else:
         rep.lines.append("hint: no catalogued mistake gives these numbers; compare your loop with the equations, "
                          "starting at the step named above")
+    if fam.level == "rtrl" and "h0" in rep.wrong_outputs and len(rep.wrong_outputs) == 1:
+        rep.lines.append("only dL/dh0 is wrong: it is sum_t dL/dh_t|direct . dh_t/dh0, carried as N_t = J_t N_{t-1}, N_{-1} = I")
     return rep
 
 

@@ -1,7 +1,7 @@
 """The exercises: a template per exercise (`templates`), written out for a learner to fill in.
 
-An exercise is a template module ``templates/<name>_bptt.py``: its forward pass is written out and
-its backward raises ``NotImplementedError`` until the learner writes it. `EXERCISES` lists them by
+An exercise is a template module ``templates/<name>.py``: its forward pass is written out and the
+function to write raises ``NotImplementedError`` until the learner writes it. `EXERCISES` lists them by
 name; `write_template` copies one to the learner's file, never over an existing one unless told.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-EXERCISES = tuple(sorted(p.stem.removesuffix("_bptt") for p in TEMPLATES.glob("*_bptt.py")))
+EXERCISES = tuple(sorted(p.stem for p in TEMPLATES.glob("*.py") if p.stem != "__init__"))
 """The exercises' names, from the template files."""
 
 
@@ -18,7 +18,7 @@ def template_text(name: str) -> str:
     """The source of exercise `name`'s template; ValueError naming the exercises for another name."""
     if name not in EXERCISES:
         raise ValueError(f"NAME: expected one of {EXERCISES}, got {name!r}")
-    return (TEMPLATES / f"{name}_bptt.py").read_text()
+    return (TEMPLATES / f"{name}.py").read_text()
 
 
 def write_template(name: str, out, force: bool = False) -> Path:

@@ -16,7 +16,7 @@ from numpy.typing import DTypeLike
 
 from .._files import save_figure
 from .contracts import families_in
-from .diagnose import Report, check_family
+from .diagnose import Report, check_family, pair_name
 
 
 def load_learner(path) -> dict:
@@ -114,7 +114,7 @@ def text(reports: list[Report], path: str | Path | None = None) -> str:
         f = r.family
         verdict = "correct" if r.correct else \
             "not implemented yet" if any("not implemented yet" in line for line in r.lines) else "WRONG"
-        out.append(f"{f.forward} / {f.backward} ({f.contract} contract, {f.cell.upper()}, {f.level}): {verdict}")
+        out.append(f"{pair_name(f)} ({f.contract} contract, {f.cell.upper()}, {f.level}): {verdict}")
         out += [textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False)
                 for line in r.lines]
     return "\n".join(out)
