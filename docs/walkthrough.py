@@ -348,3 +348,61 @@ print("UORO   cosine with BPTT, one draw:",
       round(cosine(uoro_gradients("rnn", params, x, np.random.default_rng(1), dh=dh).params, g.params), 3))
 print("KF-RTRL cosine with BPTT, one draw:",
       round(cosine(kfrtrl_gradients(params, x, np.random.default_rng(1), dh=dh).params, g.params), 3))
+
+# %% [markdown]
+# ## 9. When your BPTT is wrong
+#
+# Now write it yourself (`scratch-rnn exercise lstm --out my_lstm.py`). Suppose your LSTM backward
+# carries the cell gradient back without the forget gate, `dc_next = dc` where `dc * f` belongs.
+# A finite-difference check would say that every gradient is off. The checker runs your functions on
+# its cases against the exact BPTT, says from which step, counting back from $T-1$, the total
+# $dL/dh_t$ leaves the exact one, and names the mistake, because your numbers equal those of the
+# exact BPTT with that one mistake made. The same runs as `scratch-rnn check my_lstm.py --out DIR`;
+# the [checker's page](../check/) has the whole catalogue and 34 planted mistakes.
+
+# %%
+import inspect
+import types
+
+from scratch_rnn.check import check_namespace_text
+from scratch_rnn.check.templates import lstm as template
+
+mine = types.ModuleType("my_lstm")
+exec(inspect.getsource(template), mine.__dict__)            # the exercise's forward pass, as given
+
+
+def lstm_backward(cache, dh, dc_last=None):                 # a learner's backward, one factor wrong
+    params, x, h0, c0, h, c, gates = cache
+    T, B, H = h.shape
+    grads = {k: np.zeros_like(v) for k, v in params.items()}
+    dx, dh_total = np.zeros_like(x), np.zeros_like(h)
+    dh_next, dc_next = np.zeros((B, H)), np.zeros((B, H)) if dc_last is None else dc_last
+    for t in reversed(range(T)):
+        i, f, gg, o = gates[t]
+        h_prev, c_prev = (h[t - 1], c[t - 1]) if t > 0 else (h0, c0)
+        tc = np.tanh(c[t])
+        dh_total[t] = dh[t] + dh_next
+        dc = dc_next + dh_total[t] * o * (1 - tc ** 2)
+        da = np.concatenate([dc * gg * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - gg ** 2),
+                             dh_total[t] * tc * o * (1 - o)], axis=1)
+        grads["weight_ih"] += da.T @ x[t]
+        grads["weight_hh"] += da.T @ h_prev
+        grads["bias_ih"] += da.sum(axis=0)
+        grads["bias_hh"] += da.sum(axis=0)
+        dx[t] = da @ params["weight_ih"]
+        dh_next = da @ params["weight_hh"]
+        dc_next = dc                                        # the mistake: dc * f
+    return {"params": grads, "x": dx, "h0": dh_next, "c0": dc_next, "h": dh_total}
+
+
+mine.lstm_backward = lstm_backward
+reports, said = check_namespace_text(vars(mine), "my_lstm.py")
+print(said)
+steps, err = np.array(reports[0].profile).T                 # |yours - exact| at each t, the first failing case
+fig, ax = plt.subplots(figsize=(6, 3))
+ax.semilogy(steps, np.maximum(err, 1e-17), "o-", color="tab:red")
+ax.axhline(1e-7, color="0.5", ls="--", lw=0.8, label="float64 tolerance")
+ax.axvline(reports[0].first_wrong_step, lw=0.8, label=f"first wrong step, t = {reports[0].first_wrong_step}")
+ax.set(xlabel="step t", ylabel="|yours - exact| (relative)", title="where the recurrence breaks")
+ax.legend(fontsize=8)
+plt.show()

@@ -25,13 +25,14 @@ def _outputs(nb, kind):
 def test_walkthrough_runs_headless_in_quick_mode():
     nb = _builder().execute(quick=True, timeout=300)             # raises CellExecutionError on any failing cell
     assert not _outputs(nb, lambda o: o.output_type == "error")
-    assert len(_outputs(nb, lambda o: "image/png" in o.get("data", {}))) == 4   # sections 3, 4, 5 and 6
+    assert len(_outputs(nb, lambda o: "image/png" in o.get("data", {}))) == 5   # sections 3, 4, 5, 6 and 9
     text = "".join(o.get("text", "") for o in _outputs(nb, lambda o: o.output_type == "stream"))
     assert "the library's forward equals the loop above: True" in text
     assert "k = T, chunks: equal to full BPTT bit for bit: True" in text
     import re
     forward = re.search(r"dW_hh forward in time vs BPTT's: (\S+)", text)
     assert forward and float(forward.group(1)) < 1e-12                # section 8: RTRL by hand is BPTT's gradient
+    assert "[dc_next_without_f]" in text                              # section 9: the checker names the mistake
 
 
 def test_committed_notebook_is_the_executed_source():
@@ -43,4 +44,4 @@ def test_committed_notebook_is_the_executed_source():
     assert all(c.execution_count for c in code)                  # every cell was run, in order
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert not _outputs(stored, lambda o: o.output_type == "error")
-    assert len(_outputs(stored, lambda o: "image/png" in o.get("data", {}))) == 4
+    assert len(_outputs(stored, lambda o: "image/png" in o.get("data", {}))) == 5

@@ -214,6 +214,9 @@ def _gates(rep: Report, fam: Family, got: dict, want: dict, tol: float, carried:
             if _rel(got[name][tuple(sl)], want[name][tuple(sl)]) > tol and gate not in wrong:
                 wrong.append(gate)
     rep.wrong_gates = wrong
+    if not wrong and not carried:
+        rep.lines.append(f"gate blocks: right on a one-step case ({', '.join(fam.gates)}); the error is in what a "
+                         "step carries back")
     if wrong:
         where = "columns of Wx, Wh and b" if fam.contract == "cs231n" else "rows of weight_ih, weight_hh and the biases"
         rep.lines.append(f"gate blocks wrong: {', '.join(wrong)} (of {', '.join(fam.gates)}, the order of your {where})"
