@@ -12,7 +12,8 @@ Rooms, each using only those below it: the ground floor (`_validate`, `_activati
 `stack`, `truncated` <- `training` <- `runs` (the run store, executors and the experiments'
 pipeline); `rtrl` (gradients forward in time) beside `training`, on the cells <- the experiments
 `study`, `truncation`, `charlm`, `online`, and the tools `gradcheck`, `check` (a learner's BPTT
-checked), `bench` <- `cli`. Defaults:
+checked), `bench` <- `cli`. `nn` (drop-in ``torch.nn.RNN``/``LSTM``/``GRU`` whose backward is this
+package's BPTT) sits on the core and is the one room that imports torch at import. Defaults:
 the functional core (`rnn_forward`, ...) runs the NumPy reference, and a backward pass the backend
 of its forward pass; everything that trains runs Numba.
 """

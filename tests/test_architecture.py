@@ -27,6 +27,7 @@ ALLOWED = {
     "charlm": {"ground", "_numba", "core", "training", "runs"},
     "gradcheck": {"ground", "core"},
     "check": {"ground", "core", "training", "rtrl"},
+    "nn": {"ground", "core", "_numba"},
     "rtrl": {"ground", "_numba", "core"},
     "online": {"ground", "_numba", "core", "training", "runs", "rtrl"},
     "bench": {"ground", "_numba", "core", "training"},

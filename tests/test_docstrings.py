@@ -18,7 +18,8 @@ PUBLIC = [("scratch_rnn", n) for n in scratch_rnn.__all__ if n != "__version__"]
                                                   "kfrtrl_gradients", "rflo_gradients")] + \
          [("scratch_rnn.online.measure", n) for n in ("alignment", "train_online", "cost", "feedback_matrix")] + \
          [("scratch_rnn.check", n) for n in ("check_file", "check_namespace", "check_namespace_text", "check_family",
-                                              "Report", "profile_figure", "text")]
+                                              "Report", "profile_figure", "text")] + \
+         [("scratch_rnn.nn", n) for n in ("RNN", "LSTM", "GRU")]
 
 
 @pytest.fixture(scope="module")
