@@ -57,6 +57,8 @@ class RecurrentClassifier(nn.Module):
         output_size: C.
         num_layers: The number of layers.
         bidirectional: Two directions per layer.
+        layers: "torch" (``torch.nn``'s layer) or "scratch_rnn" (``scratch_rnn.nn``'s: the same module
+            with this package's forward pass and BPTT).
 
     Attributes:
         layer: The ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU``.
@@ -66,13 +68,20 @@ class RecurrentClassifier(nn.Module):
     """
 
     def __init__(self, cell: str, input_size: int = 1, hidden_size: int = 64, output_size: int = 2,
-                 num_layers: int = 1, bidirectional: bool = False):
+                 num_layers: int = 1, bidirectional: bool = False, layers: str = "torch"):
         super().__init__()
+        if layers not in ("torch", "scratch_rnn"):
+            raise ValueError(f"layers: expected 'torch' or 'scratch_rnn', got {layers!r}")
         self.cell, self.nd = get_cell(cell), 2 if bidirectional else 1
         self.stacked = num_layers > 1 or bidirectional
         self.hidden_size = hidden_size
-        self.layer = torch_layer(cell)(input_size, hidden_size, num_layers=num_layers, batch_first=True,
-                                       bidirectional=bidirectional)
+        if layers == "torch":
+            layer_class = torch_layer(cell)
+        else:
+            from scratch_rnn import nn as scratch_nn
+            layer_class = getattr(scratch_nn, get_cell(cell).torch_module)
+        self.layer = layer_class(input_size, hidden_size, num_layers=num_layers, batch_first=True,
+                                 bidirectional=bidirectional)
         self.fc = nn.Linear(self.nd * hidden_size, output_size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -66,21 +66,22 @@ def check_device(device: str) -> str:
     return device
 
 
-def build_model(params: dict, device: str = "cpu") -> RecurrentClassifier:
+def build_model(params: dict, device: str = "cpu", layers: str = "torch") -> RecurrentClassifier:
     """The study's torch model holding a copy of a scratch_rnn flat parameter dict.
 
     Args:
         params: What `scratch_rnn.init_model` returned (one layer or a stack, and the head).
         device: "cpu" or "cuda".
+        layers: "torch" (``torch.nn``'s recurrent layer) or "scratch_rnn" (``scratch_rnn.nn``'s, CPU).
 
     Returns:
         A `RecurrentClassifier` in the parameters' dtype.
     """
-    layers, bi = architecture(params)
-    stacked = layers > 1 or bi
+    n_layers, bi = architecture(params)
+    stacked = n_layers > 1 or bi
     w_ih, w_hh = (params["weight_ih_l0"], params["weight_hh_l0"]) if stacked else (params["weight_ih"], params["weight_hh"])
     model = RecurrentClassifier(cell_of(params), w_ih.shape[1], w_hh.shape[1], params["head_weight"].shape[0],
-                                layers, bi).to(_torch_dtype(w_hh.dtype))
+                                n_layers, bi, layers=layers).to(_torch_dtype(w_hh.dtype))
     if stacked:                                                # a stack: its state_dict, keys unchanged
         model.layer.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v))
                                      for k, v in layer_params(params).items()})
@@ -122,6 +123,8 @@ class TorchEngine:
         clip: The largest global gradient norm, or None for no clipping.
         optimizer: "adam" or "sgd".
         device: "cpu" or "cuda".
+        layers: "torch" (``torch.nn``'s recurrent layer) or "scratch_rnn" (``scratch_rnn.nn``'s: the same
+            module, this package's forward pass and BPTT; CPU).
 
     Raises:
         ValueError: An unknown optimiser or device.
@@ -130,11 +133,12 @@ class TorchEngine:
     name = "torch"
 
     def __init__(self, params: dict, task: Task, lr: float = 1e-3, clip: float | None = None,
-                 optimizer: str = "adam", device: str = "cpu"):
+                 optimizer: str = "adam", device: str = "cpu", layers: str = "torch"):
         if optimizer not in ("adam", "sgd"):
             raise ValueError(f"optimizer: expected 'adam' or 'sgd', got {optimizer!r}")
         self.task, self.clip, self.device = task, clip, check_device(device)
-        self.model: Any = build_model(params, device)   # its parameters' .grad are set by backward()
+        self.layers = layers
+        self.model: Any = build_model(params, device, layers)   # its parameters' .grad are set by backward()
         opt = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt(self.model.parameters(), lr=lr)
         self._names = [_scratch_name(self.model, n) for n, _ in self.model.named_parameters()]
@@ -248,7 +252,7 @@ class TorchEngine:
             ValueError: A key is missing or extra, or a shape or dtype differs.
         """
         check_loadable(self, params, opt_state)
-        fresh = build_model(params, self.device)
+        fresh = build_model(params, self.device, self.layers)
         with torch.no_grad():
             for p, q in zip(self.model.parameters(), fresh.parameters()):
                 p.copy_(q)

@@ -187,3 +187,29 @@ def test_the_same_classes_as_torch_nn():
     m = snn.LSTM(3, 4, proj_size=2)
     assert list(m.state_dict()) == list(torch.nn.LSTM(3, 4, proj_size=2).state_dict())
     assert list(itertools.chain(*[[n] for n, _ in m.named_parameters()])) == [n for n, _ in m.named_parameters()]
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_torch_engine_trains_the_same_with_these_layers(cell):
+    """--engine torch-nn: the torch engine's loop (Adam, clipping) with scratch_rnn.nn's layer gives the
+    torch engine's losses and parameters, float64, over 40 updates."""
+    import scratch_rnn as sr
+    from reference.train import TorchEngine
+    from scratch_rnn.training.model import init_model
+    sampler, task = sr.get_task("xor")
+    p = init_model(cell, task.input_size, 12, task.outputs, np.random.default_rng(1), dtype=np.float64)
+    a, b = TorchEngine(p, task, lr=1e-2, clip=1.0), TorchEngine(p, task, lr=1e-2, clip=1.0, layers="scratch_rnn")
+    assert isinstance(b.model.layer, PAIRS[cell][0])
+    rng = np.random.default_rng(2)
+    for u in range(40):
+        x, y = sampler(15, 8, rng, dtype=np.float64)
+        assert abs(a.step(x, y, u).loss - b.step(x, y, u).loss) < 1e-12
+    pa, pb = a.numpy_params(), b.numpy_params()
+    assert max(np.abs(pa[k] - pb[k]).max() for k in pa) < 1e-12
+
+
+def test_the_torch_nn_engine_runs_on_the_cpu_only():
+    from scratch_rnn.study.specs import RunSpec, check_engine
+    RunSpec("study", "xor", "lstm", "pytorch", 10, 0, 100, 1e-3, 8, 1.0, engine="torch-nn").check()
+    with pytest.raises(ValueError, match="the torch-nn engine runs on the CPU"):
+        check_engine("torch-nn", "cuda")

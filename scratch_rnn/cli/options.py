@@ -65,8 +65,10 @@ tbptt_option.__name__ = "K1,K2"
 def add_run_options(p, out_default: str) -> None:
     """--out, --engine, --backend, --device, --seed and the execution options of a training command."""
     p.add_argument("--out", default=out_default, metavar="DIR", help=f"output folder (default: {out_default})")
-    p.add_argument("--engine", choices=("scratch", "torch"), default="scratch",
-                   help="who trains: scratch (this package's hand-written BPTT) or torch (the reference package)")
+    p.add_argument("--engine", choices=("scratch", "torch", "torch-nn"), default="scratch",
+                   help="who trains: scratch (this package's hand-written BPTT), torch (the reference package, "
+                        "torch.nn's layers) or torch-nn (the same torch training loop with scratch_rnn.nn's layers, "
+                        "whose backward is this package's BPTT; CPU)")
     p.add_argument("--backend", choices=("numba", "numpy"), default="numba",
                    help="the scratch engine's loops, and those of the gradient analysis (default: numba)")
     p.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="torch engine only; cuda needs a GPU")

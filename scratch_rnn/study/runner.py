@@ -23,9 +23,10 @@ from .specs import RUNAWAY_FACTOR, RunSpec, run_rng
 def make_engine(spec: RunSpec, params: dict):
     """The engine that `spec.engine` names, holding `params`."""
     _, task = get_task(spec.task)
-    if spec.engine == "torch":
+    if spec.engine != "scratch":                                  # "torch", or "torch-nn": scratch_rnn.nn's layers
         from reference.train import TorchEngine
-        return TorchEngine(params, task, lr=spec.lr, clip=spec.clip, device=spec.device)
+        return TorchEngine(params, task, lr=spec.lr, clip=spec.clip, device=spec.device,
+                           layers="scratch_rnn" if spec.engine == "torch-nn" else "torch")
     return ScratchEngine(params, task, lr=spec.lr, clip=spec.clip, backend=spec.backend)
 
 
@@ -52,7 +53,7 @@ def run_one(spec: RunSpec) -> RunRecord:
 
 
 def _run_one(spec: RunSpec) -> RunRecord:
-    if spec.engine == "torch":
+    if spec.engine != "scratch":
         import torch
         torch.set_num_threads(1)
         torch.manual_seed(spec.seed)

@@ -66,7 +66,7 @@ EXPERIMENTS = ("notebook", "notebook_sweep", "study")
 #: CURRICULUM lengths below T, then T, moving on at the first screen that passes
 ARMS = ("direct", "curriculum")
 CURRICULUM = (10, 20, 30, 50, 75, 100, 150)
-ENGINES = ("scratch", "torch")
+ENGINES = ("scratch", "torch", "torch-nn")   # torch-nn: the torch engine with scratch_rnn.nn's layers (CPU)
 DEVICES = ("cpu", "cuda")
 
 
@@ -94,7 +94,7 @@ class RunSpec:
     success_mse: float = 0.01      # regression: success = test MSE <= this
     flow: bool = False             # record exact gradient profiles, bounds and gate statistics
     notebook_flow: bool = False    # record the notebook's gradient-flow metric after training
-    engine: str = "scratch"        # who trains: "scratch" (this package) or "torch" (reference/)
+    engine: str = "scratch"        # who trains: "scratch" (this package), "torch" (reference/) or "torch-nn"
     backend: str = "numba"         # the scratch engine's loops, and the analysis's: "numba" or "numpy"
     device: str = "cpu"            # the torch engine's device
     layers: int = 1                # stacked recurrent layers
@@ -130,7 +130,7 @@ class RunSpec:
         need(self.engine in ENGINES, "engine", f"one of {ENGINES}")
         need(self.backend in ("numpy", "numba"), "backend", "'numpy' or 'numba'")
         need(self.device in DEVICES, "device", f"one of {DEVICES}")
-        need(self.engine == "torch" or self.device == "cpu", "device", "'cpu' for the scratch engine")
+        need(self.engine == "torch" or self.device == "cpu", "device", f"'cpu' for the {self.engine} engine")
         need(isinstance(self.layers, (int, np.integer)) and not isinstance(self.layers, bool) and self.layers >= 1,
              "layers", "an integer >= 1")
         need(isinstance(self.bidirectional, bool), "bidirectional", "True or False")
@@ -221,9 +221,9 @@ def check_engine(engine: str, device: str, backend: str = "numba") -> None:
         raise ValueError(f"device: expected one of {DEVICES}, got {device!r}")
     if backend not in ("numpy", "numba"):
         raise ValueError(f"backend: expected 'numpy' or 'numba', got {backend!r}")
-    if engine == "scratch" and device != "cpu":
-        raise ValueError("device: the scratch engine runs on the CPU; --device cuda needs --engine torch")
-    if engine == "torch":
+    if engine != "torch" and device != "cpu":
+        raise ValueError(f"device: the {engine} engine runs on the CPU; --device cuda needs --engine torch")
+    if engine != "scratch":
         from reference.train import check_device
         check_device(device)
 
