@@ -1,17 +1,17 @@
-"""Running a list of jobs into a run store: a local process pool by default, a Dask cluster on
-request; interruptible, resumable, and a failing run is a result, not the end of the sweep.
+"""Running a list of jobs into a run store: a local process pool by default, a Dask cluster on request;
+interruptible, resumable, and a failing run is a result, not the end of the sweep.
 
-`execute` submits only the jobs the store lacks, at most one per free worker slot, longest
-first, and appends every outcome to the store the moment it arrives. Where each job is (queued, in
-flight, stored; back in the queue when its pool broke) is `schedule.Schedule`'s alone; what happens to
-an outcome and to a signal is `_Recorder`'s; `_in_process` and `_with_pool` are the two ways to drive them. A job is any frozen
-dataclass with a ``cost()`` (a relative estimate of its time); ``run``, a top-level function (it
-travels to worker processes), turns it into ``{"record": dict}`` (a training run's record, with its
-``"seconds"``; the study's `runner.run_one_safe`), ``{"result": dict}`` (the truncation study's jobs)
-or ``{"failure": dict}``. SIGINT or SIGTERM never interrupts the storing of an outcome: with
-workers, it cancels what is pending, ends the workers within half a second and raises `Interrupted`
-(the CLI exits 130 or 143 with a message that says how to resume); in one process, it stops the run
-in flight (which is not stored, and is run again on resuming).
+`execute` submits only the jobs the store lacks, at most one per free worker slot, longest first,
+and appends every outcome to the store the moment it arrives. Where each job is (queued, in flight,
+stored; back in the queue when its pool broke) is `schedule.Schedule`'s alone; what happens to an
+outcome and to a signal is `_Recorder`'s; `_in_process` and `_with_pool` are the two ways to drive
+them. A job is any frozen dataclass with a ``cost()`` (a relative estimate of its time); ``run``, a
+top-level function (it travels to worker processes), turns it into ``{"record": dict}`` (a training
+run's record, with its ``"seconds"``; the study's `runner.run_one_safe`), ``{"result": dict}`` (the
+truncation study's jobs) or ``{"failure": dict}``. SIGINT or SIGTERM never interrupts the storing of
+an outcome: with workers, it cancels what is pending, ends the workers within half a second and
+raises `Interrupted` (the CLI exits 130 or 143 with a message that says how to resume); in one
+process, it stops the run in flight (which is not stored, and is run again on resuming).
 """
 from __future__ import annotations
 
