@@ -17,15 +17,15 @@ ROOT = Path(__file__).resolve().parents[1]
 LEARNERS = ROOT / "tests" / "learners"
 
 
-def planted():
-    sys.path.insert(0, str(LEARNERS))
-    from planted import PLANTED
-    return PLANTED
+sys.path.insert(0, str(LEARNERS))
+from planted import PLANTED  # noqa: E402
+from source import source  # noqa: E402
 
 
 def namespace(name: str, old: str, new: str) -> dict:
+    """The learner file `name` with one edit, run as a module."""
     module = types.ModuleType(name)
-    exec(compile((LEARNERS / f"{name}.py").read_text().replace(old, new), f"{name}.py", "exec"), module.__dict__)
+    exec(compile(source(name).replace(old, new), f"{name}.py", "exec"), module.__dict__)
     return vars(module)
 
 
@@ -34,7 +34,7 @@ def rows() -> list[dict]:
     from scratch_rnn.check.contracts import families_in
     from scratch_rnn.check.diagnose import check_family
     out = []
-    for file, what, old, new, expect in planted():
+    for file, what, old, new, expect in PLANTED:
         ns = namespace(file, old, new)
         wrong = [r for r in (check_family(f, ns) for f in families_in(ns)) if not r.correct]
         said = [line for r in wrong for line in r.lines]

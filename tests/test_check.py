@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import scratch_rnn as sr
-from scratch_rnn.check import check_file, text
+from scratch_rnn.check import check_file, check_namespace, text
 from scratch_rnn.check import mistakes as mk
 from scratch_rnn.check.contracts import families_in
 from scratch_rnn.check.cases import SHAPES
@@ -19,6 +19,7 @@ from scratch_rnn.check.diagnose import check_family
 LEARNERS = Path(__file__).parent / "learners"
 sys.path.insert(0, str(LEARNERS))
 from planted import PLANTED  # noqa: E402
+from source import source  # noqa: E402
 
 CORRECT = ["cs231n_rnn", "cs231n_lstm", "ours_rnn", "ours_lstm", "ours_gru", "ours_rnn_truncated", "ours_rnn_rtrl"]
 SOLUTIONS = {"rnn": "ours_rnn", "lstm": "ours_lstm", "gru": "ours_gru", "truncated": "ours_rnn_truncated",
@@ -26,7 +27,7 @@ SOLUTIONS = {"rnn": "ours_rnn", "lstm": "ours_lstm", "gru": "ours_gru", "truncat
 
 
 def _namespace(name: str, edit: tuple[str, str] | None = None) -> dict:
-    src = (LEARNERS / f"{name}.py").read_text()
+    src = source(name)
     if edit is not None:
         assert edit[0] in src, f"the planted edit's text is not in {name}.py: {edit[0]!r}"
         src = src.replace(edit[0], edit[1])
@@ -42,7 +43,7 @@ def test_the_cases_hold_the_odd_shapes():
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("name", CORRECT)
 def test_a_correct_implementation_is_called_correct(name, dtype):
-    reports = check_file(LEARNERS / f"{name}.py", dtype=dtype)
+    reports = check_namespace(_namespace(name), dtype=dtype)
     assert reports, f"no function pair found in {name}.py"
     assert all(r.correct for r in reports), text(reports)
 
@@ -91,7 +92,7 @@ def test_the_catalogues_exact_variant_is_the_packages_bptt(cell, rng):
     (("return {\"params\": g, \"x\": dx, \"h0\": dh_next, \"h\": dh_total}", "return g"),
      "expected grads with .params"),
     (("    return h, (params", "    return (params"), "rnn_forward: expected to return 2 values"),
-    (("h_prev = np.zeros((B, H)) if h0 is None else h0", "h_prev = h0 + 0"), "rnn_forward raised TypeError"),
+    (("h0 = np.zeros((B, H)) if h0 is None else h0", "h0 = h0 + 0"), "rnn_forward raised TypeError"),
 ])
 def test_what_the_code_does_wrong_besides_numbers_is_one_line(edit, message):
     ns = _namespace("ours_rnn", edit)
@@ -121,12 +122,12 @@ def test_a_file_that_does_not_import_is_a_value_error(tmp_path):
 
 def test_the_command_exits_1_on_a_mistake_and_draws_where_it_starts(tmp_path, capsys):
     from scratch_rnn.cli import main
-    src = (LEARNERS / "ours_lstm.py").read_text().replace("dc_next = dc * f", "dc_next = dc")
-    (tmp_path / "mine.py").write_text(src)
+    (tmp_path / "mine.py").write_text(source("ours_lstm").replace("dc_next = dc * f", "dc_next = dc"))
     assert main(["check", str(tmp_path / "mine.py"), "--out", str(tmp_path / "out")]) == 1
     out = capsys.readouterr().out
     assert "WRONG" in out and "[dc_next_without_f]" in out and (tmp_path / "out" / "lstm_backward.png").is_file()
-    assert main(["check", str(LEARNERS / "ours_lstm.py")]) == 0
+    (tmp_path / "right.py").write_text(source("ours_lstm"))
+    assert main(["check", str(tmp_path / "right.py")]) == 0
 
 
 def test_the_docs_table_of_planted_mistakes_is_a_fresh_run():

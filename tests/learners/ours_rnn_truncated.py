@@ -1,18 +1,6 @@
-"""A correct truncated BPTT (chunks of k steps) for the RNN, in the truncated exercise's contract."""
+# template: truncated
+"""A correct truncated BPTT (chunks of k steps) for the truncated exercise (its forward is the template's)."""
 import numpy as np
-
-
-def rnn_forward(params, x, h0=None):
-    T, B, D = x.shape
-    H = params["weight_hh"].shape[0]
-    h0 = np.zeros((B, H)) if h0 is None else h0
-    h = np.zeros((T, B, H))
-    h_prev = h0
-    for t in range(T):
-        h[t] = np.tanh(x[t] @ params["weight_ih"].T + params["bias_ih"] + h_prev @ params["weight_hh"].T
-                       + params["bias_hh"])
-        h_prev = h[t]
-    return h, (params, x, h0, h)
 
 
 def rnn_truncated_backward(cache, dh, k):
