@@ -125,3 +125,13 @@ def test_float32_stays_float32_inside(cell, nl, rng, monkeypatch):
     assert {m.dtype for step in seen for m in step} == {np.dtype(np.float32)}
 
 
+
+
+def test_a_relu_state_that_overflows_is_refused_not_carried(rng):
+    """The steps run unchecked; a ReLU state that overflows float32 is still refused, naming the step."""
+    prob = random_problem("rnn", 6, 2, 2, 3, rng, dtype=np.float32)
+    params = {k: (v * 1e15 if k == "weight_hh" else v).astype(np.float32) for k, v in prob["params"].items()}
+    params["weight_hh"] = np.abs(params["weight_hh"]) + np.float32(1e15)
+    x = np.abs(prob["x"]) + 1
+    with pytest.raises(ValueError, match="overflowed float32 at step t = "):
+        rtrl_gradients("rnn", params, x, dh=prob["dh"], nonlinearity="relu")

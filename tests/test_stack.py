@@ -200,3 +200,13 @@ def test_stack_gradcheck_flags_a_wrong_gradient(monkeypatch):
     rows = gradcheck_stack.check_stack_rows(with_torch=False)
     assert not gradcheck.rows_pass(rows)
     assert [r["quantity"] for r in rows if r["fd_error"] > gradcheck.FD_TOL] == ["h0"]
+
+
+def test_parse_state_dict_key_inverts_state_dict_key():
+    keys = sr.stack.state_dict_keys(3, 2, projection=True)
+    assert [sr.parse_state_dict_key(k) for k in keys] == [
+        (n, layer, d) for layer in range(3) for d in range(2)
+        for n in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")]
+    assert all(sr.state_dict_key(*sr.parse_state_dict_key(k)) == k for k in keys)
+    for other in ("weight_hh", "head_weight", "weight_hh_l", "weight_hh_lx", "_l0", "weight_hh_l0_reversed"):
+        assert sr.parse_state_dict_key(other) is None, other

@@ -71,7 +71,8 @@ def forward_steps(cell: Cell, p: dict, x, h0, c0, nonlinearity: str):
     (`Cell.forward_checked`), and only a state that overflowed (the ReLU RNN's) is refused."""
     h, c = h0, c0
     for t in range(len(x)):
-        h_t, c_t, step = cell.forward_checked(p, x[t:t + 1], h, c, nonlinearity=nonlinearity)
+        with np.errstate(over="ignore", invalid="ignore"):             # an overflowing state is refused below
+            h_t, c_t, step = cell.forward_checked(p, x[t:t + 1], h, c, nonlinearity=nonlinearity)
         if not np.isfinite(h_t).all():
             raise ValueError(f"x, params, h0: the state overflowed {x.dtype} at step t = {t}; scale the inputs "
                              "or the parameters down, or use float64")
