@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validate import PARAM_NAMES, as_float_array, check_shape, check_x
-from .cells import CELLS, Cell, get_cell
+from .cells import Cell, get_cell
 
 
 def state_dict_key(name: str, layer: int, direction: int) -> str:
@@ -143,11 +143,37 @@ def _check_proj_size(proj_size, cell: Cell) -> None:
 
 
 def _sizes(params: dict, cell: Cell, proj_size: int) -> tuple[int, int]:
-    """(H, P) from the first layer's weights; 0 < proj_size < H, as nn.LSTM requires."""
-    H = np.shape(params["weight_hh_l0"])[0] // cell.gates
+    """(H, P) from the first layer's weight_hh; 0 < proj_size < H, as nn.LSTM requires."""
+    w = params["weight_hh_l0"]
+    shape = np.shape(w) if isinstance(w, (np.ndarray, list, tuple)) or hasattr(w, "__array__") else None
+    if shape is None or len(shape) != 2 or shape[0] % cell.gates or shape[0] == 0:
+        what = f"an array of shape {np.shape(w)}" if shape is not None else type(w).__name__
+        raise ValueError(f"params['weight_hh_l0']: expected an array of shape (G*H, P) with G = {cell.gates} for the "
+                         f"{cell.name.upper()}, got {what}")
+    H = shape[0] // cell.gates
     if proj_size and proj_size >= H:
         raise ValueError(f"proj_size: expected 0 < proj_size < hidden size H = {H} (as nn.LSTM), got {proj_size}")
     return H, (proj_size or H)
+
+
+def _check_layer_shapes(params: dict, expected: list, cell: Cell, nd: int, H: int, P: int, D: int) -> None:
+    """Every entry is an array with the shape its layer needs: weight_ih (G*H, D) in layer 0 and
+    (G*H, num_directions * P) above it, weight_hh (G*H, P), the biases (G*H,), weight_hr (P, H); one
+    H and one P for the whole stack, as in nn.RNN / nn.LSTM / nn.GRU."""
+    G = cell.gates
+    for key in expected:
+        name, layer, _ = parse_state_dict_key(key)
+        want = {"weight_ih": (G * H, D if layer == 0 else nd * P), "weight_hh": (G * H, P), "bias_ih": (G * H,),
+                "bias_hh": (G * H,), "weight_hr": (P, H)}[name]
+        value = params[key]
+        if not (isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")):
+            raise TypeError(f"params['{key}']: expected an array of shape {want}, got {type(value).__name__}")
+        shape = np.shape(value)
+        if shape != want:
+            meaning = {"weight_ih": "(G*H, D)" if layer == 0 else "(G*H, num_directions * P)",
+                       "weight_hh": "(G*H, P)", "bias_ih": "(G*H,)", "bias_hh": "(G*H,)", "weight_hr": "(P, H)"}[name]
+            raise ValueError(f"params['{key}']: expected shape {meaning} = {want} (G = {G}, H = {H} and P = {P} from "
+                             f"weight_hh_l0, D = {D} from x; every layer of a stack has the same H), got {shape}")
 
 
 def _groups(lengths, T: int, B: int) -> list:
@@ -208,10 +234,14 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
     _check_proj_size(proj_size, spec)
     nd = 2 if bidirectional else 1
     names = PARAM_NAMES + (("weight_hr",) if proj_size else ())
+    needed = num_layers * nd * len(names)
+    if needed > len(params):                                     # before any list of num_layers keys is built
+        raise ValueError(f"num_layers, params: {num_layers} layer(s) x {nd} direction(s) need {needed} state_dict "
+                         f"keys, params has {len(params)}: {sorted(map(str, params))[:12]}")
     expected = state_dict_keys(num_layers, nd, bool(proj_size))
-    missing, extra = [k for k in expected if k not in params], sorted(set(params) - set(expected))
+    missing, extra = [k for k in expected if k not in params], sorted(set(params) - set(expected), key=str)
     if missing or extra:
-        raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params)} "
+        raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params, key=str)} "
                          f"(missing: {missing}, unexpected: {extra})")
     H, P = _sizes(params, spec, proj_size)
     for key in (k for k in expected if k.startswith("weight_hr")):
@@ -220,7 +250,8 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
             raise ValueError(f"proj_size, params['{key}']: proj_size={proj_size} asks for a projection of shape "
                              f"(proj_size, H) = ({P}, {H}), but params['{key}'] has shape {shape}")
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
-    T, B, _ = x.shape
+    T, B, D = x.shape
+    _check_layer_shapes(params, expected, spec, nd, H, P, D)
     groups = _groups(lengths, T, B)
     h0s = _states("h0", h0, num_layers * nd, B, P, x.dtype, "proj_size" if proj_size else "H")
     c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype)
@@ -272,7 +303,15 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
     """
     if not isinstance(cache, StackCache):
         raise TypeError(f"cache: expected the StackCache returned by stack_forward, got {type(cache).__name__}")
-    spec = CELLS[cache.cell]
+    spec = get_cell(cache.cell)
+    keys = {(layer, d, k) for layer in range(cache.num_layers) for d in range(cache.num_directions)
+            for k in range(len(cache.groups))} if cache.num_layers * cache.num_directions * len(cache.groups) <= len(
+                cache.caches) else None
+    if keys != set(cache.caches) or not all(isinstance(c, spec.cache_type) for c in cache.caches.values()):
+        raise ValueError(f"cache: a StackCache of {cache.num_layers} layer(s), {cache.num_directions} direction(s) and "
+                         f"{len(cache.groups)} length group(s) holds one {spec.cache_type.__name__} per (layer, direction, "
+                         f"group), got {len(cache.caches)} entries under {sorted(cache.caches)[:8]} (a cache is what "
+                         "stack_forward returned, unchanged)")
     spec.check_options(dc_n=dc_n)
     T, B, P = cache.shape                                        # P: the hidden state's size
     H = cache.cell_size                                          # H: the cell state's size

@@ -135,3 +135,19 @@ def test_a_relu_state_that_overflows_is_refused_not_carried(rng):
     x = np.abs(prob["x"]) + 1
     with pytest.raises(ValueError, match="overflowed float32 at step t = "):
         rtrl_gradients("rnn", params, x, dh=prob["dh"], nonlinearity="relu")
+
+
+def test_an_influence_beyond_memory_is_refused_before_it_is_allocated(monkeypatch):
+    """H = 600 LSTM: RTRL's influence is (B, 2H, 4H (D + H + 2)) floats, about 26 GiB a copy; refused
+    with the sizes and what to change instead of a MemoryError (or swapping) mid-call."""
+    from scratch_rnn import _resources
+    from scratch_rnn.rtrl import eprop_gradients
+    monkeypatch.setattr(_resources, "available_memory", lambda: 8 * 2 ** 30)
+    H = 600
+    p = {"weight_ih": np.zeros((4 * H, 1)), "weight_hh": np.zeros((4 * H, H)), "bias_ih": np.zeros(4 * H),
+         "bias_hh": np.zeros(4 * H)}
+    with pytest.raises(ValueError, match=r"x, params: the influence arrays of lstm RTRL \(B = 2, S = 1200 state entries, "
+                                         r"1,447,200 parameters\): needs about 77.6 GiB of memory, more than the 8 GiB"):
+        rtrl_gradients("lstm", p, np.zeros((3, 2, 1)))
+    g = eprop_gradients("lstm", p, np.zeros((3, 2, 1)))          # the unit traces: 2 x 1.4M floats a sequence fit
+    assert g.params["weight_hh"].shape == (4 * H, H)

@@ -210,3 +210,53 @@ def test_parse_state_dict_key_inverts_state_dict_key():
     assert all(sr.state_dict_key(*sr.parse_state_dict_key(k)) == k for k in keys)
     for other in ("weight_hh", "head_weight", "weight_hh_l", "weight_hh_lx", "_l0", "weight_hh_l0_reversed"):
         assert sr.parse_state_dict_key(other) is None, other
+
+
+def _lstm_params(H=4, L=2, D=3):
+    torch.manual_seed(0)
+    return {k: v.detach().numpy() for k, v in torch.nn.LSTM(D, H, num_layers=L).state_dict().items()}
+
+
+@pytest.mark.parametrize("key,value,error,message", [
+    ("weight_hh_l0", 3.0, ValueError, r"params\['weight_hh_l0'\]: expected an array of shape \(G\*H, P\) with G = 4 "
+     r"for the LSTM, got float"),
+    ("weight_hh_l0", None, ValueError, r"params\['weight_hh_l0'\]: .* got NoneType"),
+    ("weight_hh_l1", None, TypeError, r"params\['weight_hh_l1'\]: expected an array of shape \(16, 4\), got NoneType"),
+    (3, np.zeros(2, np.float32), ValueError, r"unexpected: \[3\]"),
+    ("weight_hh_l1", np.zeros((24, 6), np.float32), ValueError,
+     r"params\['weight_hh_l1'\]: expected shape \(G\*H, P\) = \(16, 4\) .*every layer of a stack has the same H"),
+])
+def test_malformed_state_dict_entries_are_named(key, value, error, message, rng):
+    """A malformed entry is refused with its key before any loop reads it (an IndexError, a TypeError
+    from sorting an int key, and a NumPy broadcast error before)."""
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    with pytest.raises(error, match=message):
+        sr.stack_forward({**_lstm_params(), key: value}, x, "lstm", num_layers=2)
+
+
+def test_num_layers_beyond_the_params_is_refused_before_building_its_keys(rng):
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"num_layers, params: 100000000 layer\(s\) x 1 direction\(s\) need "
+                                         r"400000000 state_dict keys, params has 8"):
+        sr.stack_forward(_lstm_params(), x, "lstm", num_layers=10 ** 8)
+
+
+def test_a_cache_edited_by_hand_is_refused(rng):
+    import dataclasses
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    out, _, _, cache = sr.stack_forward(_lstm_params(), x, "lstm", num_layers=2)
+    with pytest.raises(ValueError, match=r"cache: a StackCache of 3 layer\(s\), 1 direction\(s\) and 1 length group\(s\) "
+                                         r"holds one LSTMCache per \(layer, direction, group\), got 2 entries"):
+        sr.stack_backward(dataclasses.replace(cache, num_layers=3), np.ones_like(out))
+    one = cache.caches[0, 0, 0]
+    cache.caches[0, 0, 0] = dataclasses.replace(one, gates=one.gates[:2])
+    with pytest.raises(ValueError, match=r"cache.gates: expected shape \(T, 4, B, H\) = \(5, 4, 2, 4\) in float32, got "
+                                         r"\(2, 4, 2, 4\) float32 \(a cache is what lstm_forward returned, unchanged\)"):
+        sr.stack_backward(cache, np.ones_like(out))
+    for cell in ("rnn", "gru"):
+        entry = sr.get_cell(cell)
+        torch.manual_seed(0)
+        p = {k: v.detach().numpy() for k, v in getattr(torch.nn, entry.torch_module)(3, 4).state_dict().items()}
+        h, _, c1 = entry.forward({k[:-3]: v for k, v in p.items()}, x)
+        with pytest.raises(ValueError, match=r"cache.h: expected shape \(T, B, P\) = \(5, 2, 4\)"):
+            entry.backward(dataclasses.replace(c1, h=h[:3]), np.ones_like(h))

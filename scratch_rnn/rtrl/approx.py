@@ -117,7 +117,7 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity, "unit")
     grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
     return no_state_gradient(grads, dH, entry.cell_state)
 
@@ -146,7 +146,7 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
     """
-    entry, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    entry, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity, "unit")
     grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
     return no_state_gradient(grads, dH, entry.cell_state)
 

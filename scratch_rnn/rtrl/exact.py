@@ -44,6 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._numba.rtrl import carry
+from .._resources import check_memory
 from .._validate import PARAM_NAMES, as_float_array, check_backend, check_shape, check_state, check_x
 from ..cells import Cell, get_cell
 
@@ -80,10 +81,12 @@ def forward_steps(cell: Cell, p: dict, x, h0, c0, nonlinearity: str):
         h, c = h_t[0], (c_t[0] if c_t is not None else None)
 
 
-def _setup(name, params, x, h0, c0, dh, dc_last, nonlinearity):
+def _setup(name, params, x, h0, c0, dh, dc_last, nonlinearity, influence: str = "none"):
     """Check everything once, before any step. Returns (the `Cell`, the checked parameters, x, h0, c0,
     dh, dc_last, S, W_hh P): the arrays in x's dtype, h0 and c0 filled with zeros where None (c0 None
-    for a cell without a cell state)."""
+    for a cell without a cell state). `influence`: "full" (RTRL's (B, S, n_params)), "unit" (SnAp-1's
+    and e-prop's (B, S / H, n_params)) or "none": the influence arrays that must fit in memory, three at
+    once (the carried, the new and the old), checked before any is allocated."""
     cell = get_cell(name)
     cell.check_options(nonlinearity=nonlinearity, c0=c0, dc_last=dc_last)
     if "weight_hr" in params:
@@ -97,6 +100,12 @@ def _setup(name, params, x, h0, c0, dh, dc_last, nonlinearity):
     check_shape("dh", dh, (T, B, H), "(T, B, H)")
     dcl = check_state("dc_last", dc_last, B, H, x.dtype) if cell.cell_state else None
     S = 2 * H if cell.cell_state else H
+    if influence != "none":
+        n_params = sum(int(np.prod(np.shape(p[k]))) for k in PARAM_NAMES)
+        rows = S if influence == "full" else S // H
+        check_memory(f"x, params: the influence arrays of {name} RTRL (B = {B}, S = {S} state entries, {n_params:,} "
+                     "parameters)", 3 * B * rows * n_params * x.dtype.itemsize,
+                     "use a smaller batch or hidden size (the influence grows as B H^3 for full RTRL)")
     W_hh_P = np.zeros((p["weight_hh"].shape[0], S), x.dtype)
     W_hh_P[:, :H] = p["weight_hh"]                                                          # dgh/ds: the h part
     return cell, p, x, first.h0, getattr(first, "c0", None), dh, dcl, S, W_hh_P
@@ -161,7 +170,8 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         TypeError: An array is not float32 or float64, or not of x's dtype.
     """
     backend = check_backend(backend)
-    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity)
+    entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity,
+                                                        "full")
     T, B, H = dH.shape
     dtype = dH.dtype
     M = zero_influence(p, B, S, dtype)                                                      # ds_{-1}/dtheta = 0
