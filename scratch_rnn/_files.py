@@ -8,6 +8,27 @@ import os
 from pathlib import Path
 
 
+def _user(uid: int) -> str:
+    import pwd
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def access_error(path, action: str, what: str = "") -> ValueError:
+    """A ValueError for a file this process may not `action` ("read", "write to"): the file, its owner
+    and mode, the user this process runs as, and what to do."""
+    path = Path(path)
+    try:
+        st = path.stat()
+        owner = f"owned by {_user(st.st_uid)}, mode {st.st_mode & 0o777:o}"
+    except OSError:
+        owner = "its folder refuses access"
+    return ValueError(f"{what}{path}: cannot {action} it as user {_user(os.geteuid())} ({owner}); run as its owner, "
+                      "change its permissions, or use another folder")
+
+
 def check_writable(folder, option: str = "--out") -> Path:
     """Create `folder` and write a file in it, or raise ValueError naming the option, before any work."""
     folder = Path(folder)

@@ -235,7 +235,7 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
     nd = 2 if bidirectional else 1
     names = PARAM_NAMES + (("weight_hr",) if proj_size else ())
     needed = num_layers * nd * len(names)
-    if needed > len(params):                                     # before any list of num_layers keys is built
+    if num_layers > len(params):                                 # before a list of num_layers' keys is built
         raise ValueError(f"num_layers, params: {num_layers} layer(s) x {nd} direction(s) need {needed} state_dict "
                          f"keys, params has {len(params)}: {sorted(map(str, params))[:12]}")
     expected = state_dict_keys(num_layers, nd, bool(proj_size))

@@ -10,17 +10,19 @@ from pathlib import Path
 from .._provenance import provenance
 from .._resources import check_memory, check_run_count
 from . import executors
-from .store import RunStore
+from .store import RunStore, line_check
 
 
-def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner):
+def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, decode_line=None):
     """Open the store in `out` for `store_meta`, execute the jobs it lacks with `job_runner` (a top-level
     function, see `executors.execute`), and return (store, outcome, seconds), the store's writer lock
-    released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress."""
+    released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress.
+    `decode_line`: the experiment's decoder of a stored line (`store.line_check`)."""
     check_jobs_fit(jobs, run.get("workers") or os.cpu_count() or 1, local=not (run.get("scheduler") or
                                                                                run.get("scheduler_file")))
     t0 = time.perf_counter()
-    store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False))
+    store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False),
+                     decode=line_check(jobs, decode_line))
     try:
         outcome = executors.execute(jobs, store, job_runner, workers=run.get("workers"), scheduler=run.get("scheduler"),
                                     scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),

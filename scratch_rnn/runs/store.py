@@ -32,7 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .._files import atomic_write
+from .._files import access_error, atomic_write
 
 RUNS, META, LOCK, QUARANTINE = "runs.jsonl", "store.json", ".lock", "runs.quarantine.jsonl"
 
@@ -79,10 +79,15 @@ class RunStore:
         fresh: Move the runs already there aside (into ``previous-TIME/``) and start over.
         wait: When another process writes the store, wait for it instead of refusing at once.
         read_only: Read an existing store without locking or changing it (``scratch-rnn report``).
+        decode: ``decode(line)`` raises (ValueError, TypeError, KeyError) for a line that does not
+            decode into a complete run of the experiment that owns the store (`line_check`); such a
+            line is set aside like one that is not JSON.
     """
 
-    def __init__(self, folder, meta: dict | None, fresh: bool = False, wait: bool = False, read_only: bool = False):
+    def __init__(self, folder, meta: dict | None, fresh: bool = False, wait: bool = False, read_only: bool = False,
+                 decode=None):
         self.folder = Path(folder)
+        self.decode = decode
         self.path, self.meta_path = self.folder / RUNS, self.folder / META
         self.read_only = read_only
         self._lock: int | None = None
@@ -107,12 +112,22 @@ class RunStore:
             atomic_write(self.meta_path, json.dumps(meta, indent=1))
         self.meta = meta
         self.lines = self._load()
+        try:
+            if self.path.exists():
+                open(self.path, "a").close()                    # appendable, checked before any run is trained
+        except PermissionError:
+            self.close()
+            raise access_error(self.path, "write to", "--out: the store's ") from None
 
     def _read_meta(self) -> dict:
         if not self.meta_path.is_file():
             raise ValueError(f"{self.folder}: expected a run store (with {META}), found none")
         try:
             meta = json.loads(self.meta_path.read_text())
+        except PermissionError:
+            raise access_error(self.meta_path, "read", "the store's description ") from None
+        except IsADirectoryError:
+            raise ValueError(f"{self.meta_path}: expected the store's description (a JSON file), got a folder") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{self.meta_path}: not valid JSON ({err}): the store's description is damaged; "
                              "restore it, or use --fresh to move the runs aside and start over") from None
@@ -122,7 +137,10 @@ class RunStore:
 
     def _acquire(self, wait: bool) -> None:
         import fcntl
-        fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.folder / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            raise access_error(self.folder / LOCK, "open for writing", "--out: the store's lock ") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
@@ -161,7 +179,13 @@ class RunStore:
         earlier one). A writer drops a torn last line and sets damaged lines aside; a reader skips both."""
         if not self.path.exists():
             return {}
-        data = self.path.read_bytes()
+        if not self.path.is_file():
+            raise ValueError(f"{self.path}: expected the store's runs (a JSON-lines file), got a folder or another "
+                             "non-file; move it away (its runs are then run again)")
+        try:
+            data = self.path.read_bytes()
+        except PermissionError:
+            raise access_error(self.path, "read", "the store's runs ") from None
         end = data.rfind(b"\n") + 1                         # everything after the last newline is torn
         lines: dict = {}
         good: list[bytes] = []
@@ -170,8 +194,12 @@ class RunStore:
             try:
                 line = json.loads(raw)
                 problem = _problem(line)
+                if problem is None and self.decode is not None:
+                    self.decode(line)
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 problem = f"not valid JSON ({err})"
+            except (ValueError, TypeError, KeyError, AttributeError) as err:
+                problem = f"not a complete run of this store ({type(err).__name__}: {err})"
             if problem:
                 bad.append({"file": str(self.path), "line": n, "problem": problem,
                             "text": raw.decode(errors="replace").rstrip("\n")})
@@ -253,5 +281,28 @@ def _problem(line) -> str | None:
         return "expected a 'key'"
     if not any(isinstance(line.get(k), dict) for k in ("record", "result", "failure")):
         return "expected a 'record', 'result' or 'failure' object"
+    if "result" in line and not isinstance(line.get("job"), dict):
+        return "expected the 'job' of its 'result'"
+    if "failure" in line and not (isinstance(line.get("spec"), dict)
+                                  and all(isinstance(line["failure"].get(k), str) for k in ("type", "message"))):
+        return "expected the 'spec' of its 'failure', and the failure's 'type' and 'message'"
     return None
+
+
+def line_check(jobs, decode_line=None):
+    """A store's `decode` for `jobs`: a line under the key of one of them must hold exactly that job's
+    fields (a line edited by hand, or copied from another store, is not taken for the job's result),
+    and every line must pass `decode_line` (the experiment's own decoder, e.g. the study's records)."""
+    by_key = {run_key(j): j for j in jobs}
+
+    def check(line: dict) -> None:
+        if decode_line is not None:
+            decode_line(line)
+        job = by_key.get(line["key"])
+        if job is None:
+            return
+        stored = line["record"].get("spec") if "record" in line else line["job" if "result" in line else "spec"]
+        if stored != json.loads(json.dumps(asdict(job))):
+            raise ValueError("its fields are not those of the job its key names")
+    return check
 

@@ -19,7 +19,7 @@ from . import plots
 from . import specs as sp
 from .gradratios import gradratios
 from .power import build_powered, powered
-from .records import stored_failures, stored_records, stored_runs
+from .records import decode_line, stored_failures, stored_records, stored_runs
 from .report import write_report
 from .runner import run_one_safe
 from .specs import check_engine
@@ -50,7 +50,8 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     arms = sp.reproduce_specs(engine, proto, device, first_seed=seed, backend=backend)
     st_specs = [s for group in arms.values() for s in group]
     store_meta = {"command": "reproduce", "notebook_protocol": nb_proto, "study_protocol": proto}
-    store, outcome, seconds = run_into_store(nb_specs + st_specs, out, store_meta, run, run_one_safe)
+    store, outcome, seconds = run_into_store(nb_specs + st_specs, out, store_meta, run, run_one_safe,
+                                             decode_line)
     t0 = time.perf_counter()
     gradratios(out / "gradratios", T=proto["flow_lengths"][0], draws=3 if quick else 20, seed=seed)
     seconds += time.perf_counter() - t0
@@ -107,10 +108,12 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
     summary = study_summary(main + parts["adding"], study_failures)
     files = {
         "notebook_runs": write_json({"meta": meta, "runs": [r.to_dict() for r in nb_runs]}, out / "notebook_runs.json"),
-        "notebook_summary": write_csv(notebook_summary(nb_runs), out / "notebook_summary.csv"),
         "study_runs": write_json({"meta": meta, "runs": [r.to_dict() for r in st_runs]}, out / "study_runs.json"),
-        "study_summary": write_csv(summary, out / "study_summary.csv"),
     }
+    if nb_runs:                                                  # a store interrupted before its first run has none
+        files["notebook_summary"] = write_csv(notebook_summary(nb_runs), out / "notebook_summary.csv")
+    if summary:
+        files["study_summary"] = write_csv(summary, out / "study_summary.csv")
     tests = comparisons(summary)
     if tests:
         files["study_comparisons"] = write_csv(tests, out / "study_comparisons.csv")
@@ -132,7 +135,8 @@ def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str,
                     " x ".join(f"--{k} ({n})" for k, n in sizes.items()) + f" x --seeds ({grid['seeds']})")
     specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend, **grid)
     return run_experiment(out, {"command": command, "protocol": proto}, specs, run_one_safe, build, run,
-                          {"engine": engine, "backend": backend, "device": device, "seed": seed}, stored=stored_runs)
+                          {"engine": engine, "backend": backend, "device": device, "seed": seed}, stored=stored_runs,
+                          decode_line=decode_line)
 
 
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",
@@ -183,7 +187,7 @@ def report(folder: Path, figures: Path | None = None) -> dict:
     if not (folder / META).is_file():
         raise ValueError(f"DIR {folder}: expected a folder written by reproduce, sweep, gradflow or power (with {META}), "
                          "found none")
-    store = RunStore(folder, None, read_only=True)               # reading never changes the store
+    store = RunStore(folder, None, read_only=True, decode=decode_line)  # reading never changes the store
     stored = store.meta
     if stored.get("command") not in ("reproduce", "sweep", "gradflow", "power"):
         raise ValueError(f"DIR {folder}: a store of command {stored.get('command')!r}, which `report` does not "

@@ -37,7 +37,8 @@ def notebook_panel(runs: list, path: Path, title: str) -> Path:
                 ax = axes[row, col]
                 for c in curves:
                     ax.plot(c, color=color, lw=0.6, alpha=0.35)
-                ax.plot(curves.mean(axis=0), color=color, lw=2, label=f"{cell.upper()} (mean of {len(sel)} seeds)")
+                if len(sel):                                     # none yet in a store interrupted early
+                    ax.plot(curves.mean(axis=0), color=color, lw=2, label=f"{cell.upper()} (mean of {len(sel)} seeds)")
                 ax.set_title(f"{ {'loss': 'Training loss', 'accuracy': 'Training accuracy', 'grad_norm': 'Gradient norm'}[key]} (T = {T})")
                 ax.set_xlabel("update")
                 if key == "grad_norm":
@@ -46,7 +47,8 @@ def notebook_panel(runs: list, path: Path, title: str) -> Path:
                     ax.axhline(0.5, color="r", ls="--", lw=1)
                     ax.set_ylim(0, 1.05)
                 ax.grid(alpha=0.3)
-    axes[0, 0].legend()
+    if runs:
+        axes[0, 0].legend()
     fig.suptitle(title)
     return _save(fig, path)
 

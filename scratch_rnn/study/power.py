@@ -24,7 +24,7 @@ from .._files import atomic_write, write_csv, write_json
 from ..runs import run_experiment
 from . import plots
 from . import specs as sp
-from .records import stored_runs
+from .records import decode_line, stored_runs
 from .runner import run_one_safe
 from .stats import ALPHA, POWER, detectable, detectable_text, fisher_p, model_label, model_order, wilson
 
@@ -33,7 +33,7 @@ POWERED = {"task": "xor", "T": 100, "seeds": 30,
                       ("gru", "pytorch")),
            "budgets": {6000: (("lstm", "pytorch"), ("lstm", "forget_bias"))}}
 QUICK_POWERED = {"task": "xor", "T": 20, "seeds": 3, "models": (("rnn", "orthogonal"), ("lstm", "chrono")),
-                 "budgets": {400: (("lstm", "chrono"),)}}
+                 "budgets": {400: (("lstm", "chrono"),)}, "quick": True}
 
 
 def powered_specs(proto: dict, study: dict = sp.STUDY, engine: str = "scratch", device: str = "cpu",
@@ -118,6 +118,9 @@ def markdown(summary: list[dict], tests: list[dict], meta: dict, figure: str | N
           f"increase/decrease over the reference's observed rate it detects with power {POWER:g} at these n.", "",
           "| model | budget | successes/runs [Wilson 95%] | median updates to success | successes in the budget's "
           "last tenth | never passed T = 10 |", "|---|---|---|---|---|---|"]
+    if meta["protocol"].get("quick"):
+        md[2:2] = ["**A smoke run (`--quick`)**: a few seeds and a short budget at T = 20, to check the pipeline; its "
+                   "numbers are no comparison. The comparisons are the same command without `--quick`.", ""]
     for r in summary:
         med = "" if r["median_updates_to_success"] is None else f"{r['median_updates_to_success']:.0f}"
         md.append(f"| {r['model']} | {r['budget']} | {r['successes']}/{r['runs']} [{r['wilson_lo']:.2f}, "
@@ -149,7 +152,7 @@ def powered(out: Path, quick: bool = False, seed: int = 0, engine: str = "scratc
     specs = powered_specs(proto, study, engine, device, backend, seed)
     return run_experiment(out, {"command": "power", "protocol": proto, "study": study}, specs, run_one_safe,
                           build_powered, run, {"engine": engine, "backend": backend, "device": device, "seed": seed},
-                          figures, ("figure",), stored=stored_runs)
+                          figures, ("figure",), stored=stored_runs, decode_line=decode_line)
 
 
 def build_powered(out: Path, runs: list, failures: list, meta: dict) -> dict:

@@ -66,3 +66,12 @@ def stored_runs(store, specs) -> tuple[list[RunRecord], list[tuple[RunSpec, dict
     """(records, failures) of `specs` in a run store: how the study's commands read their store back
     (`scratch_rnn.runs.run_experiment`'s ``stored``)."""
     return stored_records(store, specs), stored_failures(store, specs)
+
+
+def decode_line(line: dict) -> None:
+    """Raise unless a stored line of the study decodes into a complete run: a `RunRecord` whose spec is
+    the job of the line's key, or a failure whose spec is (the run store's ``decode``)."""
+    from ..runs.store import run_key
+    spec = RunRecord.from_dict(line["record"]).spec if "record" in line else RunSpec(**line["spec"])
+    if run_key(spec) != line["key"]:
+        raise ValueError("its spec is not the run its key names")

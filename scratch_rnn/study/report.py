@@ -177,6 +177,13 @@ def write_report(out: Path, nb_runs: list, parts: dict, protocol: dict, notebook
           (f"Wall time of this invocation: {meta['seconds'] / 60:.1f} min on {meta['workers']} worker process(es). "
            if meta.get("seconds") is not None else "Rebuilt from the run store. ")
           + f"Versions: {json.dumps(meta['versions'])}.", ""]
+    if notebook.get("quick") or protocol.get("quick"):
+        md += ["**A smoke run (`--quick`)**: tiny budgets and few seeds, to check that every step of the pipeline "
+               "runs and writes its files. Its numbers say nothing about RNNs or LSTMs; the study is the same command "
+               "without `--quick`.", ""]
+    if not nb_runs and not any(parts.values()):
+        md += ["**No run has finished yet**: the store was interrupted before its first run was stored, so every "
+               "table below is empty. Run the same command again to resume.", ""]
     if failures:
         md += [f"**{len(failures)} runs failed** and are in no table below (`--retry-failed` reruns them):", ""]
         md += [f"- {s.experiment} {s.task} {model_label(*s.model)} T={s.T} seed {s.seed}: {f['type']}: "

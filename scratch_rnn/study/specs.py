@@ -50,12 +50,12 @@ STUDY = {"hidden": 64, "lr": 1e-3, "batch": 32, "clip": 1.0, "dtype": "float32",
          "robustness": {"task": "xor", "direct_lengths": (30, 50), "curriculum_lengths": (100,),
                         "models": (("rnn", "orthogonal"), ("lstm", "chrono")), "seeds": 10}}
 QUICK = {**STUDY, "updates": 200, "lengths": (5, 10, 30), "seeds": 2, "headline_lengths": (30,), "headline_seeds": 2,
-         "curriculum_lengths": (30,), "flow_lengths": (30,),
+         "curriculum_lengths": (30,), "flow_lengths": (30,), "quick": True,
          "models": (("rnn", "pytorch"), ("lstm", "pytorch"), ("lstm", "forget_bias")),
          "adding": {"lengths": (20,), "updates": 200, "seeds": 1, "models": (("rnn", "orthogonal"), ("lstm", "pytorch"))},
          "robustness": {"task": "xor", "direct_lengths": (10,), "curriculum_lengths": (30,),
                         "models": (("lstm", "forget_bias"),), "seeds": 2}}
-QUICK_NOTEBOOK = {**NOTEBOOK, "lengths": (5, 10, 20), "updates": 60, "sweep_updates": 30}
+QUICK_NOTEBOOK = {**NOTEBOOK, "quick": True, "lengths": (5, 10, 20), "updates": 60, "sweep_updates": 30}
 
 #: a run whose training loss climbs above this multiple of its first loss is flagged (not stopped)
 RUNAWAY_FACTOR = 10.0

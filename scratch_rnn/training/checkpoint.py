@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .._files import access_error
 from .._validate import check_arrays
 from .train import History
 
@@ -100,8 +101,11 @@ def _read(path: Path) -> dict:
         raise ValueError(f"checkpoint {path}: no such file")
     if path.is_dir():
         raise ValueError(f"checkpoint {path}: expected a file, got a directory")
-    with open(path, "rb") as f:
-        magic = f.read(4)
+    try:
+        with open(path, "rb") as f:
+            magic = f.read(4)
+    except PermissionError:
+        raise access_error(path, "read", "checkpoint ") from None
     if magic != b"PK\x03\x04":                                   # every .npz is a zip archive
         kind = "empty" if not magic else "a single .npy array" if magic.startswith(b"\x93NUM") else \
             "something else (text, or another format)"
