@@ -127,6 +127,7 @@ def test_float32_stays_float32_inside(cell, nl, rng, monkeypatch):
 
 
 
+@pytest.mark.filterwarnings("ignore:overflow encountered in matmul:RuntimeWarning")   # the step before the refusal
 def test_a_relu_state_that_overflows_is_refused_not_carried(rng):
     """The steps run unchecked; a ReLU state that overflows float32 is still refused, naming the step."""
     prob = random_problem("rnn", 6, 2, 2, 3, rng, dtype=np.float32)
