@@ -28,5 +28,5 @@ echo "== 2. the torch engine's trajectory, CUDA against CPU"
 timeout 300 python3 -m pytest -q -m gpu tests/ 2>&1 | tail -3 | tee -a "$out/gpu.txt"
 echo "== 3. speed: torch on CUDA beside Numba on the CPU"
 timeout 300 python3 -m scratch_rnn.cli bench --ops fwd_bwd --variants numba torch torch-cuda \
-    --sizes 100,32,64,1 100,1,64,1 1000,32,64,1 100,32,1024,1 --budget 0.3 --out "$out/bench" | tail -30 | tee -a "$out/gpu.txt"
+    --shapes 100,32,1,64 100,1,1,64 1000,32,1,64 100,32,1,1024 --budget 0.3 --out "$out/bench" | tail -30 | tee -a "$out/gpu.txt"
 echo "wrote $out/gpu.txt and $out/bench/"

@@ -53,7 +53,11 @@ def test_cli_rejects_cuda_without_gpu(tmp_path, capsys):
     (["reproduce", "--seed", "-1"], "argument --seed: expected a finite integer in [0, 9223372036854775807], got '-1'"),
     (["sweep", "--seed", "99999999999999999999999"], "argument --seed: expected a finite integer in [0, 9223372036854775807]"),
     (["sweep", "--connect-timeout", "0"], "argument --connect-timeout: expected a finite number > 0, got '0'"),
-    (["bench", "--sizes", "1,x,2,3"], "argument --sizes: expected T,B,H,D, four integers >= 1, got '1,x,2,3'"),
+    (["bench", "--shapes", "1,x,2,3"], "argument --shapes: expected T,B,D,H, four integers >= 1, got '1,x,2,3'"),
+    (["bench", "--sizes", "100,32,64,1"], "argument --sizes: replaced by --shapes T,B,D,H (the order of every other "
+     "command; --sizes took T,B,H,D): e.g. --shapes 100,32,1,64"),
+    (["bench", "--variants", "jax"], "argument --variants: jax times forward + BPTT of one layer only, not a training "
+     "step; add --ops fwd_bwd"),
     (["reproduce", "--workers", "-1"], "argument --workers: expected a finite integer >= 1, got '-1'"),
     (["bench", "--budget", "0"], "argument --budget: expected a finite number > 0, got '0'"),
     (["bench", "--budget", "-1"], "argument --budget: expected a finite number > 0, got '-1'"),

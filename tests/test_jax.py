@@ -94,3 +94,27 @@ def test_the_thread_check_can_tell_the_difference():
     if cores < 2 or os.getloadavg()[0] > cores - 1:
         pytest.skip(f"needs an idle second core: {cores} cores, load average {os.getloadavg()[0]:.1f}")
     assert _ratio(PINNED.replace("assert jax_peer.pin_one_thread()", "")) > 1.3
+
+
+def test_a_jax_platform_this_machine_lacks_is_named(tmp_path):
+    """JAX_PLATFORMS=cuda on a machine without CUDA: jax raises a bare AssertionError; the command
+    names the variable instead."""
+    import os
+    import subprocess
+    import sys
+    if os.environ.get("CUDA_VISIBLE_DEVICES") or os.path.exists("/dev/nvidia0"):
+        pytest.skip("this machine may have a GPU, where JAX_PLATFORMS=cuda can start")
+    res = subprocess.run([sys.executable, "-m", "scratch_rnn.cli", "bench", "--variants", "jax", "--ops", "fwd_bwd",
+                          "--shapes", "2,1,1,2", "--cells", "rnn", "--dtypes", "float64", "--budget", "0.01",
+                          "--out", str(tmp_path)], env={**os.environ, "JAX_PLATFORMS": "cuda"},
+                         capture_output=True, text=True, timeout=300)
+    assert res.returncode == 2, res.stderr
+    assert "--variants jax: JAX cannot start a backend here (JAX_PLATFORMS=cuda" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_a_training_step_asked_of_jax_alone_is_skipped_not_an_index_error():
+    from scratch_rnn.bench import measure
+    cases = measure.make_cases([(3, 1, 2, 1)], cells=("rnn",), dtypes=("float64",), ops=("train_step", "fwd_bwd"))
+    rows = measure.measure(cases, ["jax"], budget_s=0.01, progress=False)
+    assert [r["op"] for r in rows] == ["fwd_bwd"]

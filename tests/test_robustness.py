@@ -253,7 +253,7 @@ def test_a_dead_scheduler_is_one_line_within_the_timeout(tmp_path, capsys):
     (["gradflow", "--T", "100000000"], "T=100000000 .* needs about .* of memory"),
     (["reproduce", "--seeds", "100000"], r"--seeds \(100000\) x \d+ runs per seed"),
     (["charlm", "--hidden", "100000"], r"--hidden 100000 \(a vocabulary of \d+ characters\): needs about"),
-    (["bench", "--sizes", "10000000,64,1024,1"], "--sizes 10000000,64,1024,1: needs about"),
+    (["bench", "--shapes", "10000000,64,1,1024"], "--shapes 10000000,64,1,1024: needs about"),
 ])
 @pytest.mark.slow                       # timing: a bound on wall time
 def test_what_cannot_fit_is_refused_before_any_work(argv, message, tmp_path, capsys):

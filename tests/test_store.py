@@ -137,7 +137,7 @@ def test_a_failing_run_is_stored_and_retried(tmp_path, monkeypatch, capsys):
 
 
 @pytest.mark.parametrize("argv", [
-    ["sweep", "--lengths", "5", "--seeds", "1"], ["gradcheck"], ["bench", "--sizes", "2,1,2,1"],
+    ["sweep", "--lengths", "5", "--seeds", "1"], ["gradcheck"], ["bench", "--shapes", "2,1,1,2"],
     ["reproduce", "--quick"],
 ])
 def test_an_unwritable_out_fails_before_any_work(argv, tmp_path, capsys, monkeypatch):

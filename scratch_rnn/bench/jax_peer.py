@@ -41,11 +41,24 @@ def pin_one_thread() -> bool:
     cpus = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(cpus)})
     try:
-        import jax
-        jax.devices()                                                      # the backend starts here
+        start_backend()                                                    # the backend starts here
     finally:
         os.sched_setaffinity(0, cpus)
     return True
+
+
+def start_backend() -> None:
+    """Start JAX's backend, or raise ValueError saying why it cannot start (JAX raises a bare
+    AssertionError or a RuntimeError where ``JAX_PLATFORMS`` names a platform this machine lacks)."""
+    import jax
+    try:
+        jax.devices()
+    except Exception as err:                                               # JAX's own, whatever its type
+        platforms = os.environ.get("JAX_PLATFORMS")
+        raise ValueError("--variants jax: JAX cannot start a backend here" + (
+            f" (JAX_PLATFORMS={platforms}: a platform this machine lacks?); unset JAX_PLATFORMS or set it to cpu"
+            if platforms else f" ({type(err).__name__}: {str(err).splitlines()[0] if str(err) else 'no message'})")
+            + ", or leave jax out of --variants") from None
 
 
 def enable_x64() -> None:

@@ -147,8 +147,9 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
     load_blas()                      # threadpoolctl limits only the libraries already loaded
     warn_core_type()
     if "jax" in variants:
-        from .jax_peer import pin_one_thread
+        from .jax_peer import pin_one_thread, start_backend
         if not pin_one_thread():
+            start_backend()
             import warnings
             warnings.warn("jax: its backend started before the benchmark could pin it to one thread; its "
                           "rows use XLA's default threads", RuntimeWarning, stacklevel=2)
@@ -170,6 +171,8 @@ def measure(cases, variants, budget_s: float = 0.6, min_repeats: int = 3, max_re
             runners[b] = _runner_torch(case, "cuda" if b == "torch-cuda" else "cpu") if b.startswith("torch") \
                 else _runner_jax(case) if b == "jax" else _runner_scratch(case, b)
         active = [b for b in variants if runners[b] is not None]
+        if not active:                                           # e.g. a training step, asked of jax alone
+            continue
 
         def setup(b):
             if torch is not None:
