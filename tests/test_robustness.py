@@ -10,6 +10,7 @@ import time
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import marked_processes
 
@@ -351,3 +352,61 @@ def test_a_run_failing_because_of_the_signal_is_not_stored_as_failed(tmp_path):
             execute(specs, store, run, workers=1, progress=False)
     text = (tmp_path / RUNS).read_text()
     assert '"failure"' not in text and text.count("\n") == len(finished) < 3
+
+
+def test_a_full_disk_without_a_file_name_names_the_output_folder(tmp_path, monkeypatch, capsys):
+    """An ENOSPC that carries no file name (raised inside a library) said "the device of None"."""
+    from scratch_rnn.study import commands
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+    monkeypatch.setattr(commands, "run_experiment", full)
+    assert main(["sweep", "--lengths", "5", "--seeds", "1", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f"no space left on the device of {tmp_path}: No space left on device" in err and "None" not in err
+
+
+MISLEADING = [   # (argv, the message that names the user's own option)
+    (["gradflow", "--models", "lstm:chrono", "--T", "2", "--updates", "5"],
+     "error: --T 2: the chrono initialisation (lstm:chrono) spreads the forget gates' times over [1, T] and needs T > 2"),
+    (["sweep", "--models", "lstm:chrono", "--lengths", "2", "5", "--updates", "5", "--seeds", "1"],
+     "error: --lengths 2: the chrono initialisation"),
+    (["sweep", "--scheduler", "not-an-address", "--lengths", "5", "--seeds", "1"],
+     "error: --scheduler not-an-address: not an address a Dask scheduler listens on"),
+]
+
+
+@pytest.mark.parametrize("argv,message", MISLEADING)
+def test_messages_name_the_options_the_user_gave(argv, message, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "t_max" not in err and "runs:" not in err
+    assert not (tmp_path / RUNS).exists()
+
+
+def test_the_memory_check_suggests_the_commands_own_options(tmp_path, monkeypatch, capsys):
+    from scratch_rnn import _resources
+    monkeypatch.setattr(_resources, "available_memory", lambda: 1000)
+    assert main(["sweep", "--lengths", "5", "--seeds", "1", "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert "use shorter sequences (--lengths) or fewer --workers" in err and "--hidden" not in err
+    assert main(["gradflow", "--T", "5", "--out", str(tmp_path / "g")]) == 2
+    assert "use shorter sequences (--T) or fewer --workers" in capsys.readouterr().err
+
+
+def test_another_commands_store_is_refused_in_one_short_line(tmp_path, capsys):
+    _store_with(tmp_path, 1)
+    assert main(["sweep", "--lengths", "5", "--seeds", "1", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {tmp_path}: holds the runs of another command ('test', not 'sweep'), not mixed" in err
+    assert len(err) < 400
+
+
+def test_rflo_takes_a_numpy_scalar_tau():
+    from scratch_rnn.rtrl import rflo_gradients
+    p = {"weight_ih": np.ones((3, 1)), "weight_hh": np.eye(3), "bias_ih": np.zeros(3), "bias_hh": np.zeros(3)}
+    x = np.ones((2, 1, 1))
+    a, b = rflo_gradients(p, x, tau=np.float32(2)), rflo_gradients(p, x, tau=2.0)
+    assert np.array_equal(a.params["weight_hh"], b.params["weight_hh"])
+    with pytest.raises(ValueError, match="tau: expected a number >= 1, got True"):
+        rflo_gradients(p, x, tau=True)

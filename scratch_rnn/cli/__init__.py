@@ -59,9 +59,9 @@ def main(argv=None) -> int:
     except OSError as err:
         if err.errno != errno.ENOSPC:
             raise
-        where = err.filename or getattr(err, "folder", None)
+        where = err.filename or getattr(err, "folder", None) or getattr(args, "out", None)
         print(f"scratch-rnn {args.command}: error: " + (str(err) if isinstance(err, DiskFull) else
-              f"no space left on the device of {where}: {err.strerror}; what was stored before is intact: free some "
-              "space and run the same command again"), file=sys.stderr)
+              "no space left on the device" + (f" of {where}" if where else "") + f": {err.strerror}; what was "
+              "stored before is intact: free some space and run the same command again"), file=sys.stderr)
         return 1
 

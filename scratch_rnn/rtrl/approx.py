@@ -190,7 +190,8 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
     Raises:
         ValueError: tau < 1, a projection, a wrong shape, or an unknown nonlinearity.
     """
-    if not (isinstance(tau, (int, float)) and np.isfinite(tau) and tau >= 1):
+    if isinstance(tau, bool) or not (isinstance(tau, (int, float, np.integer, np.floating)) and np.isfinite(tau)
+                                     and tau >= 1):
         raise ValueError(f"tau: expected a number >= 1, got {tau!r}")
     entry, p, xs, h0, _, dH, _, S, _ = _setup("rnn", params, x, h0, None, dh, None, nonlinearity)
     T, B, H = dH.shape

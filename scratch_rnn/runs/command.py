@@ -17,9 +17,11 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
     """Open the store in `out` for `store_meta`, execute the jobs it lacks with `job_runner` (a top-level
     function, see `executors.execute`), and return (store, outcome, seconds), the store's writer lock
     released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress.
-    `decode_line`: the experiment's decoder of a stored line (`store.line_check`)."""
+    `decode_line`: the experiment's decoder of a stored line (`store.line_check`); ``run["shrink"]``, what
+    the memory check suggests (the command's own options, default "use fewer --workers")."""
     check_jobs_fit(jobs, run.get("workers") or os.cpu_count() or 1, local=not (run.get("scheduler") or
-                                                                               run.get("scheduler_file")))
+                                                                               run.get("scheduler_file")),
+                   change=run.get("shrink", "use fewer --workers"))
     t0 = time.perf_counter()
     store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False),
                      decode=line_check(jobs, decode_line))
@@ -33,10 +35,10 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
     return store, outcome, time.perf_counter() - t0
 
 
-def check_jobs_fit(jobs, workers: int, local: bool = True) -> None:
+def check_jobs_fit(jobs, workers: int, local: bool = True, change: str = "use fewer --workers") -> None:
     """Refuse, before any run, jobs that cannot fit: more than `_resources.MAX_RUNS`, or one whose
     ``peak_bytes()`` (when it has one) exceeds the memory available, times the local workers that
-    would run such jobs at once."""
+    would run such jobs at once; `change` names the command's own options that shrink them."""
     check_run_count(len(jobs), "the runs of this command")
     sized = [j for j in jobs if hasattr(j, "peak_bytes")]
     if not sized:
@@ -44,7 +46,7 @@ def check_jobs_fit(jobs, workers: int, local: bool = True) -> None:
     big = max(sized, key=lambda j: j.peak_bytes())
     label = getattr(big, "label", type(big).__name__)
     check_memory(f"the largest run ({label}, batch {getattr(big, 'batch', '?')}, hidden {getattr(big, 'hidden', '?')})",
-                 big.peak_bytes(), "use shorter sequences (--lengths, --T), a smaller --hidden, or fewer --workers",
+                 big.peak_bytes(), change,
                  copies=min(workers, len(sized)) if local else 1)
 
 

@@ -103,6 +103,9 @@ class _Dask:
             where = f"--scheduler-file {scheduler_file} (scheduler {scheduler})"
         try:
             self.client = Client(scheduler, timeout=connect_timeout)
+        except ValueError as err:                                # distributed's own parse of the address
+            raise ValueError(f"{where}: not an address a Dask scheduler listens on ({err}); expected e.g. "
+                             "tcp://host:8786") from None
         except (OSError, TimeoutError) as err:
             raise ValueError(f"{where}: no Dask scheduler answered within {connect_timeout:g} s ({type(err).__name__}: "
                              f"{str(err).splitlines()[0] if str(err) else 'no answer'}); start one, or check the address "
@@ -267,9 +270,10 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
         return out
     workers = workers or os.cpu_count() or 1
     schedule = Schedule(todo)
-    with _Recorder(store, schedule, out, progress) as rec:
-        if scheduler or scheduler_file:
-            _with_pool(schedule, _Dask(scheduler, scheduler_file, run, connect_timeout), None, rec)
+    cluster = _Dask(scheduler, scheduler_file, run, connect_timeout) if scheduler or scheduler_file else None
+    with _Recorder(store, schedule, out, progress) as rec:                 # reached or refused before the bar
+        if cluster is not None:
+            _with_pool(schedule, cluster, None, rec)
         elif workers > 1:
             _with_pool(schedule, _Local(workers, run), lambda: _Local(workers, run), rec)
         else:

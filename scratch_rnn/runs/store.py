@@ -102,12 +102,18 @@ class RunStore:
         if fresh:
             self._move_aside()
         if self.meta_path.exists():
-            diff = _differences(self._read_meta(), meta)
+            stored = self._read_meta()
+            diff = _differences(stored, meta)
             if diff:
                 self.close()
-                raise ValueError(f"--out {self.folder}: holds runs of another protocol or package version, not mixed "
-                                 f"with these ({'; '.join(diff)}); use another --out, or --fresh to move the old "
-                                 "runs aside and start over")
+                if stored.get("command") != meta.get("command"):
+                    what = f"the runs of another command ({stored.get('command')!r}, not {meta.get('command')!r})"
+                else:
+                    shown = [d if len(d) <= 160 else d[:157] + "..." for d in diff[:4]]
+                    what = ("runs of another protocol or package version (" + "; ".join(shown)
+                            + (f"; and {len(diff) - 4} more differences" if len(diff) > 4 else "") + ")")
+                raise ValueError(f"--out {self.folder}: holds {what}, not mixed with these; use another --out, or "
+                                 "--fresh to move the old runs aside and start over")
         else:
             atomic_write(self.meta_path, json.dumps(meta, indent=1))
         self.meta = meta

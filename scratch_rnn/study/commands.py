@@ -127,13 +127,20 @@ def build_reproduce(out: Path, fig: Path, nb_runs, st_runs, failures, meta: dict
 
 
 def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str, backend: str, seed: int,
-          run: dict, **grid) -> dict:
+          run: dict, length_option: str = "--lengths", **grid) -> dict:
     """A study grid end to end: check, store and execute its specs, then `build` the outputs."""
     check_engine(engine, device, backend)
+    chrono = [f"{m[0]}:{m[1]}" for m in grid["models"] if m[1] == "chrono"]
+    short = [T for T in grid["lengths"] if T <= 2]
+    if chrono and short:                                         # its forgetting times spread over [1, T]
+        raise ValueError(f"{length_option} {' '.join(map(str, short))}: the chrono initialisation ({', '.join(chrono)}) "
+                         "spreads the forget gates' times over [1, T] and needs T > 2; use longer sequences or "
+                         "another init")
     sizes = {k: len(grid[k]) for k in ("tasks", "models", "lengths")}
     check_run_count(sizes["tasks"] * sizes["models"] * sizes["lengths"] * grid["seeds"],
                     " x ".join(f"--{k} ({n})" for k, n in sizes.items()) + f" x --seeds ({grid['seeds']})")
     specs = sp.study_specs(engine, proto, device, first_seed=seed, backend=backend, **grid)
+    run = {**run, "shrink": f"use shorter sequences ({length_option}) or fewer --workers"}
     return run_experiment(out, {"command": command, "protocol": proto}, specs, run_one_safe, build, run,
                           {"engine": engine, "backend": backend, "device": device, "seed": seed}, stored=stored_runs,
                           decode_line=decode_line)
@@ -169,7 +176,7 @@ def gradflow(out: Path, task: str, models, T: int, updates: int, engine: str = "
     if stacks:
         raise ValueError(f"models: the gradient-flow records are defined for one-layer models, got {stacks}")
     proto = {**sp.STUDY, "updates": updates, "flow_lengths": (T,)}
-    return _grid("gradflow", build_gradflow, out, proto, engine, device, backend, seed, run, tasks=[task],
+    return _grid("gradflow", build_gradflow, out, proto, engine, device, backend, seed, run, "--T", tasks=[task],
                  models=models, lengths=[T], seeds=1)
 
 
