@@ -410,3 +410,54 @@ def test_rflo_takes_a_numpy_scalar_tau():
     assert np.array_equal(a.params["weight_hh"], b.params["weight_hh"])
     with pytest.raises(ValueError, match="tau: expected a number >= 1, got True"):
         rflo_gradients(p, x, tau=True)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_the_tables_are_written_is_one_message(sig, tmp_path, monkeypatch, capsys):
+    """After the last run, while the outputs are built (outside the run loop): a Ctrl-C printed a
+    KeyboardInterrupt traceback and SIGTERM ended the process without a word. Both now end the command
+    with the same message and 128 + the signal's number."""
+    from scratch_rnn.study import commands
+
+    def interrupted_build(*args, **kwargs):
+        os.kill(os.getpid(), sig)
+        time.sleep(2)                                          # the handler raises before this returns
+        raise AssertionError("the signal did not end the build")
+    monkeypatch.setattr(commands, "build_sweep", interrupted_build)
+    before = signal.getsignal(signal.SIGTERM)
+    code = main(["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "1",
+                 "--updates", "5", "--workers", "1", "--out", str(tmp_path)])
+    assert code == 128 + sig
+    err = capsys.readouterr().err
+    name = signal.Signals(sig).name
+    assert f"scratch-rnn sweep: interrupted by {name}: what was finished is kept; run the same command again" in err
+    assert "Traceback" not in err
+    assert signal.getsignal(signal.SIGTERM) is before                # the caller's handler is back
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_a_command_waiting_for_another_writer_ends_within_a_second(sig, tmp_path):
+    """`--wait` blocks in flock() while another process writes the store: a signal ends it at once,
+    with the message (a KeyboardInterrupt traceback, or silence for SIGTERM, before)."""
+    import fcntl
+    out = tmp_path / "sweep"
+    argv = [sys.executable, "-m", "scratch_rnn.cli", "sweep", "--tasks", "first_bit", "--models", "rnn:pytorch",
+            "--lengths", "5", "--seeds", "1", "--updates", "5", "--workers", "1", "--out", str(out)]
+    assert subprocess.run(argv, capture_output=True).returncode == 0
+    fd = os.open(out / ".lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)                              # another writer holds the store
+    try:
+        proc = subprocess.Popen([*argv[:-4], "--seeds", "2", "--wait", "--out", str(out)], stderr=subprocess.PIPE,
+                                text=True)
+        time.sleep(5)                                           # imported, and blocked on the lock
+        assert proc.poll() is None
+        t0 = time.time()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=30)
+        elapsed = time.time() - t0
+    finally:
+        os.close(fd)
+    assert elapsed < 2 and proc.returncode == 128 + sig, err
+    assert f"scratch-rnn sweep: interrupted by {signal.Signals(sig).name}: what was finished is kept" in err
+    assert "Traceback" not in err

@@ -42,25 +42,51 @@ def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentP
     return action.choices[name]
 
 
+#: what an interrupt outside a command's run loop says (inside it, the loop says how many runs are stored)
+RESUME = "what was finished is kept; run the same command again to resume"
+
+
+def _terminate(signum, frame):
+    """SIGTERM anywhere outside a run loop: end the command as a Ctrl-C does, with its message."""
+    from ..runs import Interrupted
+    raise Interrupted(signum, RESUME)
+
+
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.parser = _subparser(parser, args.command)
+    import signal
+    import threading
+    old = signal.signal(signal.SIGTERM, _terminate) if threading.current_thread() is threading.main_thread() else None
+    try:
+        return _main(argv)
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
+
+
+def _main(argv) -> int:
     from ..runs import Interrupted
     from ..runs.store import DiskFull
+    command, args = "scratch-rnn", None
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.parser = _subparser(parser, args.command)
+        command = f"scratch-rnn {args.command}"
         return args.func(args)
     except ValueError as err:          # bad options found before any work (no GPU, an unwritable --out, ...)
-        print(f"scratch-rnn {args.command}: error: {err}", file=sys.stderr)
+        print(f"{command}: error: {err}", file=sys.stderr)
         return 2
     except Interrupted as err:
-        print(f"\nscratch-rnn {args.command}: {err}", file=sys.stderr)
+        print(f"\n{command}: {err}", file=sys.stderr)
         return 128 + err.signum
+    except KeyboardInterrupt:          # a Ctrl-C outside a run loop (writing tables, sampling, waiting, ...)
+        print(f"\n{command}: interrupted by SIGINT: {RESUME}", file=sys.stderr)
+        return 130
     except OSError as err:
         if err.errno != errno.ENOSPC:
             raise
         where = err.filename or getattr(err, "folder", None) or getattr(args, "out", None)
-        print(f"scratch-rnn {args.command}: error: " + (str(err) if isinstance(err, DiskFull) else
+        print(f"{command}: error: " + (str(err) if isinstance(err, DiskFull) else
               "no space left on the device" + (f" of {where}" if where else "") + f": {err.strerror}; what was "
               "stored before is intact: free some space and run the same command again"), file=sys.stderr)
         return 1

@@ -2,7 +2,6 @@
 results (`run_meta`), so that the study, the truncation study and later experiments share one path."""
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
     released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress.
     `decode_line`: the experiment's decoder of a stored line (`store.line_check`); ``run["shrink"]``, what
     the memory check suggests (the command's own options, default "use fewer --workers")."""
-    check_jobs_fit(jobs, run.get("workers") or os.cpu_count() or 1, local=not (run.get("scheduler") or
+    check_jobs_fit(jobs, min(run.get("workers") or executors.cores(), executors.cores()), local=not (run.get("scheduler") or
                                                                                run.get("scheduler_file")),
                    change=run.get("shrink", "use fewer --workers"))
     t0 = time.perf_counter()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -259,6 +260,25 @@ def _with_pool(schedule: Schedule, runner: _Local | _Dask, fresh_pool, rec: _Rec
         runner.close(now=interrupted)
 
 
+def cores() -> int:
+    """The CPUs this process may run on (its affinity, which a container or taskset narrows)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def local_workers(requested: int | None, jobs: int) -> int:
+    """The local worker processes to start: `requested` (default: one per core), at most one per core
+    and one per job; a request beyond the cores is said on stderr, naming both (a million workers
+    would start a process per job and exhaust memory before finishing any)."""
+    n = cores()
+    if requested is not None and requested > n:
+        print(f"--workers {requested}: more than this machine's {n} core(s); using {min(n, max(jobs, 1))} "
+              f"(one per core, for {jobs} run(s) to do)", file=sys.stderr)
+    return max(1, min(requested or n, n, jobs))
+
+
 def execute(specs: list, store: RunStore, run, workers: int | None = None, scheduler: str | None = None,
             scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs",
             connect_timeout: float = CONNECT_TIMEOUT) -> Outcome:
@@ -268,7 +288,7 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
     out = Outcome(skipped=len(specs) - len(todo))
     if not todo:
         return out
-    workers = workers or os.cpu_count() or 1
+    workers = local_workers(workers, len(todo))
     schedule = Schedule(todo)
     cluster = _Dask(scheduler, scheduler_file, run, connect_timeout) if scheduler or scheduler_file else None
     with _Recorder(store, schedule, out, progress) as rec:                 # reached or refused before the bar

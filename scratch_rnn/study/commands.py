@@ -58,8 +58,9 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     powered_out = powered(out / "power", quick=quick, seed=seed, engine=engine, device=device, backend=backend,
                           figures=fig, **run)
     seconds += powered_out["seconds"]
+    workers = min(run.get("workers") or os.cpu_count(), os.cpu_count())
     meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
-                                       "workers": run.get("workers") or os.cpu_count(), "quick": quick})
+                                       "workers": workers, "quick": quick})
     res = build_reproduce(out, fig, stored_records(store, nb_specs), stored_records(store, st_specs),
                           stored_failures(store, nb_specs + st_specs), meta)
     return {**res, "seconds": seconds, "outcome": outcome}
