@@ -13,7 +13,9 @@
   turns a job's exception into it;
 * `pipeline`: `run_experiment`, the one pipeline of every experiment (store, execute, describe, build
   the outputs from the store);
-* `signals`: SIGINT and SIGTERM as a flag read between complete units of work, and `Interrupted`.
+* `signals`: SIGINT and SIGTERM as a flag read between complete units of work, and `Interrupted`;
+* `inflight`: a run in flight saves a snapshot of its state every half minute, so that an interrupt
+  costs at most that much of its training; the next attempt resumes from it to the same record.
 
 The jobs themselves (the study's `RunSpec`, the truncation study's jobs) and what a finished job
 means belong to the experiments above; nothing here knows them.

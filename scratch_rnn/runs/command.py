@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .._provenance import provenance
 from .._resources import check_memory, check_run_count
-from . import executors
+from . import executors, inflight
 from .store import RunStore, line_check
 
 
@@ -25,7 +25,7 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
     store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False),
                      decode=line_check(jobs, decode_line))
     try:
-        outcome = executors.execute(jobs, store, job_runner, workers=run.get("workers"), scheduler=run.get("scheduler"),
+        outcome = executors.execute(jobs, store, inflight.in_folder(out, job_runner), workers=run.get("workers"), scheduler=run.get("scheduler"),
                                     scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
                                     progress=run.get("progress", "runs"),
                                     connect_timeout=run.get("connect_timeout", executors.CONNECT_TIMEOUT))

@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
+from . import inflight
 from .failures import WORKER_DIED, failure_record
 from .schedule import Schedule
 from .signals import Interrupted, stop_on_signals
@@ -204,6 +205,7 @@ class _Recorder:
         if kind != "failure":
             self.spent["seconds"] += result[kind].get("seconds", 0.0)
             self.spent["cost"] += job.cost()
+        inflight.discard(self.store_.folder, job)               # its snapshot, once the outcome is stored
         self.out.ran += 1
         if self.bar is not None:
             cost = self.spent["cost"]

@@ -10,11 +10,11 @@ import time
 import numpy as np
 
 from .._numba.threads import one_blas_thread
-from ..runs import safely
+from ..runs import inflight, safely
 from ..training.engine import ScratchEngine, TrainingDiverged
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
-from ..training.train import evaluate, train
+from ..training.train import History, evaluate, train
 from . import gradflow as gf
 from .records import RunRecord
 from .specs import RUNAWAY_FACTOR, RunSpec, run_rng
@@ -52,6 +52,13 @@ def run_one(spec: RunSpec) -> RunRecord:
         return _run_one(spec)
 
 
+#: the most updates between two chances to save a snapshot of the run (`runs.inflight`)
+CHUNK = 25
+#: what a snapshot of `_run_one`'s loop holds
+LOOP_KEYS = ("done", "L", "evals", "passed", "near_misses", "switch_flows", "metric", "tested_at", "history",
+             "flow_init", "engine", "rng", "seconds")
+
+
 def _run_one(spec: RunSpec) -> RunRecord:
     if spec.engine != "scratch":
         import torch
@@ -65,40 +72,60 @@ def _run_one(spec: RunSpec) -> RunRecord:
                         bidirectional=spec.bidirectional)
     engine = make_engine(spec, params)
     rng = run_rng(spec, "batches")
-    flow_init = _flow(spec, engine, task, sampler) if spec.flow else None
-    evals, diverged, stopped_at = [], None, None
     every = spec.eval_every or spec.updates
-    history, done = None, 0
-    lengths, passed = spec.schedule(), []                         # the lengths to train on, in order
-    near_misses: list = []                                       # [update, screen, test] where only the screen passed
-    switch_flows: list = []                                      # curriculum + flow: profiles at T at each switch
-    metric, tested_at = float("nan"), -1                         # the latest test metric and its update
-    L = lengths[0]
+    lengths = spec.schedule()                                    # the lengths to train on, in order
+    saved = inflight.for_job(spec)
+    loop = saved.load(LOOP_KEYS)                                 # the state an interrupted attempt saved
+    if loop is None:
+        loop = {"done": 0, "L": lengths[0], "history": None, "evals": [],
+                "passed": [],                                    # [length, update] at each curriculum switch
+                "near_misses": [],                               # [update, screen, test]: only the screen passed
+                "switch_flows": [],                              # curriculum + flow: profiles at T at each switch
+                "metric": float("nan"), "tested_at": -1,         # the latest test metric and its update
+                "seconds": 0.0, "flow_init": _flow(spec, engine, task, sampler) if spec.flow else None}
+    else:                                                        # resume exactly where the snapshot was taken
+        engine.load_state(*loop.pop("engine"))
+        rng.bit_generator.state = loop.pop("rng")
+        loop["history"] = History.from_dict(loop["history"]) if loop["history"] is not None else None
+    flow_init, evals, near_misses, passed = loop["flow_init"], loop["evals"], loop["near_misses"], loop["passed"]
+    switch_flows, history, done, L = loop["switch_flows"], loop["history"], loop["done"], loop["L"]
+    metric, tested_at, diverged, stopped_at = loop["metric"], loop["tested_at"], None, None
 
     def test() -> float:                                         # a fresh test set at each update it is taken
         return evaluate(engine, sampler, spec.T, spec.eval_n, run_rng(spec, f"test@{done}"), dtype=dtype)
 
+    def snapshot() -> None:                                      # at an update boundary: all the loop needs
+        saved.save({"done": done, "L": L, "evals": evals, "passed": passed, "near_misses": near_misses,
+                    "switch_flows": switch_flows, "metric": metric, "tested_at": tested_at,
+                    "history": history.to_dict() if history is not None else None, "flow_init": flow_init,
+                    "engine": engine.state(), "rng": rng.bit_generator.state,   # pickled at once
+                    "seconds": loop["seconds"] + time.perf_counter() - t0})
+
     try:
         while done < spec.updates:
-            stop = min(spec.updates, done + every)
+            next_eval = min(spec.updates, (done // every + 1) * every)
+            stop = min(next_eval, done + CHUNK)
             history = train(engine, sampler, L, spec.batch, stop, rng, history=history, start=done, dtype=dtype)
             done = stop
-            if spec.eval_every:
-                screen = evaluate(engine, sampler, L, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
-                evals.append([done, screen] if spec.arm == "direct" else [done, screen, L])
-                if spec.passes(screen):
-                    if L == spec.T:                              # the screen passed: the test decides
-                        metric, tested_at = test(), done
-                        if spec.passes(metric):
-                            stopped_at = done
-                            break
-                        near_misses.append([done, screen, metric])   # a near miss: train on
-                        continue
-                    passed.append([L, done])                     # the curriculum moves on
-                    if spec.flow:                                # the exact profile at T, as it stands now
-                        prof = engine.profile(*_flow_batch(spec, sampler, dtype))
-                        switch_flows.append({"length": L, "update": done, **{k: v.tolist() for k, v in prof.items()}})
-                    L = lengths[len(passed)]
+            if saved.due():
+                snapshot()
+            if done < next_eval or not spec.eval_every:
+                continue
+            screen = evaluate(engine, sampler, L, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
+            evals.append([done, screen] if spec.arm == "direct" else [done, screen, L])
+            if spec.passes(screen):
+                if L == spec.T:                                  # the screen passed: the test decides
+                    metric, tested_at = test(), done
+                    if spec.passes(metric):
+                        stopped_at = done
+                        break
+                    near_misses.append([done, screen, metric])   # a near miss: train on
+                    continue
+                passed.append([L, done])                         # the curriculum moves on
+                if spec.flow:                                    # the exact profile at T, as it stands now
+                    prof = engine.profile(*_flow_batch(spec, sampler, dtype))
+                    switch_flows.append({"length": L, "update": done, **{k: v.tolist() for k, v in prof.items()}})
+                L = lengths[len(passed)]
     except TrainingDiverged as err:
         diverged = {"update": err.update, "tensor": err.tensor}
         history = err.history
@@ -125,7 +152,7 @@ def _run_one(spec: RunSpec) -> RunRecord:
         p64 = {k: np.asarray(v, dtype=np.float64) for k, v in engine.numpy_params().items()}
         rec.notebook_flow = gf.notebook_metric(p64, x_one, backend=spec.backend).tolist()
         rec.notebook_flow_exact = exact_profile(p64, task, x_one, y_one, backend=spec.backend)["h"].tolist()
-    rec.seconds = time.perf_counter() - t0
+    rec.seconds = loop["seconds"] + time.perf_counter() - t0   # with the interrupted attempts' training
     return rec
 
 

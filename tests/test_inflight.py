@@ -1,0 +1,74 @@
+"""A run interrupted mid-way resumes from its last snapshot to the record an uninterrupted run writes,
+on both engines; the snapshot goes once the outcome is stored."""
+import numpy as np
+import pytest
+
+from scratch_rnn.runs import inflight
+from scratch_rnn.study import runner
+from scratch_rnn.study.specs import RunSpec
+
+#: a curriculum run (10 -> 20) with evaluations, near misses possible, and the gradient profiles
+SPEC = dict(experiment="study", task="xor", cell="lstm", init="forget_bias", T=20, updates=160, lr=3e-3, batch=8,
+            clip=1.0, eval_every=50, screen_n=64, eval_n=64, arm="curriculum", flow=True, seed=3)
+
+
+class Killed(BaseException):
+    """What a SIGKILL would do to the run: end it between two snapshots."""
+
+
+def _without_seconds(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("engine", ["scratch", "torch"])
+def test_an_interrupted_run_resumes_to_the_uninterrupted_record(engine, tmp_path, monkeypatch):
+    spec = RunSpec(**SPEC, engine=engine)
+    straight = runner.run_one_record(spec)
+    folder = tmp_path / inflight.INFLIGHT
+    monkeypatch.setattr(inflight, "SAVE_EVERY_S", 0.0)            # a snapshot at every chance
+    real_train, calls = runner.train, []
+
+    def train_then_die(*args, **kwargs):
+        calls.append(kwargs["start"])
+        if len(calls) == 4:                                      # mid-run: after three chunks (75 updates)
+            raise Killed
+        return real_train(*args, **kwargs)
+    monkeypatch.setattr(runner, "train", train_then_die)
+    with pytest.raises(Killed):
+        inflight._run_in(str(folder), runner.run_one_record, spec)
+    assert len(list(folder.iterdir())) == 1                      # its snapshot, at update 75
+    calls.clear()
+    monkeypatch.setattr(runner, "train", lambda *a, **k: (calls.append(k["start"]), real_train(*a, **k))[1])
+    resumed = inflight._run_in(str(folder), runner.run_one_record, spec)
+    assert calls[0] == 75                                        # resumed from the snapshot, not from 0
+    assert _without_seconds(resumed) == _without_seconds(straight)
+    assert resumed["curriculum"]["passed"] or resumed["evals"]   # the loop's own state came back too
+
+
+def test_a_snapshot_of_another_format_or_a_torn_one_starts_over(tmp_path):
+    saved = inflight.InFlight(tmp_path / "x.pkl")
+    saved.save({"done": 3})
+    assert saved.load()["done"] == 3
+    (tmp_path / "x.pkl").write_bytes(b"\x80\x05torn")
+    assert saved.load() is None
+    import pickle
+    (tmp_path / "x.pkl").write_bytes(pickle.dumps({"done": 3, "format": inflight.FORMAT + 1}))
+    assert saved.load() is None
+
+
+def test_the_executor_discards_a_snapshot_once_the_outcome_is_stored(tmp_path):
+    from scratch_rnn.cli import main
+    from scratch_rnn.runs import RunStore
+    from scratch_rnn.runs.store import run_key
+    from scratch_rnn.study import specs as sp
+    argv = ["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "1",
+            "--updates", "5", "--workers", "1", "--out", str(tmp_path)]
+    proto = {**sp.STUDY, "updates": 5, "lr": 1e-3, "clip": 1.0, "flow_lengths": (), "dtype": "float32"}
+    spec = sp.study_specs("scratch", proto, tasks=["first_bit"], models=[("rnn", "pytorch")], lengths=[5], seeds=1)[0]
+    stale = tmp_path / inflight.INFLIGHT / f"{run_key(spec)}.pkl"
+    stale.parent.mkdir(parents=True)
+    inflight.InFlight(stale).save({"unrelated": np.zeros(1)})  # no loop state: the run starts over
+    assert main(argv) == 0
+    assert not stale.exists()
+    (line,) = RunStore(tmp_path, None, read_only=True).lines.values()
+    assert "record" in line                                      # trained from the start, not failed
