@@ -16,10 +16,15 @@ def add_parsers(sub) -> None:
                                    "initialisations on temporal XOR and the first-bit control, T = 5..150, trained "
                                    "at T directly and through a curriculum of shorter lengths (success = accuracy "
                                    ">= 0.99 on 1000 fresh sequences); the adding problem at T = 100 and 200 (success "
-                                   "= MSE <= 0.01); a sample rerun in float64 and on the other engine; the exact "
-                                   "gradient ratios at initialisation over 20 draws. Writes JSON/CSV results (with "
-                                   "configuration, seeds and versions), PNG figures and report.md to --out; resumes "
-                                   "from the run store in --out when run again.")
+                                   "= MSE <= 0.01); a sample rerun in float64 and on the other engine. Three "
+                                   "phases: (1) the notebook's protocol and the study; (2) the exact "
+                                   "gradient ratios at initialisation over 20 draws (seconds); (3) the powered "
+                                   "curriculum comparisons of `scratch-rnn power` (into OUT/power). It says "
+                                   "first how many runs there are and how long they take on this machine, starts one "
+                                   "short run per worker and then the longest ones, and a run in flight saves its "
+                                   "state every half minute (OUT/inflight), so a Ctrl-C costs at most that much of "
+                                   "it. Writes JSON/CSV results (with configuration, seeds and versions), PNG figures "
+                                   "and report.md to --out; resumes from the run store in --out when run again.")
     add_run_options(p, "results")
     p.add_argument("--quick", action="store_true", help="a small version (under a minute on 2 cores) that runs "
                    "every arm and task and writes the same files")

@@ -16,6 +16,8 @@
 * `signals`: SIGINT and SIGTERM as a flag read between complete units of work, and `Interrupted`;
 * `inflight`: a run in flight saves a snapshot of its state every half minute, so that an interrupt
   costs at most that much of its training; the next attempt resumes from it to the same record.
+* `progress`: what a long command says while it runs: its runs, phases and one estimate of the time
+  left, calibrated on this machine before the first run and following the finished runs after.
 
 The jobs themselves (the study's `RunSpec`, the truncation study's jobs) and what a finished job
 means belong to the experiments above; nothing here knows them.

@@ -8,27 +8,40 @@ from pathlib import Path
 
 from .._provenance import provenance
 from .._resources import check_memory, check_run_count
-from . import executors, inflight
+from . import executors, inflight, progress
 from .store import RunStore, line_check
 
 
-def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, decode_line=None):
+def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, decode_line=None, timing=None):
     """Open the store in `out` for `store_meta`, execute the jobs it lacks with `job_runner` (a top-level
     function, see `executors.execute`), and return (store, outcome, seconds), the store's writer lock
     released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress.
     `decode_line`: the experiment's decoder of a stored line (`store.line_check`); ``run["shrink"]``, what
-    the memory check suggests (the command's own options, default "use fewer --workers")."""
-    check_jobs_fit(jobs, min(run.get("workers") or executors.cores(), executors.cores()), local=not (run.get("scheduler") or
-                                                                               run.get("scheduler_file")),
+    the memory check suggests (the command's own options, default "use fewer --workers"). `timing`: the
+    experiment's ``prepare(jobs)`` (compile the kernels) and ``calibrate(jobs)`` (seconds per unit of
+    cost here), run before the jobs so that the first line says how long they will take
+    (`progress.announce`)."""
+    local = not (run.get("scheduler") or run.get("scheduler_file"))
+    check_jobs_fit(jobs, min(run.get("workers") or executors.cores(), executors.cores()), local=local,
                    change=run.get("shrink", "use fewer --workers"))
     t0 = time.perf_counter()
     store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False),
                      decode=line_check(jobs, decode_line))
     try:
-        outcome = executors.execute(jobs, store, inflight.in_folder(out, job_runner), workers=run.get("workers"), scheduler=run.get("scheduler"),
-                                    scheduler_file=run.get("scheduler_file"), retry_failed=run.get("retry_failed", False),
-                                    progress=run.get("progress", "runs"),
-                                    connect_timeout=run.get("connect_timeout", executors.CONNECT_TIMEOUT))
+        todo = [j for j in jobs if not store.done(j, run.get("retry_failed", False))]
+        prior = None
+        if todo and timing is not None and run.get("progress", "runs"):
+            if local and not isinstance(timing, progress.Calibrated):
+                progress.compiling(lambda: timing.prepare(todo))
+            prior = timing.calibrate(todo)
+        workers = min(run.get("workers") or executors.cores(), executors.cores(), max(len(todo), 1))
+        if run.get("progress", "runs"):
+            seconds = None if prior is None or not local else sum(j.cost() for j in todo) * prior / workers
+            progress.announce(run.get("what", "runs"), len(jobs), len(jobs) - len(todo), seconds, workers)
+        outcome = executors.execute(jobs, store, inflight.in_folder(out, job_runner), workers=run.get("workers"),
+                                    scheduler=run.get("scheduler"), scheduler_file=run.get("scheduler_file"),
+                                    retry_failed=run.get("retry_failed", False), progress=run.get("progress", "runs"),
+                                    connect_timeout=run.get("connect_timeout", executors.CONNECT_TIMEOUT), prior=prior)
     finally:
         store.close()                                            # the runs are stored: another writer may start
     return store, outcome, time.perf_counter() - t0

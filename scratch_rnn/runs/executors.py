@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from . import inflight
 from .failures import WORKER_DIED, failure_record
+from .progress import Estimate, span
 from .schedule import Schedule
 from .signals import Interrupted, stop_on_signals
 from .store import RunStore
@@ -148,19 +149,19 @@ class _Recorder:
     that arrives once a signal has come is the signal's doing (inside a Numba kernel the interruption
     comes back as SystemError): it is not stored, and runs again on resuming."""
 
-    def __init__(self, store: RunStore, schedule: Schedule, out: Outcome, progress: str | bool):
+    def __init__(self, store: RunStore, schedule: Schedule, out: Outcome, progress: str | bool, estimate: Estimate):
         self.store_, self.schedule, self.out, self.total = store, schedule, out, len(schedule.queue)
-        self.progress, self.bar = progress, None
+        self.progress, self.bar, self.estimate = progress, None, estimate
         self.in_process = self.storing = False
-        self.slots = 1
-        self.spent = {"seconds": 0.0, "cost": 0.0}
 
     def __enter__(self) -> _Recorder:
         self._signals = stop_on_signals(self._on_signal)
         self.stop = self._signals.__enter__()
         if self.progress:
             from tqdm.auto import tqdm
-            self.bar = tqdm(total=self.total, desc=self.progress if isinstance(self.progress, str) else "runs")
+            self.bar = tqdm(total=self.total, desc=self.progress if isinstance(self.progress, str) else "runs",
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+            self._show()                                         # one estimate, ours, from the first second
         return self
 
     def __exit__(self, *exc) -> None:
@@ -203,15 +204,17 @@ class _Recorder:
             self.store_.add_failure(job, result["failure"])
             self.out.failed += 1
         if kind != "failure":
-            self.spent["seconds"] += result[kind].get("seconds", 0.0)
-            self.spent["cost"] += job.cost()
+            self.estimate.finished(result[kind].get("seconds", 0.0), job.cost())
         inflight.discard(self.store_.folder, job)               # its snapshot, once the outcome is stored
         self.out.ran += 1
         if self.bar is not None:
-            cost = self.spent["cost"]
-            eta = self.schedule.left_cost() * self.spent["seconds"] / cost / self.slots if cost else None
-            self.bar.set_postfix_str(f"failed {self.out.failed}" + (f", ~{eta / 60:.1f} min left" if eta is not None else ""))
+            self._show()
             self.bar.update()
+
+    def _show(self) -> None:
+        left = self.estimate.seconds_left(self.schedule.left_cost())
+        self.bar.set_postfix_str((f"failed {self.out.failed}, " if self.out.failed else "")
+                                 + ("estimating" if left is None else f"{span(left)} left"), refresh=False)
 
 
 def _in_process(schedule: Schedule, run, rec: _Recorder) -> None:
@@ -225,7 +228,6 @@ def _in_process(schedule: Schedule, run, rec: _Recorder) -> None:
 def _with_pool(schedule: Schedule, runner: _Local | _Dask, fresh_pool, rec: _Recorder) -> None:
     """Workers: keep every slot busy, store outcomes as they come; a broken local pool is replaced
     (`fresh_pool()`) and its jobs in flight go back in the queue (`Schedule.pool_broke`)."""
-    rec.slots = runner.slots
     interrupted = False
     try:
         while not schedule.done:
@@ -262,6 +264,15 @@ def _with_pool(schedule: Schedule, runner: _Local | _Dask, fresh_pool, rec: _Rec
         runner.close(now=interrupted)
 
 
+def order(jobs: list, slots: int) -> list:
+    """The order to submit `jobs` in: first one short job per slot, so that finished results (and a
+    measured estimate) come within minutes, then the rest longest first, so that no long run starts
+    last and leaves the other workers idle at the end."""
+    first = set(sorted(range(len(jobs)), key=lambda i: jobs[i].cost())[:slots]) if len(jobs) > 2 * slots else set()
+    rest = sorted((j for i, j in enumerate(jobs) if i not in first), key=lambda j: -j.cost())
+    return [jobs[i] for i in sorted(first)] + rest
+
+
 def cores() -> int:
     """The CPUs this process may run on (its affinity, which a container or taskset narrows)."""
     try:
@@ -283,17 +294,20 @@ def local_workers(requested: int | None, jobs: int) -> int:
 
 def execute(specs: list, store: RunStore, run, workers: int | None = None, scheduler: str | None = None,
             scheduler_file: str | None = None, retry_failed: bool = False, progress: str | bool = "runs",
-            connect_timeout: float = CONNECT_TIMEOUT) -> Outcome:
+            connect_timeout: float = CONNECT_TIMEOUT, prior: float | None = None) -> Outcome:
     """Run (`run`) every job the store lacks (and, with `retry_failed`, every stored failure) and
-    store each outcome: in this process with one worker, else on a local pool or a Dask cluster."""
-    todo = sorted((s for s in specs if not store.done(s, retry_failed)), key=lambda s: -s.cost())
+    store each outcome: in this process with one worker, else on a local pool or a Dask cluster.
+    `prior`: seconds per unit of ``cost()`` on this machine (`progress.Estimate`), or None."""
+    todo = [s for s in specs if not store.done(s, retry_failed)]
     out = Outcome(skipped=len(specs) - len(todo))
     if not todo:
         return out
     workers = local_workers(workers, len(todo))
-    schedule = Schedule(todo)
     cluster = _Dask(scheduler, scheduler_file, run, connect_timeout) if scheduler or scheduler_file else None
-    with _Recorder(store, schedule, out, progress) as rec:                 # reached or refused before the bar
+    slots = cluster.slots if cluster is not None else workers
+    schedule = Schedule(order(todo, slots))
+    estimate = Estimate(sum(j.cost() for j in todo), prior, slots)
+    with _Recorder(store, schedule, out, progress, estimate) as rec:       # reached or refused before the bar
         if cluster is not None:
             _with_pool(schedule, cluster, None, rec)
         elif workers > 1:

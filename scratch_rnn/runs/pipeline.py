@@ -28,7 +28,7 @@ def _stored(store: RunStore, jobs: list) -> tuple[list, list]:
 def run_experiment(out: Path, store_meta: dict, jobs: list, job_runner: Callable[[Any], dict], build: Callable[..., dict],
                    run: dict, described: dict, figures: Path | None = None, figure_keys: tuple[str, ...] = (),
                    stored: Callable[[RunStore, list], tuple[list, list]] = _stored,
-                   decode_line: Callable[[dict], None] | None = None) -> dict:
+                   decode_line: Callable[[dict], None] | None = None, timing=None) -> dict:
     """Run (or resume) an experiment's jobs in `out` and build its outputs there from the store.
 
     Args:
@@ -46,6 +46,8 @@ def run_experiment(out: Path, store_meta: dict, jobs: list, job_runner: Callable
             (default: the store's job results and failures).
         decode_line: The experiment's decoder of one stored line, raising for a line that is no
             complete run (the study's records); such a line is set aside (`store.line_check`).
+        timing: The experiment's ``prepare(jobs)`` and ``calibrate(jobs)``, for the estimate the
+            command starts with (`run_into_store`), or None.
 
     Returns:
         What `build` returned, with ``"seconds"`` (wall time of the runs), ``"outcome"`` (`Outcome`)
@@ -54,7 +56,7 @@ def run_experiment(out: Path, store_meta: dict, jobs: list, job_runner: Callable
     out = check_writable(out)
     if figures is not None:
         figures = check_writable(figures, "--figures")
-    store, outcome, seconds = run_into_store(jobs, out, store_meta, run, job_runner, decode_line)
+    store, outcome, seconds = run_into_store(jobs, out, store_meta, run, job_runner, decode_line, timing)
     meta = run_meta(store.meta, seconds, described)
     res = build(out, *stored(store, jobs), meta)
     if figures is not None:

@@ -8,20 +8,21 @@ as a result; `report` rebuilds everything from a store without training.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from .._files import check_writable, write_csv, write_json
 from .._resources import check_run_count
-from ..runs import META, RunStore, run_experiment, run_into_store, run_meta
+from ..runs import META, RunStore, progress, run_experiment, run_into_store, run_meta
 from . import plots
 from . import specs as sp
 from .gradratios import gradratios
-from .power import build_powered, powered
+from .power import POWERED, QUICK_POWERED, build_powered, powered, powered_specs
 from .records import decode_line, stored_failures, stored_records, stored_runs
 from .report import write_report
-from .runner import run_one_safe
+from .runner import TIMING, run_one_safe
 from .specs import check_engine
 from .stats import comparisons
 from .tables import notebook_summary, robustness_rows, study_summary
@@ -50,13 +51,22 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     arms = sp.reproduce_specs(engine, proto, device, first_seed=seed, backend=backend)
     st_specs = [s for group in arms.values() for s in group]
     store_meta = {"command": "reproduce", "notebook_protocol": nb_proto, "study_protocol": proto}
+    draws = 3 if quick else 20
+    power_specs = powered_specs(*((QUICK_POWERED, sp.QUICK) if quick else (POWERED, sp.STUDY)), engine, device,
+                                backend, seed)
+    timing = _plan(out, nb_specs + st_specs, power_specs, draws, run)
+    print(f"phase 1 of 3: the notebook's protocol and the study ({len(nb_specs) + len(st_specs)} runs)", file=sys.stderr)
     store, outcome, seconds = run_into_store(nb_specs + st_specs, out, store_meta, run, run_one_safe,
-                                             decode_line)
+                                             decode_line, timing)
+    print(f"phase 2 of 3: the exact gradient ratios at initialisation ({draws} draws per model, seconds)",
+          file=sys.stderr)
     t0 = time.perf_counter()
-    gradratios(out / "gradratios", T=proto["flow_lengths"][0], draws=3 if quick else 20, seed=seed)
+    gradratios(out / "gradratios", T=proto["flow_lengths"][0], draws=draws, seed=seed)
     seconds += time.perf_counter() - t0
+    print(f"phase 3 of 3: the powered curriculum comparisons ({len(power_specs)} runs, into {out / 'power'})",
+          file=sys.stderr)
     powered_out = powered(out / "power", quick=quick, seed=seed, engine=engine, device=device, backend=backend,
-                          figures=fig, **run)
+                          figures=fig, **run, timing=timing)
     seconds += powered_out["seconds"]
     workers = min(run.get("workers") or os.cpu_count(), os.cpu_count())
     meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
@@ -64,6 +74,40 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     res = build_reproduce(out, fig, stored_records(store, nb_specs), stored_records(store, st_specs),
                           stored_failures(store, nb_specs + st_specs), meta)
     return {**res, "seconds": seconds, "outcome": outcome}
+
+
+def _plan(out: Path, study: list, power: list, draws: int, run: dict):
+    """Say, before anything runs, what `reproduce` will do and how long it takes here; returns the
+    timing its phases share (the kernels compiled and the calibration measured once), or None where
+    no progress is shown."""
+    if not run.get("progress", "runs"):
+        return None
+    todo = [s for folder, specs in ((out, study), (out / "power", power)) for s in _not_stored(folder, specs)]
+    head = (f"reproduce: 3 phases, {len(study) + len(power)} training runs in all: (1) the notebook's protocol and the "
+            f"study, {len(study)} runs; (2) the exact gradient ratios, {draws} draws per model; (3) the powered "
+            f"curriculum comparisons, {len(power)} runs")
+    if not todo:
+        print(head + "; every run is stored", file=sys.stderr)
+        return None
+    local = not (run.get("scheduler") or run.get("scheduler_file"))
+    if local:
+        progress.compiling(lambda: TIMING.prepare(todo))
+    rate = TIMING.calibrate(todo)
+    workers = min(run.get("workers") or os.cpu_count() or 1, os.cpu_count() or 1)
+    total = sum(s.cost() for s in todo) * rate / workers
+    print(head + (f"; {len(todo)} still to run, " if len(todo) < len(study) + len(power) else "; ")
+          + (f"{progress.span(total)} on {workers} worker(s) here (calibrated on this machine; runs that succeed stop "
+             "early)" if local else "on the cluster"), file=sys.stderr)
+    return progress.Calibrated(rate)
+
+
+def _not_stored(folder: Path, specs: list) -> list:
+    """The specs a store in `folder` lacks (all of them where there is no store yet)."""
+    try:
+        store = RunStore(folder, None, read_only=True)
+    except ValueError:                                           # no store there yet
+        return specs
+    return [s for s in specs if not store.done(s)]
 
 
 def split_study(runs: list, engine: str, dtype: str) -> dict[str, list]:
@@ -144,7 +188,7 @@ def _grid(command: str, build, out: Path, proto: dict, engine: str, device: str,
     run = {**run, "shrink": f"use shorter sequences ({length_option}) or fewer --workers"}
     return run_experiment(out, {"command": command, "protocol": proto}, specs, run_one_safe, build, run,
                           {"engine": engine, "backend": backend, "device": device, "seed": seed}, stored=stored_runs,
-                          decode_line=decode_line)
+                          decode_line=decode_line, timing=TIMING)
 
 
 def sweep(out: Path, tasks, models, lengths, seeds: int, updates: int, engine: str = "scratch",

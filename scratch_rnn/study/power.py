@@ -25,7 +25,7 @@ from ..runs import run_experiment
 from . import plots
 from . import specs as sp
 from .records import decode_line, stored_runs
-from .runner import run_one_safe
+from .runner import TIMING, run_one_safe
 from .stats import ALPHA, POWER, detectable, detectable_text, fisher_p, model_label, model_order, wilson
 
 POWERED = {"task": "xor", "T": 100, "seeds": 30,
@@ -143,7 +143,7 @@ def markdown(summary: list[dict], tests: list[dict], meta: dict, figure: str | N
 
 
 def powered(out: Path, quick: bool = False, seed: int = 0, engine: str = "scratch", device: str = "cpu",
-            backend: str = "numba", figures: Path | None = None, **run) -> dict:
+            backend: str = "numba", figures: Path | None = None, timing=TIMING, **run) -> dict:
     """Run (or resume) the powered comparisons into the store in `out`; write power_summary.csv,
     power_comparisons.csv, power_runs.csv, power.md and updates_to_success.png there (the figure
     copied into `figures` too when given)."""
@@ -152,7 +152,8 @@ def powered(out: Path, quick: bool = False, seed: int = 0, engine: str = "scratc
     specs = powered_specs(proto, study, engine, device, backend, seed)
     return run_experiment(out, {"command": "power", "protocol": proto, "study": study}, specs, run_one_safe,
                           build_powered, run, {"engine": engine, "backend": backend, "device": device, "seed": seed},
-                          figures, ("figure",), stored=stored_runs, decode_line=decode_line)
+                          figures, ("figure",), stored=stored_runs, decode_line=decode_line,
+                          timing=timing)
 
 
 def build_powered(out: Path, runs: list, failures: list, meta: dict) -> dict:

@@ -163,3 +163,52 @@ def run_one_record(spec: RunSpec) -> dict:
 
 #: `run_one` as the executor runs it: {"record": dict}, or {"failure": {"type", "message", "traceback"}}
 run_one_safe = safely(run_one_record, "record")
+
+
+class Timing:
+    """How the study's runs are timed before they start (`scratch_rnn.runs.progress`)."""
+
+    @staticmethod
+    def prepare(specs: list) -> None:
+        """Compile (or load from Numba's cache) the kernels of every (cell, dtype) the specs train with
+        the Numba backend: one update of a tiny model each, in this process, before any worker starts."""
+        from ..training.tasks import get_task
+        kinds = sorted({(s.cell, s.dtype) for s in specs if s.engine == "scratch" and s.backend == "numba"})
+        sampler, task = get_task("xor")
+        rng = np.random.default_rng(0)
+        for cell, dtype in kinds:
+            params = init_model(cell, task.input_size, 4, task.outputs, rng, dtype=np.dtype(dtype))
+            engine = ScratchEngine(params, task, backend="numba")
+            engine.step(*sampler(3, 2, rng, dtype=np.dtype(dtype)), 0)
+
+    @staticmethod
+    def calibrate(specs: list, seconds: float = 2.0) -> float:
+        """Seconds per unit of ``RunSpec.cost()`` on this machine: training updates of the costliest spec
+        (its model, batch and length, one thread) for about `seconds`, the first one not counted, and one
+        evaluation as large as its test, which every run ends with (its screens every `eval_every` updates
+        are counted as their share of sequences)."""
+        spec = max(specs, key=lambda s: s.cost())
+        sampler, task = get_task(spec.task)
+        dtype = np.dtype(spec.dtype)
+        with one_blas_thread():
+            params = init_model(spec.cell, task.input_size, spec.hidden, task.outputs, run_rng(spec, "init"),
+                                init=spec.init, dtype=dtype, t_max=spec.T, layers=spec.layers,
+                                bidirectional=spec.bidirectional)
+            engine = make_engine(spec, params)
+            rng = np.random.default_rng(0)
+            engine.step(*sampler(spec.T, spec.batch, rng, dtype=dtype), 0)
+            times: list[float] = []
+            while sum(times) < seconds and len(times) < 50 or len(times) < 2:
+                x, y = sampler(spec.T, spec.batch, rng, dtype=dtype)
+                t0 = time.perf_counter()
+                engine.step(x, y, len(times) + 1)
+                times.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            evaluate(engine, sampler, spec.T, spec.eval_n, rng, dtype=dtype)
+            test_s = time.perf_counter() - t0
+        screens = spec.updates // spec.eval_every * spec.screen_n / spec.eval_n if spec.eval_every else 0
+        run_s = float(np.median(times)) * spec.updates + test_s * (1 + screens)
+        return run_s / spec.cost()
+
+
+TIMING = Timing()
