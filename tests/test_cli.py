@@ -117,8 +117,8 @@ def test_reproduce_quick_writes_everything(tmp_path):
     assert "Calibrated study:" in proc.stdout
     err = proc.stderr                                            # what a person watching it reads, in order
     said = [err.index(line) for line in ("compiling the Numba kernels", "reproduce: 3 phases, 87 training runs",
-                                         "phase 1 of 3", "78 runs to run, about", "phase 2 of 3", "phase 3 of 3",
-                                         "9 runs to run, about")]
+                                         "phase 1 of 3", "78 runs to run, ", "phase 2 of 3", "phase 3 of 3",
+                                         "9 runs to run, ")]
     assert said == sorted(said), err[:2000]
     assert "**A smoke run (`--quick`)**" in report
     again = subprocess.run([sys.executable, "-m", "scratch_rnn.cli", "reproduce", "--quick", "--seed", "1000",

@@ -45,9 +45,26 @@ def test_a_sweep_says_its_runs_and_time_first_and_resuming_when_run_again(tmp_pa
     assert main([*argv, "--seeds", "1"]) == 0
     err = capsys.readouterr().err
     assert err.index("compiling the Numba kernels") < err.index("2 runs to run, about ")
-    assert "on 1 worker(s) here (calibrated on this machine; runs that succeed stop early)" in err
+    assert re.search(r"2 runs to run, (about .*|between .* \(every run succeeding at its first chance\) and .* "
+                     r"\(every run using its whole budget\)) on 1 worker\(s\), calibrated on this machine", err), err
     assert not re.search(r"\d\d:\d\d<", err)                     # no second estimate (tqdm's own) beside ours
     assert main([*argv, "--seeds", "2"]) == 0
-    assert "resuming: 2 of 4 runs stored, 2 to run, about " in capsys.readouterr().err
+    assert "resuming: 2 of 4 runs stored, 2 to run, " in capsys.readouterr().err
     assert main([*argv, "--seeds", "2"]) == 0
     assert "all 4 runs are stored; building the outputs from the store" in capsys.readouterr().err
+
+
+def test_the_range_runs_from_every_run_stopping_at_its_first_chance_to_every_budget_spent():
+    from scratch_rnn.study.specs import RunSpec
+    base = dict(experiment="study", task="xor", cell="lstm", init="pytorch", T=50, updates=3000, seed=0, lr=1e-3,
+                batch=32, clip=1.0,
+                eval_every=100)
+    direct, curriculum = RunSpec(**base), RunSpec(**base, arm="curriculum")
+    assert direct.cost() == curriculum.cost() == 50 * 3000 * 4
+    assert direct.least_cost() == 100 * 50 * 4                  # its first screen at T passes
+    assert curriculum.least_cost() == 100 * (10 + 20 + 30 + 50) * 4   # one screen at each length
+    assert RunSpec(**{**base, "eval_every": 0}).least_cost() == direct.cost()
+    least, most = progress.bounds([direct, curriculum], rate=1e-6, workers=2)
+    assert (least, most) == pytest.approx(((20000 + 44000) * 1e-6 / 2, 2 * 600000 * 1e-6 / 2))
+    assert progress.between(10, 600) == ("between 10 s (every run succeeding at its first chance) and 12 min "
+                                         "(every run using its whole budget)")

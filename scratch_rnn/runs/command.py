@@ -36,7 +36,7 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
             prior = timing.calibrate(todo)
         workers = min(run.get("workers") or executors.cores(), executors.cores(), max(len(todo), 1))
         if run.get("progress", "runs"):
-            seconds = None if prior is None or not local else sum(j.cost() for j in todo) * prior / workers
+            seconds = None if prior is None or not local else progress.bounds(todo, prior, workers)
             progress.announce(run.get("what", "runs"), len(jobs), len(jobs) - len(todo), seconds, workers)
         outcome = executors.execute(jobs, store, inflight.in_folder(out, job_runner), workers=run.get("workers"),
                                     scheduler=run.get("scheduler"), scheduler_file=run.get("scheduler_file"),

@@ -67,16 +67,34 @@ class Estimate:
         return None if rate is None else left_cost * rate / self.slots
 
 
-def announce(what: str, total: int, stored: int, seconds: float | None, workers: int, stream=None) -> None:
-    """The first line of a command's runs: how many, how many already stored, and how long on this machine."""
+def bounds(jobs: list, rate: float, workers: int) -> tuple[float, float]:
+    """(least, most) seconds of `jobs` on `workers` at `rate` seconds per unit of cost: every run stopping
+    at its first chance (``least_cost()``, where a job has one; else its ``cost()``), and every run using
+    its whole budget (``cost()``)."""
+    most = sum(j.cost() for j in jobs) * rate / workers
+    least = sum(getattr(j, "least_cost", j.cost)() for j in jobs) * rate / workers
+    return least, most
+
+
+def between(least: float, most: float) -> str:
+    """'between 3 min (every run stops at its first chance) and 47 min (every run uses its whole budget)'."""
+    if duration(least) == duration(most):
+        return span(most)
+    return (f"between {duration(least)} (every run succeeding at its first chance) and {duration(1.25 * most)} "
+            "(every run using its whole budget)")
+
+
+def announce(what: str, total: int, stored: int, seconds: tuple[float, float] | None, workers: int,
+             stream=None) -> None:
+    """The first line of a command's runs: how many, how many already stored, and how long on this machine
+    (`seconds`: the `bounds` of what is left, or None)."""
     stream = stream or sys.stderr
     todo = total - stored
     if not todo:
         print(f"all {total} {what} are stored; building the outputs from the store", file=stream, flush=True)
         return
     head = f"resuming: {stored} of {total} {what} stored, {todo} to run" if stored else f"{total} {what} to run"
-    tail = "" if seconds is None else (f", {span(seconds)} on {workers} worker(s) here (calibrated on this machine; "
-                                       "runs that succeed stop early)")
+    tail = "" if seconds is None else f", {between(*seconds)} on {workers} worker(s), calibrated on this machine"
     print(head + tail, file=stream, flush=True)
 
 

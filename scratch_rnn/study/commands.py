@@ -94,10 +94,9 @@ def _plan(out: Path, study: list, power: list, draws: int, run: dict):
         progress.compiling(lambda: TIMING.prepare(todo))
     rate = TIMING.calibrate(todo)
     workers = min(run.get("workers") or os.cpu_count() or 1, os.cpu_count() or 1)
-    total = sum(s.cost() for s in todo) * rate / workers
     print(head + (f"; {len(todo)} still to run, " if len(todo) < len(study) + len(power) else "; ")
-          + (f"{progress.span(total)} on {workers} worker(s) here (calibrated on this machine; runs that succeed stop "
-             "early)" if local else "on the cluster"), file=sys.stderr)
+          + (f"{progress.between(*progress.bounds(todo, rate, workers))} on {workers} worker(s), calibrated on this "
+             "machine" if local else "on the cluster"), file=sys.stderr)
     return progress.Calibrated(rate)
 
 

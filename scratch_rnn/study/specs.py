@@ -178,8 +178,18 @@ class RunSpec:
         return layer_bytes(self.T, B, H, G, itemsize, TASKS[self.task][1].input_size) * self.layers * nd
 
     def cost(self) -> float:
-        """A relative estimate of the run's time, to start the longest runs first."""
+        """A relative estimate of the run's time at its whole budget (the most it can take), to start the
+        longest runs first and to bound the time left: updates x T x gates x layers x directions."""
         return self.T * self.updates * CELLS[self.cell].gates * self.layers * (2 if self.bidirectional else 1)
+
+    def least_cost(self) -> float:
+        """The same measure for the fewest updates the run can stop after: its first screen at each of
+        its lengths passes (`eval_every` updates at each, the curriculum's shorter lengths included);
+        the whole budget for a run without early stopping."""
+        if not self.eval_every:
+            return self.cost()
+        steps = sum(min(self.eval_every, self.updates) * L for L in self.schedule())
+        return min(steps, self.T * self.updates) * CELLS[self.cell].gates * self.layers * (2 if self.bidirectional else 1)
 
 
 def run_rng(spec: RunSpec, purpose: str) -> np.random.Generator:
