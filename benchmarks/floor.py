@@ -1,7 +1,7 @@
 """Every kernel against the machine's floor: its matrix products at the one-thread GEMM rate of SciPy's
 BLAS at the products' own shapes (`scratch_rnn.bench.floor`).
 
-    python benchmarks/floor.py [--out benchmarks/results] [--size T,B,H,D]
+    python benchmarks/floor.py [--out benchmarks/results] [--shape T,B,D,H]
 
 For each cell and dtype at the study's size (T=100 B=32 H=64 D=1 by default): the forward and the
 backward kernels' medians (Numba, BLAS on one thread), their GFLOP/s and percentage of the GEMM rate,
@@ -65,9 +65,14 @@ def rows(size=(100, 32, 64, 1)) -> list[dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/results")
-    ap.add_argument("--size", default="100,32,64,1", metavar="T,B,H,D")
+    ap.add_argument("--shape", default="100,32,1,64", metavar="T,B,D,H", help="the package's order of sizes")
+    ap.add_argument("--size", help=argparse.SUPPRESS)          # the old T,B,H,D option, refused
     args = ap.parse_args(argv)
-    size = tuple(int(v) for v in args.size.split(","))
+    if args.size:
+        ap.error("argument --size: replaced by --shape T,B,D,H (the order of every shape in this package; --size "
+                 "took T,B,H,D)")
+    T, B, D, H = (int(v) for v in args.shape.split(","))
+    size = (T, B, H, D)                                         # rows() takes (T, B, H, D), as bench's GRID
     table = rows(size)
     lines = ["| cell, dtype | 1-thread GEMM GFLOP/s | forward ms (GFLOP/s, % of GEMM) | backward ms (GFLOP/s, %) "
              "| floor ms | forward+backward vs floor |", "|---|---|---|---|---|---|"]

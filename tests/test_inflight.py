@@ -72,3 +72,14 @@ def test_the_executor_discards_a_snapshot_once_the_outcome_is_stored(tmp_path):
     assert not stale.exists()
     (line,) = RunStore(tmp_path, None, read_only=True).lines.values()
     assert "record" in line                                      # trained from the start, not failed
+
+
+def test_a_snapshot_that_cannot_be_written_warns_once_and_the_run_goes_on(tmp_path):
+    """A Dask worker on another machine may not see OUT: the run goes on without snapshots."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")                                       # a folder cannot be made under a file
+    saved = inflight.InFlight(blocker / "inflight" / "x.pkl")
+    with pytest.warns(RuntimeWarning, match="the run's snapshot cannot be saved"):
+        saved.save({"done": 1})
+    assert saved.path is None and not saved.due()
+    saved.save({"done": 2})                                      # silent now: nothing to save to

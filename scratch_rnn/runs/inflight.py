@@ -66,8 +66,15 @@ class InFlight:
         """Write `state` (any picklable dict) atomically as the job's snapshot."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.path, pickle.dumps({**state, "format": FORMAT}, protocol=pickle.HIGHEST_PROTOCOL))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, pickle.dumps({**state, "format": FORMAT}, protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError as err:                                   # e.g. a cluster worker that does not see OUT
+            import warnings
+            warnings.warn(f"{self.path}: the run's snapshot cannot be saved ({err.strerror or err}); the run goes on "
+                          "without one, and an interrupt then costs all of its training", RuntimeWarning,
+                          stacklevel=2)
+            self.path = None
         self._last = time.monotonic()
 
 
