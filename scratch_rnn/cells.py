@@ -245,3 +245,24 @@ def cell_of_shape(G_H: int, H: int, where: str = "params['weight_hh']") -> Cell:
             return cell
     shapes = ", ".join(f"({cell.gates}H, H)" if cell.gates > 1 else "(H, H)" for cell in CELLS.values())
     raise ValueError(f"{where}: expected shape {shapes}, got {(G_H, H)}")
+
+
+def compile_kernels(dtypes=("float32", "float64")) -> None:
+    """Run every cell's Numba forward and backward once on a tiny problem, in each of `dtypes`, with
+    each nonlinearity and the LSTM's projection: what a command calls before its first real call, so
+    that Numba's compilation (or its loading from the cache) happens while a line says so."""
+    rng = np.random.default_rng(0)
+    for cell in CELLS.values():
+        for dtype in map(np.dtype, dtypes):
+            p = {"weight_ih": rng.random((cell.gates * 3, 2)), "weight_hh": rng.random((cell.gates * 3, 3)),
+                 "bias_ih": rng.random(cell.gates * 3), "bias_hh": rng.random(cell.gates * 3)}
+            p = {k: (v - 0.5).astype(dtype) for k, v in p.items()}
+            x = rng.random((3, 2, 2)).astype(dtype)
+            for nl in cell.nonlinearities:
+                _, _, cache = cell.forward(p, x, backend="numba", nonlinearity=nl)
+                cell.backward(cache, np.ones((3, 2, 3), dtype))
+            if cell.projection:
+                q = {**p, "weight_hr": (rng.random((2, 3)) - 0.5).astype(dtype),
+                     "weight_hh": p["weight_hh"][:, :2].copy()}
+                _, _, cache = cell.forward(q, x, backend="numba")
+                cell.backward(cache, np.ones((3, 2, 2), dtype))

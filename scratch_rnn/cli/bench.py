@@ -65,6 +65,10 @@ def bench_command(args) -> int:
     if "train_step" in args.ops and all(v == "jax" for v in variants):
         args.parser.error("argument --variants: jax times forward + BPTT of one layer only, not a training step; "
                           "add --ops fwd_bwd, or another variant")
+    if "numba" in variants:
+        from ..cells import compile_kernels
+        from ..runs.progress import compiling
+        compiling(lambda: compile_kernels(args.dtypes))
     cases = bench.make_cases(sizes, cells=args.cells, dtypes=args.dtypes, ops=args.ops)
     rows = bench.measure(cases, variants, budget_s=args.budget)
     for reference in ("torch", "jax"):

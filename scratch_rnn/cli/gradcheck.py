@@ -43,6 +43,10 @@ def gradcheck_command(args) -> int:
     backends = ("numpy", "numba") if args.backend == "all" else (args.backend,)
     if args.out is not None:
         check_writable(args.out)
+    if "numba" in backends:
+        from ..cells import compile_kernels
+        from ..runs.progress import compiling
+        compiling(compile_kernels)
     rows = gradcheck.check_rows(backends=backends, seed=args.seed, with_torch=with_torch)
     print(gradcheck.format_rows(rows))
     stack_rows = [] if args.no_stacks else stacks.check_stack_rows(backends, args.seed, with_torch)

@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_write, save_figure, write_csv, write_json
-from ..runs import run_experiment
+from ..cells import compile_kernels
+from ..runs import progress, run_experiment
 from . import experiment as ex
 from .tasks import STEP_TASKS, get_step_task
 
@@ -21,7 +22,8 @@ def online(out: Path, quick: bool = False, seed: int = 0, figures: Path | None =
     the two figures into that folder too."""
     proto = ex.QUICK_ONLINE if quick else ex.ONLINE
     return run_experiment(out, {"command": "online", "protocol": proto}, ex.jobs(proto, seed), ex.run_job_safe, build,
-                          run, {"seed": seed, "quick": quick}, figures, ("learning_png", "cost_png"))
+                          run, {"seed": seed, "quick": quick}, figures, ("learning_png", "cost_png"),
+                          timing=progress.Uncalibrated(compile_kernels))
 
 
 def rows(results) -> tuple[list[dict], list[dict], list[dict]]:

@@ -115,8 +115,23 @@ class Calibrated:
 def compiling(prepare, stream=None) -> None:
     """Say that the kernels are being compiled (or loaded from Numba's cache), run `prepare()`, say how long."""
     stream = stream or sys.stderr
-    print("compiling the Numba kernels these runs use (up to a minute the first time on this machine; loaded from "
-          "Numba's cache after) ...", end="", file=stream, flush=True)
+    print("compiling the Numba kernels (up to a minute the first time on this machine; loaded from Numba's cache "
+          "after) ...", end="", file=stream, flush=True)
     t0 = time.perf_counter()
     prepare()
     print(f" ready in {time.perf_counter() - t0:.1f} s", file=stream, flush=True)
+
+
+class Uncalibrated:
+    """An experiment's timing without a calibration (its jobs' costs are relative only): ``prepare`` is
+    `prepare`, ``calibrate`` returns None, so the command says its runs and the bar its estimate from
+    the first finished ones (one short run per worker comes first)."""
+
+    def __init__(self, prepare):
+        self._prepare = prepare
+
+    def prepare(self, jobs) -> None:
+        self._prepare()
+
+    def calibrate(self, jobs) -> None:
+        return None

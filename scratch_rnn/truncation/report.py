@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_write, save_figure, write_csv, write_json
-from ..runs import run_experiment
+from ..cells import compile_kernels
+from ..runs import progress, run_experiment
 from . import experiment as tr
 
 
@@ -18,7 +19,8 @@ def truncation(out: Path, quick: bool = False, seed: int = 0, figures: Path | No
     proto = tr.QUICK_TRUNCATION if quick else tr.TRUNCATION
     return run_experiment(out, {"command": "truncation", "protocol": proto}, tr.jobs(proto, seed), tr.run_job_safe,
                           lambda out, results, failures, meta: build_truncation(out, results, failures, meta, proto),
-                          run, {"seed": seed, "quick": quick}, figures, ("fidelity_png", "training_png"))
+                          run, {"seed": seed, "quick": quick}, figures, ("fidelity_png", "training_png"),
+                          timing=progress.Uncalibrated(compile_kernels))
 
 
 def rows(results) -> tuple[list[dict], list[dict]]:
