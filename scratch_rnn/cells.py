@@ -250,7 +250,8 @@ def cell_of_shape(G_H: int, H: int, where: str = "params['weight_hh']") -> Cell:
 def compile_kernels(dtypes=("float32", "float64")) -> None:
     """Run every cell's Numba forward and backward once on a tiny problem, in each of `dtypes`, with
     each nonlinearity and the LSTM's projection: what a command calls before its first real call, so
-    that Numba's compilation (or its loading from the cache) happens while a line says so."""
+    that Numba's compilation (or its loading from the cache) happens while a line says so (RTRL's
+    compiled step: `scratch_rnn.rtrl.exact.compile_rtrl`)."""
     rng = np.random.default_rng(0)
     for cell in CELLS.values():
         for dtype in map(np.dtype, dtypes):

@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike
 from .._numba.rtrl import carry
 from .._resources import check_memory
 from .._validate import PARAM_NAMES, as_float_array, check_backend, check_shape, check_state, check_x
-from ..cells import Cell, get_cell
+from ..cells import CELLS, Cell, compile_kernels, get_cell
 
 
 @dataclass(frozen=True)
@@ -194,3 +194,18 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
         g_s0 += np.einsum("bs,bsr->br", g, N)
     return RTRLGrads(params=grads, h0=g_s0[:, :H], c0=g_s0[:, H:] if entry.cell_state else None)
 
+
+
+def compile_rtrl() -> None:
+    """The cells' kernels (`scratch_rnn.cells.compile_kernels`) and RTRL's compiled influence step, run
+    once on a tiny problem in both dtypes, with each nonlinearity: compiled, or loaded from the cache."""
+    compile_kernels()
+    rng = np.random.default_rng(0)
+    for cell in CELLS.values():
+        for dtype in (np.float32, np.float64):
+            p = {k: (rng.random(s) - 0.5).astype(dtype) for k, s in (
+                ("weight_ih", (cell.gates * 3, 2)), ("weight_hh", (cell.gates * 3, 3)), ("bias_ih", (cell.gates * 3,)),
+                ("bias_hh", (cell.gates * 3,)))}
+            x = rng.random((3, 2, 2)).astype(dtype)
+            for nl in cell.nonlinearities:
+                rtrl_gradients(cell.name, p, x, dh=np.ones((3, 2, 3), dtype), nonlinearity=nl, backend="numba")
