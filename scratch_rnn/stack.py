@@ -162,7 +162,7 @@ def _check_layer_shapes(params: dict, expected: list, cell: Cell, nd: int, H: in
     H and one P for the whole stack, as in nn.RNN / nn.LSTM / nn.GRU."""
     G = cell.gates
     for key in expected:
-        name, layer, _ = parse_state_dict_key(key)
+        name, layer, _ = parse_state_dict_key(key) or ("", 0, 0)      # every expected key parses
         want = {"weight_ih": (G * H, D if layer == 0 else nd * P), "weight_hh": (G * H, P), "bias_ih": (G * H,),
                 "bias_hh": (G * H,), "weight_hr": (P, H)}[name]
         value = params[key]

@@ -170,8 +170,12 @@ class _Recorder:
             self.bar.close()
 
     def interrupted(self, signum: int) -> Interrupted:
+        flying = len(self.schedule.in_flight)
         return Interrupted(signum, f"{len(self.store_.lines)} finished runs are stored in {self.store_.folder}, "
-                           f"{self.total - self.out.ran} were not run; run the same command again to resume where it stopped")
+                           f"{self.total - self.out.ran} are not"
+                           + (f" (the {flying} in flight lose at most their last half minute: their snapshots in "
+                              f"{self.store_.folder / inflight.INFLIGHT} continue them)" if flying else "")
+                           + "; run the same command again to resume where it stopped")
 
     def _on_signal(self, signum: int) -> None:
         if self.in_process and not self.storing:                 # in one process: stop the run in flight at once
@@ -212,6 +216,8 @@ class _Recorder:
             self.bar.update()
 
     def _show(self) -> None:
+        if self.bar is None:
+            return
         left = self.estimate.seconds_left(self.schedule.left_cost())
         self.bar.set_postfix_str((f"failed {self.out.failed}, " if self.out.failed else "")
                                  + ("estimating" if left is None else f"{span(left)} left"), refresh=False)

@@ -68,7 +68,8 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     powered_out = powered(out / "power", quick=quick, seed=seed, engine=engine, device=device, backend=backend,
                           figures=fig, **run, timing=timing)
     seconds += powered_out["seconds"]
-    workers = min(run.get("workers") or os.cpu_count(), os.cpu_count())
+    cores = os.cpu_count() or 1
+    workers = min(run.get("workers") or cores, cores)
     meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
                                        "workers": workers, "quick": quick})
     res = build_reproduce(out, fig, stored_records(store, nb_specs), stored_records(store, st_specs),
