@@ -25,7 +25,7 @@ from .cells import CELLS, Cell, get_cell
 from .gru import GRUCache, GRUGrads, gru_backward, gru_forward
 from .lstm import LSTMCache, LSTMGrads, lstm_backward, lstm_forward
 from .rnn import RNNCache, RNNGrads, rnn_backward, rnn_forward
-from .stack import StackCache, StackGrads, parse_state_dict_key, stack_backward, stack_forward, state_dict_key
+from .stack import StackCache, StackGrads, StackOutput, parse_state_dict_key, stack_backward, stack_forward, state_dict_key
 from .truncated import truncated_backward
 from .training.checkpoint import load_checkpoint, save_checkpoint
 from .training.engine import Engine, ScratchEngine, TrainingDiverged
@@ -40,7 +40,8 @@ from .training.train import History, evaluate, train
 __all__ = [
     "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
     "RNNCache", "RNNGrads", "LSTMCache", "LSTMGrads", "GRUCache", "GRUGrads",
-    "stack_forward", "stack_backward", "StackCache", "StackGrads", "state_dict_key", "parse_state_dict_key",
+    "stack_forward", "stack_backward", "StackOutput", "StackCache", "StackGrads", "state_dict_key",
+    "parse_state_dict_key",
     "truncated_backward", "CELLS", "Cell", "get_cell", "PARAM_NAMES",
     "init_pytorch_default", "init_forget_bias", "init_chrono", "init_orthogonal_recurrent",
     "init_identity_recurrent",

@@ -26,7 +26,7 @@ is run in groups of equal length, each one call of the cell, so the numbers are 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -97,6 +97,24 @@ class StackCache:
     groups: list                 # [(steps, batch indices)], one cell call each
     caches: dict                 # (layer, direction, group) -> the cell's cache (time reversed for direction 1)
     backend: str
+
+
+class StackOutput(NamedTuple):
+    """What `stack_forward` returns: a tuple ``(out, h_n, c_n, cache)`` in that order for every cell
+    (``out, h_n, c_n, cache = stack_forward(...)``), whose parts also have names (``res.out``).
+
+    Attributes:
+        out: The top layer's outputs, (T, B, num_directions * P) ((B, T, ...) with batch_first; 0 past
+            each sequence's length).
+        h_n: The final hidden states, (num_layers * num_directions, B, P).
+        c_n: The final cell states, (num_layers * num_directions, B, H), for the LSTM; None otherwise.
+        cache: The `StackCache` that `stack_backward` takes.
+    """
+
+    out: np.ndarray
+    h_n: np.ndarray
+    c_n: np.ndarray | None
+    cache: StackCache
 
 
 @dataclass(frozen=True)
@@ -196,7 +214,7 @@ def _groups(lengths, T: int, B: int) -> list:
 def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bidirectional: bool = False,
                   batch_first: bool = False, nonlinearity: str = "tanh", proj_size: int = 0,
                   h0: ArrayLike | None = None, c0: ArrayLike | None = None, lengths: ArrayLike | None = None,
-                  backend: str = "numpy") -> tuple[np.ndarray, np.ndarray, np.ndarray | None, StackCache]:
+                  backend: str = "numpy") -> StackOutput:
     """Run a stack of layers and directions over a sequence, exactly as ``nn.RNN``, ``nn.LSTM`` or ``nn.GRU``.
 
     Args:
@@ -216,10 +234,8 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
         backend: "numpy" (the reference) or "numba" (its compiled mirror).
 
     Returns:
-        ``(out, h_n, c_n, cache)`` with the module's shapes: out (T, B, num_directions * P) ((B, T,
-        ...) with batch_first; 0 past each sequence's length), h_n (num_layers * num_directions,
-        B, P), c_n (num_layers * num_directions, B, H) for the LSTM and None otherwise, and the
-        `StackCache` that `stack_backward` takes. P = proj_size, or H without a projection.
+        `StackOutput`: ``(out, h_n, c_n, cache)`` for every cell, by position or by name, with the
+        module's shapes (c_n None but for the LSTM; P = proj_size, or H without a projection).
 
     Raises:
         ValueError: An option, a key, a shape or a length is wrong (named in the message).
@@ -279,7 +295,8 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
                 out[:steps, idx, d * P:(d + 1) * P] = h[::-1] if d else h   # back to real time
         inp = out
     stack_cache = StackCache(cell, num_layers, nd, batch_first, (T, B, P), H, groups, caches, backend)
-    return (np.swapaxes(inp, 0, 1) if batch_first else inp), h_n, (c_n if spec.cell_state else None), stack_cache
+    return StackOutput((np.swapaxes(inp, 0, 1) if batch_first else inp), h_n, (c_n if spec.cell_state else None),
+                       stack_cache)
 
 
 def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = None, dc_n: ArrayLike | None = None,

@@ -260,3 +260,16 @@ def test_a_cache_edited_by_hand_is_refused(rng):
         h, _, c1 = entry.forward({k[:-3]: v for k, v in p.items()}, x)
         with pytest.raises(ValueError, match=r"cache.h: expected shape \(T, B, P\) = \(5, 2, 4\)"):
             entry.backward(dataclasses.replace(c1, h=h[:3]), np.ones_like(h))
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_result_unpacks_into_four_and_has_names_for_every_cell(cell, rng):
+    """`out, h_n, c_n, cache = stack_forward(...)` for every cell (c_n None but for the LSTM), and
+    the same parts by name."""
+    m = _module(cell, 2, 3, 2, True, False, "tanh")
+    params = {k: v.detach().numpy().copy() for k, v in m.state_dict().items()}
+    res = sr.stack_forward(params, rng.standard_normal((4, 2, 2)), cell, num_layers=2, bidirectional=True)
+    out, h_n, c_n, cache = res
+    assert res.out is out and res.h_n is h_n and res.c_n is c_n and res.cache is cache
+    assert isinstance(res, sr.StackOutput) and (c_n is not None) == (cell == "lstm")
+    assert sr.stack_backward(res.cache, np.ones_like(res.out)).x.shape == (4, 2, 2)
