@@ -59,7 +59,7 @@ def autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray | None
 
     Returns:
         NumPy arrays keyed like `scratch_rnn.gradcheck.QUANTITIES` (``weight_ih`` ..., ``x``, ``h0``,
-        ``c0``, ``h``, ``c``) and ``unrolled_<parameter>``.
+            ``c0``, ``h``, ``c``) and ``unrolled_<parameter>``.
 
     Raises:
         ValueError: An unknown cell.

@@ -45,7 +45,7 @@ def params_from_torch(module: nn.Module) -> dict:
 
     Returns:
         ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` (and ``weight_hr``) as NumPy copies of the
-        module's dtype.
+            module's dtype.
     """
     return {k: getattr(module, name).detach().cpu().numpy().copy() for k, name in _names(module).items()}
 

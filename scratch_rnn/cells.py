@@ -110,7 +110,7 @@ class Cell:
 
         Returns:
             ``(A, C, E)`` = (ds_t/dgi_t, ds_t/dgh_t, ds_t/ds_{t-1} through no product), per sequence
-            (`scratch_rnn.rtrl.exact` gives the recursion; each cell's module gives its own).
+                (`scratch_rnn.rtrl.exact` gives the recursion; each cell's module gives its own).
         """
         return self._step_jacobians(cache)
 

@@ -101,7 +101,7 @@ def gru_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
 
     Returns:
         ``(h, cache)``: every hidden state, (T, B, H), a read-only view of the cache's array; and
-        the `GRUCache` that `gru_backward` takes, holding copies of x, params and h0.
+            the `GRUCache` that `gru_backward` takes, holding copies of x, params and h0.
 
     Raises:
         ValueError: A shape, key or value is wrong (named in the message), or the

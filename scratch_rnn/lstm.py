@@ -116,8 +116,8 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
 
     Returns:
         ``(h, c, cache)``: every hidden state (T, B, P) and cell state (T, B, H), read-only views
-        of the cache's arrays (copy them to change them); and the `LSTMCache` that
-        `lstm_backward` takes, holding copies of x, params, h0 and c0.
+            of the cache's arrays (copy them to change them); and the `LSTMCache` that
+            `lstm_backward` takes, holding copies of x, params, h0 and c0.
 
     Raises:
         ValueError: A shape, key or value is wrong (named in the message), or the
@@ -160,7 +160,7 @@ def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = N
 
     Returns:
         `LSTMGrads`: every parameter gradient, dL/dx, dL/dh0, dL/dc0 and the totals dL/dh_t and
-        dL/dc_t for every t.
+            dL/dc_t for every t.
 
     Raises:
         TypeError: `cache` is not an `LSTMCache`, or an array has another dtype.

@@ -91,8 +91,8 @@ def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend
 
     Returns:
         ``(h, cache)``: every hidden state, (T, B, H), a read-only view of the cache's array (copy
-        it to change it); and the `RNNCache` that `rnn_backward` takes, holding copies of x,
-        params and h0.
+            it to change it); and the `RNNCache` that `rnn_backward` takes, holding copies of x,
+            params and h0.
 
     Raises:
         ValueError: A shape, key or value is wrong (named in the message), the nonlinearity is

@@ -57,7 +57,7 @@ def parse_state_dict_key(key: str) -> tuple[str, int, int] | None:
 
     Returns:
         (name, layer, direction): ``"bias_hh_l1_reverse"`` gives ("bias_hh", 1, 1); None for a key
-        that is no state_dict key (``"weight_hh"``, ``"head_weight"``).
+            that is no state_dict key (``"weight_hh"``, ``"head_weight"``).
     """
     stem, reverse = (key[:-len("_reverse")], 1) if key.endswith("_reverse") else (key, 0)
     name, sep, layer = stem.rpartition("_l")
@@ -235,7 +235,7 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
 
     Returns:
         `StackOutput`: ``(out, h_n, c_n, cache)`` for every cell, by position or by name, with the
-        module's shapes (c_n None but for the LSTM; P = proj_size, or H without a projection).
+            module's shapes (c_n None but for the LSTM; P = proj_size, or H without a projection).
 
     Raises:
         ValueError: An option, a key, a shape or a length is wrong (named in the message).
@@ -312,7 +312,7 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
 
     Returns:
         `StackGrads`: the gradient of every state_dict entry, of x, h0 (and c0), and the totals
-        dL/dh_t (dL/dc_t) of every layer and direction.
+            dL/dh_t (dL/dc_t) of every layer and direction.
 
     Raises:
         TypeError: `cache` is not a `StackCache`, or an array has another dtype.

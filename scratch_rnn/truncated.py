@@ -69,8 +69,8 @@ def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k:
 
     Returns:
         The cell's gradient type (`RNNGrads`, `LSTMGrads`, `GRUGrads`) holding the truncated
-        gradients, and in ``h`` (``c``) the truncated totals: dL/dh_t summed over the paths the
-        scheme keeps.
+            gradients, and in ``h`` (``c``) the truncated totals: dL/dh_t summed over the paths the
+            scheme keeps.
 
     Raises:
         TypeError: `cache` is not a cell's cache, or dh has another dtype.

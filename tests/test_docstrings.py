@@ -53,6 +53,11 @@ def _check_function(obj, sections, skip_self=False):
     returns = obj.returns
     if returns is not None and str(returns) not in ("None",) and obj.name != "__init__":
         assert "returns" in sections or "yields" in sections, f"{obj.path}: no Returns section"
+    for kind in ("returns", "yields"):
+        if kind in sections:                 # one entry: a continuation line not indented becomes a fake entry
+            entries = sections[kind].value   # with an invented type in the rendered table
+            assert len(entries) == 1, (f"{obj.path}: its {kind.title()} section parses into {len(entries)} entries "
+                                       f"({[e.description[:40] for e in entries]}): indent its continuation lines")
 
 
 @pytest.mark.parametrize("module,name", PUBLIC, ids=[f"{m}.{n}" for m, n in PUBLIC])

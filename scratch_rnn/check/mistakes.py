@@ -124,7 +124,7 @@ def backward(cell_gates: int, p: dict, x: np.ndarray, h0: np.ndarray, dh: np.nda
 
     Returns:
         ``{"weight_ih", "weight_hh", "bias_ih", "bias_hh", "x", "h0", "c0", "h"}`` (``h``: the total
-        dL/dh_t this variant carries, (T, B, H); ``c0`` the LSTM's dL/dc0, else None).
+            dL/dh_t this variant carries, (T, B, H); ``c0`` the LSTM's dL/dc0, else None).
     """
     fw = forward(cell_gates, p, x, h0, c0)
     T, B, D = x.shape

@@ -129,7 +129,7 @@ def profile_figure(report: Report, path: Path) -> Path | None:
 
     Returns:
         The path written, or None when there is nothing to draw (a correct pair, or a finding before
-        any number).
+            any number).
     """
     if not report.profile:
         return None

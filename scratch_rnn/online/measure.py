@@ -157,7 +157,7 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
 
     Returns:
         One dict per logged update: update, loss, accuracy, cosine, norm_ratio (the last two of the
-        batch the update used, before it).
+            batch the update used, before it).
 
     Raises:
         ValueError: An unknown method, cell or task.
@@ -255,7 +255,7 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
 
     Returns:
         ``(seconds, peak_bytes)``: the fastest of up to 20 untraced calls made within half a second
-        (at least one), and the peak of NumPy's allocations (tracemalloc) in one more, traced call.
+            (at least one), and the peak of NumPy's allocations (tracemalloc) in one more, traced call.
 
     Raises:
         ValueError: An unknown method.

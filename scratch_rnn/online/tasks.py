@@ -141,7 +141,7 @@ def step_loss(params: dict, task: StepTask, x: np.ndarray, y: np.ndarray):
 
     Returns:
         (BPTT's layer gradients, dL/dh_t (T, B, H), dL/dout_t (T, B, O), the head's gradients, the
-        mean loss over the scored steps and sequences).
+            mean loss over the scored steps and sequences).
     """
     layer = layer_params(params)
     spec = CELLS[cell_of(params)]

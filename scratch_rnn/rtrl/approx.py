@@ -112,7 +112,7 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
 
     Returns:
         `RTRLGrads` with the approximate parameter gradients; h0 and c0 are zeros (SnAp-1 keeps no
-        influence of the initial state).
+            influence of the initial state).
 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
@@ -185,7 +185,7 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
 
     Returns:
         `RTRLGrads` with the approximate parameter gradients; h0 is zeros (no influence of the
-        initial state is kept).
+            initial state is kept).
 
     Raises:
         ValueError: tau < 1, a projection, a wrong shape, or an unknown nonlinearity.

@@ -49,7 +49,7 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
 
     Returns:
         `RTRLGrads` with the estimated parameter gradients; h0 and c0 are zeros (UORO estimates the
-        parameters' gradient only).
+            parameters' gradient only).
 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
@@ -119,7 +119,7 @@ def kfrtrl_gradients(params: dict, x: ArrayLike, rng: np.random.Generator, h0: A
 
     Returns:
         `RTRLGrads` with the estimated parameter gradients (each sequence of the batch its own
-        estimate, summed); h0 is zeros.
+            estimate, summed); h0 is zeros.
 
     Raises:
         ValueError: A projection, a wrong shape, or an unknown nonlinearity.

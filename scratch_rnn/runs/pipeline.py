@@ -51,7 +51,7 @@ def run_experiment(out: Path, store_meta: dict, jobs: list, job_runner: Callable
 
     Returns:
         What `build` returned, with ``"seconds"`` (wall time of the runs), ``"outcome"`` (`Outcome`)
-        and, for each copied figure, ``files["figures_<key>"]``.
+            and, for each copied figure, ``files["figures_<key>"]``.
     """
     out = check_writable(out)
     if figures is not None:

@@ -133,7 +133,7 @@ def load_checkpoint(path: str | os.PathLike, expected_params: dict | None = None
 
     Returns:
         {"params", "optimizer", "config", "update", "rng", "history"}: rng a Generator in the saved
-        state, history a `History` or None.
+            state, history a `History` or None.
 
     Raises:
         ValueError: The file is missing, not a checkpoint, of an unknown format, or lacks or

@@ -72,7 +72,7 @@ class Engine(Protocol):
 
         Returns:
             The step's loss, accuracy (nan for a regression), gradient norm before clipping and, when
-            asked for, ``profile`` = {"h": ||dL/dh_t|| (T,), "c": ||dL/dc_t|| (T,), LSTM only}.
+                asked for, ``profile`` = {"h": ||dL/dh_t|| (T,), "c": ||dL/dc_t|| (T,), LSTM only}.
 
         Raises:
             TrainingDiverged: Something became NaN or inf; the state is that before the update.

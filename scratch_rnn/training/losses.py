@@ -65,7 +65,7 @@ def softmax_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[np.floating,
 
     Returns:
         ``(loss, dlogits)``: the mean loss (a scalar of the logits' dtype), and dL/dlogits =
-        (softmax(logits) - onehot(y)) / B, (B, C).
+            (softmax(logits) - onehot(y)) / B, (B, C).
 
     Raises:
         ValueError: The logits are not a non-empty (B, C) array, or a label is out of range.

@@ -61,7 +61,7 @@ def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: 
 
     Returns:
         The flat dict: the layer's arrays (``weight_ih`` ..., or ``weight_ih_l0`` ... for a stack) and
-        ``head_weight`` (C, H) (or (C, 2H) with two directions), ``head_bias`` (C,).
+            ``head_weight`` (C, H) (or (C, 2H) with two directions), ``head_bias`` (C,).
 
     Raises:
         ValueError: An unknown cell or init, or an init that needs t_max without it.
@@ -177,8 +177,8 @@ def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads 
 
     Returns:
         ``(grads, layer_grads)``: grads under the keys of the parameter dict; layer_grads the
-        layer's `RNNGrads`, `LSTMGrads` or `GRUGrads` (`StackGrads` for a stack), with the total
-        dL/dh_t (and dL/dc_t) for every t.
+            layer's `RNNGrads`, `LSTMGrads` or `GRUGrads` (`StackGrads` for a stack), with the total
+            dL/dh_t (and dL/dc_t) for every t.
     """
     dw, db, dh_last = linear_backward(cache.head, dout)
     g: RNNGrads | LSTMGrads | GRUGrads | StackGrads
