@@ -68,3 +68,32 @@ def test_the_range_runs_from_every_run_stopping_at_its_first_chance_to_every_bud
     assert (least, most) == pytest.approx(((20000 + 44000) * 1e-6 / 2, 2 * 600000 * 1e-6 / 2))
     assert progress.between(10, 600) == ("between 10 s (every run succeeding at its first chance) and 12 min "
                                          "(every run using its whole budget)")
+
+
+def test_workers_beyond_the_cores_are_capped_with_a_line_naming_both(tmp_path, capsys, monkeypatch):
+    """A million workers started a process per run (81 for `online --quick`, 9 GiB) and finished none."""
+    monkeypatch.setattr(executors, "cores", lambda: 2)
+    started = []
+    monkeypatch.setattr(executors, "_Local", lambda workers, run: started.append(workers) or _Inline(workers, run))
+    argv = ["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "6", "7", "--updates", "5",
+            "--seeds", "2", "--workers", "1000000", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert "--workers 1000000: more than this machine's 2 core(s); using 2 (one per core, for 6 run(s) to do)" in \
+        capsys.readouterr().err
+    assert started == [2]
+
+
+class _Inline:
+    """A pool of `workers` slots that runs each job at once, in this process."""
+
+    def __init__(self, workers, run):
+        self.slots, self.run = workers, run
+
+    def submit(self, job):
+        from concurrent.futures import Future
+        fut: Future = Future()
+        fut.set_result(self.run(job))
+        return fut
+
+    def close(self, now=False):
+        pass
