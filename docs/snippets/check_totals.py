@@ -23,5 +23,7 @@ for t in range(T):                                                         # unr
 (torch.stack(hs) * torch.from_numpy(dh)).sum().backward()
 totals = np.stack([h_t.grad.numpy() for h_t in hs])                        # autograd's dL/dh_t, every t
 
-assert np.abs(g.h - totals).max() <= 1e-10 * np.abs(totals).max()                # relative to the largest
-print("||dL/dh_t|| from t = 0 to T - 1:", np.linalg.norm(g.h, axis=(1, 2))[[0, T // 2, -1]])
+error = np.abs(g.h - totals).max() / np.abs(totals).max()                   # relative to the largest
+print(f"the totals dL/dh_t against autograd's: largest relative error {error:.1e}")
+assert error <= 1e-10
+print("||dL/dh_t|| at t = 0, T/2 and T - 1:", np.linalg.norm(g.h, axis=(1, 2))[[0, T // 2, -1]])
