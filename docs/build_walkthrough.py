@@ -37,6 +37,16 @@ def execute(quick: bool, timeout: int = 900):
     return nb
 
 
+def kernel_sources_hash() -> str:
+    """A hash of the compiled kernels' sources (scratch_rnn/_numba/*.py): stored in the executed notebook's
+    metadata, so that a test fails when the committed walkthrough's numbers are older than the kernels."""
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((HERE.parent / "scratch_rnn" / "_numba").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (under a minute); not for committing")
@@ -46,6 +56,8 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     nb = execute(args.quick)
+    from scratch_rnn._provenance import cpu_text
+    nb.metadata["scratch_rnn"] = {"kernel_sources": kernel_sources_hash(), "cpu": cpu_text(), "quick": args.quick}
     nbformat.write(nb, args.out)
     print(f"wrote {args.out}: executed in {time.perf_counter() - t0:.0f} s")
     return 0

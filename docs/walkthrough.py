@@ -65,12 +65,23 @@ print("the library's forward equals the loop above:", np.array_equal(h, h_by_han
 # %% [markdown]
 # ## 2. BPTT, line by line
 #
-# Take the loss $L = \sum_t \sum dh_t \odot h_t$ for a fixed `dh`: then $\partial L/\partial h_t$
-# *directly* is `dh[t]`, and everything else comes through the recurrence. Going backwards,
+# Take the loss $L = \sum_t \sum \texttt{dh}_t \odot h_t$ for a fixed `dh`: then $\partial L/\partial h_t$
+# *directly* is `dh[t]`, and everything else comes through the recurrence. Write a bar for a total
+# gradient, $\bar h_t = dL/dh_t$ through every path and $\bar a_t = dL/da_t$ (the notation of
+# [the math page](../math/) and [its glossary](../glossary/)). Going backwards,
 #
-# $$\frac{dL}{dh_t} = dh_t + \underbrace{da_{t+1} W_{hh}}_{\texttt{dh\_next}}, \qquad
-#   da_t = \frac{dL}{dh_t} \odot (1 - h_t^2),$$
-# $$dW_{ih} = \sum_t da_t^T x_t, \qquad dW_{hh} = \sum_t da_t^T h_{t-1}, \qquad db = \sum_t \sum_b da_t .$$
+# $$\bar h_t = \texttt{dh}_t + \underbrace{\bar a_{t+1} W_{hh}}_{\texttt{dh\_next}}, \qquad
+#   \bar a_t = \bar h_t \odot (1 - h_t^2),$$
+# $$\bar W_{ih} = \sum_t \bar a_t^\top x_t, \qquad \bar W_{hh} = \sum_t \bar a_t^\top h_{t-1}, \qquad
+#   \bar b = \sum_t \sum_b \bar a_t .$$
+#
+# The unrolled computation, forward in black and the backward recurrence in red: each total
+# $\bar h_t$ is what the loss sends into $h_t$ directly plus what step $t+1$ sends back.
+
+# %%
+from IPython.display import Image
+
+Image(filename="figures/unrolled_rnn.png")
 
 # %%
 dh = rng.standard_normal((T, B, H))
@@ -116,7 +127,11 @@ print(f"{'h (all t)':10s} vs torch (unrolled cells with retain_grad) {max_rel_er
 # $c_t = f_t \odot c_{t-1} + i_t \odot g_t$ and $h_t = o_t \odot \tanh(c_t)$. Along the cell path
 # alone, $dL/dc_s = dL/dc_t \prod_{k=s+1}^{t} f_k$: the forget gates decide what survives. Below,
 # a loss at the last step only, and the exact $\|dL/dc_t\|$ next to the cell-path term, with
-# PyTorch's default initialisation (forget gate near 0.5) and with a forget bias of 1.
+# PyTorch's default initialisation (forget gate near 0.5) and with a forget bias of 1. First the
+# picture: the cell path runs along the top, and going back it multiplies by $f$ alone.
+
+# %%
+Image(filename="figures/unrolled_lstm.png")
 
 # %%
 T_lstm = 30 if QUICK else 60
@@ -140,7 +155,13 @@ plt.show()
 # %% [markdown]
 # PyTorch's GRU puts $b_{hn}$ *inside* the reset product,
 # $n_t = \tanh(x_t W_{in}^T + b_{in} + r_t \odot (h_{t-1} W_{hn}^T + b_{hn}))$, where Cho et al. (2014)
-# reset the state before the product. The two differ, and `sr.gru_forward` is `nn.GRU`:
+# reset the state before the product. Where the reset gate acts, forward and back:
+
+# %%
+Image(filename="figures/unrolled_gru.png")
+
+# %% [markdown]
+# The two forms differ, and `sr.gru_forward` is `nn.GRU`:
 
 # %%
 import torch
@@ -297,6 +318,9 @@ from scratch_rnn.bench.measure import Case, add_ratios, measure
 
 rows = add_ratios(measure([Case("fwd_bwd", "lstm", "float32", 100, 32, 64, 1)], ["numba", "torch"],
                           budget_s=0.2 if QUICK else 2.0, progress=False))
+from scratch_rnn._provenance import cpu_text
+
+print(f"on {cpu_text()}, scratch_rnn {sr.__version__}:")
 for r in rows:
     print(f"{r['variant']:6s} {r['median_s'] * 1e3:7.2f} ms   (speedup vs torch {r['speedup_vs_torch']:.2f}x)")
 

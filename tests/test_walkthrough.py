@@ -25,7 +25,7 @@ def _outputs(nb, kind):
 def test_walkthrough_runs_headless_in_quick_mode():
     nb = _builder().execute(quick=True, timeout=300)             # raises CellExecutionError on any failing cell
     assert not _outputs(nb, lambda o: o.output_type == "error")
-    assert len(_outputs(nb, lambda o: "image/png" in o.get("data", {}))) == 5   # sections 3, 4, 5, 6 and 9
+    assert len(_outputs(nb, lambda o: "image/png" in o.get("data", {}))) == 8   # 3 diagrams; sections 3, 4, 5, 6, 9
     text = "".join(o.get("text", "") for o in _outputs(nb, lambda o: o.output_type == "stream"))
     assert "the library's forward equals the loop above: True" in text
     assert "k = T, chunks: equal to full BPTT bit for bit: True" in text
@@ -44,4 +44,16 @@ def test_committed_notebook_is_the_executed_source():
     assert all(c.execution_count for c in code)                  # every cell was run, in order
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1))
     assert not _outputs(stored, lambda o: o.output_type == "error")
-    assert len(_outputs(stored, lambda o: "image/png" in o.get("data", {}))) == 5
+    assert len(_outputs(stored, lambda o: "image/png" in o.get("data", {}))) == 8
+
+
+def test_committed_notebook_was_executed_with_the_kernels_of_today():
+    """Its numbers (the speed row, the timings) are only as new as the kernels it ran: a change to
+    scratch_rnn/_numba/ without executing the notebook again fails here."""
+    nb = nbformat.read(DOCS / "walkthrough.ipynb", as_version=4)
+    stored = nb.metadata.get("scratch_rnn", {})
+    assert stored.get("quick") is False, "the committed notebook must be the full run, not --quick"
+    assert stored.get("kernel_sources") == _builder().kernel_sources_hash(), (
+        "docs/walkthrough.ipynb was executed with other kernel sources than scratch_rnn/_numba/ holds now: run "
+        "`python docs/build_walkthrough.py` and commit the notebook")
+    assert stored.get("cpu"), "the notebook names the CPU its numbers come from"
