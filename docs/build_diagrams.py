@@ -45,6 +45,15 @@ def legend(ax, x, y):
     ax.text(x + 8.0, y, "from the loss directly", va="center", fontsize=11, color=DIRECT)
 
 
+def finish(fig, ax, path: Path, where, caption: str, legend_y: float) -> Path:
+    """The caption (the recurrence in one line) and the legend, then the file."""
+    ax.text(*where, caption, ha="center", fontsize=12)
+    legend(ax, 0.3, legend_y)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
 def canvas(width, height):
     fig, ax = plt.subplots(figsize=(width, height))
     ax.set_xlim(0, width * 1.0)
@@ -71,12 +80,9 @@ def unrolled_rnn(path: Path) -> Path:
         arrow(ax, (prev[0], prev[1] + 0.12), (x, 2.52), label=r"$W_{hh}$", offset=(0, 0.28), shrink=26)
         arrow(ax, (x, 2.28), (prev[0], prev[1] - 0.12), color=BACKWARD, dashed=True,
               label=r"$\bar a_{" + t + r"} W_{hh}$", offset=(0, -0.32), shrink=26)
-    ax.text(6.4, 0.0, r"$\bar h_t = \mathtt{dh}_t + \bar a_{t+1} W_{hh}$,   $\bar a_t = \bar h_t \odot (1 - h_t^2)$:"
-            r" each total is what the loss sends to $h_t$ plus what step $t+1$ sends back", ha="center", fontsize=12)
-    legend(ax, 0.3, 5.0)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, ax, path, (6.4, 0.0), r"$\bar h_t = \mathtt{dh}_t + \bar a_{t+1} W_{hh}$,   "
+                  r"$\bar a_t = \bar h_t \odot (1 - h_t^2)$: each total is what the loss sends to $h_t$ plus what "
+                  r"step $t+1$ sends back", 5.0)
 
 
 def lstm_cell_path(path: Path) -> Path:
@@ -99,12 +105,8 @@ def lstm_cell_path(path: Path) -> Path:
         arrow(ax, ph, (x - 1.5, 0.5), label=r"$W_{hh}$", offset=(-0.3, -0.15), shrink=18)
         arrow(ax, (x + 0.3, 2.9), (x + 0.3, 1.9), color=DIRECT, dashed=True, shrink=0)
         ax.text(x + 0.55, 2.45, rf"$\mathtt{{dh}}_{{{t}}}$", color=DIRECT, fontsize=11)
-    ax.text(6.4, 5.0, r"$\bar c_t = \bar c_{t+1} \odot f_{t+1} + \bar h_t \odot o_t \odot (1 - \tanh^2 c_t)$:"
-            r" along the cell path alone, $dL/dc_s = dL/dc_t \, \prod_{k=s+1}^{t} f_k$", ha="center", fontsize=12)
-    legend(ax, 0.3, 5.5)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, ax, path, (6.4, 5.0), r"$\bar c_t = \bar c_{t+1} \odot f_{t+1} + \bar h_t \odot o_t \odot "
+                  r"(1 - \tanh^2 c_t)$: along the cell path alone, $dL/dc_s = dL/dc_t \, \prod_{k=s+1}^{t} f_k$", 5.5)
 
 
 def gru_reset_path(path: Path) -> Path:
@@ -131,17 +133,15 @@ def gru_reset_path(path: Path) -> Path:
           offset=(-3.8, -0.22), shrink=30)
     arrow(ax, (8.6, 4.45), (4.4, 4.45), color=BACKWARD, dashed=True,
           label=r"$\bar g^h = [\bar a^{[r]}, \bar a^{[z]}, \bar a^{[n]} \odot r_t]$", offset=(0, -0.3), shrink=75)
-    ax.text(6.5, 5.7, r"$\bar h_{t-1} = \bar h_t \odot z_t + \bar g^h_t W_{hh} + \mathtt{dh}_{t-1}$: the two biases"
-            r" get different gradients, since $r_t$ multiplies $b_{hn}$ too", ha="center", fontsize=12)
-    legend(ax, 0.3, 6.3)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return finish(fig, ax, path, (6.5, 5.7), r"$\bar h_{t-1} = \bar h_t \odot z_t + \bar g^h_t W_{hh} + "
+                  r"\mathtt{dh}_{t-1}$: the two biases get different gradients, since $r_t$ multiplies $b_{hn}$ "
+                  r"too", 6.3)
 
 
 def main() -> None:
     FIGURES.mkdir(exist_ok=True)
-    for draw, name in ((unrolled_rnn, "unrolled_rnn"), (lstm_cell_path, "unrolled_lstm"), (gru_reset_path, "unrolled_gru")):
+    for draw, name in ((unrolled_rnn, "unrolled_rnn"), (lstm_cell_path, "unrolled_lstm"),
+                       (gru_reset_path, "unrolled_gru")):
         print("wrote", draw(FIGURES / f"{name}.png"))
 
 
