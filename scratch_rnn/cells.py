@@ -221,6 +221,10 @@ def get_cell(name: str) -> Cell:
 
     Raises:
         ValueError: An unknown name, listing the cells.
+
+    Examples:
+        >>> sr.get_cell("lstm").gates, sr.get_cell("gru").cell_state
+        (4, False)
     """
     try:
         return CELLS[name]

@@ -107,6 +107,12 @@ def gru_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None,
         ValueError: A shape, key or value is wrong (named in the message), or the
             pre-activations could overflow the dtype.
         TypeError: An array is not float32 or float64, or not of x's dtype.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("gru", 3, 4, np.random.default_rng(0))   # weight_ih (12, 3), ...
+        >>> h, cache = sr.gru_forward(p, np.ones((5, 2, 3)))
+        >>> h.shape
+        (5, 2, 4)
     """
     x = check_x(x)
     T, B, D = x.shape
@@ -142,6 +148,13 @@ def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str | None = None) -> 
     Raises:
         TypeError: `cache` is not a `GRUCache`, or dh has another dtype.
         ValueError: dh has the wrong shape or a NaN or inf, or the backend is unknown.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("gru", 3, 4, np.random.default_rng(0))
+        >>> h, cache = sr.gru_forward(p, np.ones((5, 2, 3)))
+        >>> g = sr.gru_backward(cache, np.ones_like(h))                           # a loss at every step
+        >>> bool(np.allclose(g.params["bias_ih"], g.params["bias_hh"]))           # the GRU's two biases differ
+        False
     """
     if not isinstance(cache, GRUCache):
         raise TypeError(f"cache: expected the GRUCache returned by gru_forward, got {type(cache).__name__}")

@@ -123,6 +123,12 @@ def lstm_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: Ar
         ValueError: A shape, key or value is wrong (named in the message), or the
             pre-activations could overflow the dtype.
         TypeError: An array is not float32 or float64, or not of x's dtype.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("lstm", 3, 4, np.random.default_rng(0))  # weight_ih (16, 3), ...
+        >>> h, c, cache = sr.lstm_forward(p, np.ones((5, 2, 3)))
+        >>> h.shape, c.shape
+        ((5, 2, 4), (5, 2, 4))
     """
     x = check_x(x)
     T, B, D = x.shape
@@ -165,6 +171,13 @@ def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = N
     Raises:
         TypeError: `cache` is not an `LSTMCache`, or an array has another dtype.
         ValueError: dh or dc_last has the wrong shape or a NaN or inf, or the backend is unknown.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("lstm", 3, 4, np.random.default_rng(0))
+        >>> h, c, cache = sr.lstm_forward(p, np.ones((5, 2, 3)))
+        >>> g = sr.lstm_backward(cache, np.zeros_like(h), dc_last=np.ones((2, 4)))   # a loss on c_{T-1} only
+        >>> g.c.shape, bool(np.all(g.h[-1] == 0))                                 # dL/dc_t for every t
+        ((5, 2, 4), True)
     """
     if not isinstance(cache, LSTMCache):
         raise TypeError(f"cache: expected the LSTMCache returned by lstm_forward, got {type(cache).__name__}")

@@ -98,6 +98,12 @@ def rnn_forward(params: dict, x: ArrayLike, h0: ArrayLike | None = None, backend
         ValueError: A shape, key or value is wrong (named in the message), the nonlinearity is
             unknown, the pre-activations could overflow the dtype, or a ReLU state overflowed.
         TypeError: An array is not float32 or float64, or not of x's dtype.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("rnn", 3, 4, np.random.default_rng(0))   # weight_ih (4, 3), ...
+        >>> h, cache = sr.rnn_forward(p, np.ones((5, 2, 3)))                      # x: (T, B, D) = (5, 2, 3)
+        >>> h.shape
+        (5, 2, 4)
     """
     if nonlinearity not in NONLINEARITIES:
         raise ValueError(f"nonlinearity: expected one of {NONLINEARITIES}, got {nonlinearity!r}")
@@ -144,6 +150,15 @@ def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str | None = None) -> 
     Raises:
         TypeError: `cache` is not an `RNNCache`, or dh has another dtype.
         ValueError: dh has the wrong shape or a NaN or inf, or the backend is unknown.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("rnn", 3, 4, np.random.default_rng(0))
+        >>> h, cache = sr.rnn_forward(p, np.ones((5, 2, 3)))
+        >>> dh = np.zeros_like(h)
+        >>> dh[-1] = 1.0                                                          # a loss on the last state only
+        >>> g = sr.rnn_backward(cache, dh)
+        >>> g.h.shape, g.params["weight_hh"].shape                                # dL/dh_t for every t
+        ((5, 2, 4), (4, 4))
     """
     if not isinstance(cache, RNNCache):
         raise TypeError(f"cache: expected the RNNCache returned by rnn_forward, got {type(cache).__name__}")

@@ -45,6 +45,10 @@ def state_dict_key(name: str, layer: int, direction: int) -> str:
 
     Returns:
         ``weight_ih_l0``, ``bias_hh_l1_reverse``, ...
+
+    Examples:
+        >>> sr.state_dict_key("weight_hh", 1, 1)
+        'weight_hh_l1_reverse'
     """
     return f"{name}_l{layer}" + ("_reverse" if direction else "")
 
@@ -58,6 +62,12 @@ def parse_state_dict_key(key: str) -> tuple[str, int, int] | None:
     Returns:
         (name, layer, direction): ``"bias_hh_l1_reverse"`` gives ("bias_hh", 1, 1); None for a key
             that is no state_dict key (``"weight_hh"``, ``"head_weight"``).
+
+    Examples:
+        >>> sr.parse_state_dict_key("bias_ih_l2_reverse")
+        ('bias_ih', 2, 1)
+        >>> sr.parse_state_dict_key("head_weight") is None
+        True
     """
     stem, reverse = (key[:-len("_reverse")], 1) if key.endswith("_reverse") else (key, 0)
     name, sep, layer = stem.rpartition("_l")
@@ -240,6 +250,15 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
     Raises:
         ValueError: An option, a key, a shape or a length is wrong (named in the message).
         TypeError: `params` is not a dict, or an array is not float32 or float64.
+
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> params = {sr.state_dict_key(name, layer, 0): w                       # a 2-layer nn.GRU's state_dict
+        ...           for layer, D in enumerate((3, 4))
+        ...           for name, w in sr.init_pytorch_default("gru", D, 4, rng).items()}
+        >>> out, h_n, c_n, cache = sr.stack_forward(params, np.ones((5, 2, 3)), "gru", num_layers=2)
+        >>> out.shape, h_n.shape, c_n is None
+        ((5, 2, 4), (2, 2, 4), True)
     """
     spec = get_cell(cell)
     spec.check_options(nonlinearity=nonlinearity, c0=c0)
@@ -317,6 +336,16 @@ def stack_backward(cache: StackCache, dout: ArrayLike, dh_n: ArrayLike | None = 
     Raises:
         TypeError: `cache` is not a `StackCache`, or an array has another dtype.
         ValueError: A shape is wrong, or dc_n is given for a cell without a cell state.
+
+    Examples:
+        >>> rng = np.random.default_rng(0)
+        >>> params = {sr.state_dict_key(name, layer, 0): w
+        ...           for layer, D in enumerate((3, 4))
+        ...           for name, w in sr.init_pytorch_default("lstm", D, 4, rng).items()}
+        >>> res = sr.stack_forward(params, np.ones((5, 2, 3)), "lstm", num_layers=2)
+        >>> g = sr.stack_backward(res.cache, np.ones_like(res.out))
+        >>> g.params["weight_hh_l1"].shape, g.h[0, 0].shape, g.c[1, 0].shape    # the totals of every layer
+        ((16, 4), (5, 2, 4), (5, 2, 4))
     """
     if not isinstance(cache, StackCache):
         raise TypeError(f"cache: expected the StackCache returned by stack_forward, got {type(cache).__name__}")

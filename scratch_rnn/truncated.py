@@ -76,6 +76,14 @@ def truncated_backward(cache: RNNCache | LSTMCache | GRUCache, dh: ArrayLike, k:
         TypeError: `cache` is not a cell's cache, or dh has another dtype.
         ValueError: k, the scheme, the backend or a shape is wrong, or dc_last is given for a
             cell without a cell state.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("rnn", 3, 4, np.random.default_rng(0))
+        >>> h, cache = sr.rnn_forward(p, np.ones((6, 2, 3)))
+        >>> dh = np.ones_like(h)
+        >>> full, cut = sr.rnn_backward(cache, dh), sr.truncated_backward(cache, dh, k=2)
+        >>> bool(np.allclose(cut.h[-2:], full.h[-2:])), bool(np.allclose(cut.h[0], full.h[0]))   # chunks of 2 steps
+        (True, False)
     """
     cell = cell_of_cache(cache)
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:

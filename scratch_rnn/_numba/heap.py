@@ -41,6 +41,10 @@ def set_heap_settling(enabled: bool) -> None:
 
     Raises:
         TypeError: `enabled` is not a bool.
+
+    Examples:
+        >>> sr.set_heap_settling(False)                                            # keep glibc's own adaptation
+        >>> sr.set_heap_settling(True)
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled: expected True or False, got {enabled!r}")
@@ -52,6 +56,10 @@ def heap_settled() -> bool:
 
     Returns:
         True once the first kernel call made it; False before, when switched off, or off glibc.
+
+    Examples:
+        >>> isinstance(sr.heap_settled(), bool)
+        True
     """
     return _state["settled"]
 

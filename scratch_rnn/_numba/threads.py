@@ -48,6 +48,12 @@ def set_num_threads(n: int | None) -> None:
 
     Raises:
         ValueError: n is neither None nor an integer >= 1.
+
+    Examples:
+        >>> sr.set_num_threads(1)                                                  # the kernels' BLAS on one thread
+        >>> sr.get_num_threads()
+        1
+        >>> sr.set_num_threads(None)                                               # back to the library's default
     """
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"n: expected an integer >= 1 or None (the BLAS's own default), got {n!r}")
@@ -59,6 +65,14 @@ def get_num_threads() -> int | None:
 
     Returns:
         The count (1 by default), or None for the BLAS's own default.
+
+    Examples:
+        >>> sr.set_num_threads(2)
+        >>> sr.get_num_threads()
+        2
+        >>> sr.set_num_threads(None)
+        >>> sr.get_num_threads() is None
+        True
     """
     return _state["threads"]
 
@@ -72,6 +86,13 @@ def num_threads(n: int | None) -> Iterator[None]:
 
     Yields:
         None: the kernels called inside the block use n threads.
+
+    Examples:
+        >>> with sr.num_threads(1):
+        ...     sr.get_num_threads()
+        1
+        >>> sr.get_num_threads() is None
+        True
     """
     before = get_num_threads()
     set_num_threads(n)

@@ -63,6 +63,14 @@ def save_checkpoint(path: str | os.PathLike, params: dict, optimizer_state: dict
     Raises:
         TypeError: `rng` is not a ``numpy.random.Generator``.
         ValueError: `rng` runs over a bit generator that cannot be restored.
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> p = sr.init_model("rnn", 1, 4, 2, np.random.default_rng(0))
+        >>> opt = sr.Adam(p)
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "model.npz"
+        >>> sr.save_checkpoint(path, p, opt.state(), {"cell": "rnn"}, 0, np.random.default_rng(1)) == path
+        True
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
@@ -138,6 +146,15 @@ def load_checkpoint(path: str | os.PathLike, expected_params: dict | None = None
     Raises:
         ValueError: The file is missing, not a checkpoint, of an unknown format, or lacks or
             misshapes a parameter (the message names the path and what is wrong).
+
+    Examples:
+        >>> import tempfile, pathlib
+        >>> p = sr.init_model("rnn", 1, 4, 2, np.random.default_rng(0))
+        >>> path = sr.save_checkpoint(pathlib.Path(tempfile.mkdtemp()) / "model.npz", p, sr.Adam(p).state(),
+        ...                           {"cell": "rnn"}, 7, np.random.default_rng(1))
+        >>> ckpt = sr.load_checkpoint(path, expected_params=p)
+        >>> ckpt["update"], bool(np.array_equal(ckpt["params"]["weight_hh"], p["weight_hh"]))
+        (7, True)
     """
     path = Path(path)
     z = _read(path)

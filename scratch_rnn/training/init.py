@@ -42,6 +42,11 @@ def init_pytorch_default(cell: str, input_size: int, hidden_size: int, rng: np.r
     Raises:
         ValueError: An unknown cell, or a size that is not an integer >= 1.
         TypeError: `rng` is not a ``numpy.random.Generator``, or the dtype is not a float dtype.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("lstm", 3, 4, np.random.default_rng(0))
+        >>> {k: v.shape for k, v in p.items()}
+        {'weight_ih': (16, 3), 'weight_hh': (16, 4), 'bias_ih': (16,), 'bias_hh': (16,)}
     """
     G, dtype = _check_sizes(cell, input_size, hidden_size, rng, dtype)
     H, D = hidden_size, input_size
@@ -66,6 +71,11 @@ def init_forget_bias(params: dict, value: float = 1.0) -> dict:
 
     Raises:
         ValueError: `params` are not an LSTM's.
+
+    Examples:
+        >>> p = sr.init_forget_bias(sr.init_pytorch_default("lstm", 3, 4, np.random.default_rng(0)), 1.0)
+        >>> float(p["bias_ih"][4:8].sum() + p["bias_hh"][4:8].sum()) / 4                  # the forget gate's bias
+        1.0
     """
     H = _lstm_hidden(params)
     out = {k: v.copy() for k, v in params.items()}
@@ -91,6 +101,12 @@ def init_chrono(params: dict, t_max: float, rng: np.random.Generator) -> dict:
 
     Raises:
         ValueError: `params` are not an LSTM's, or t_max <= 2.
+
+    Examples:
+        >>> p = sr.init_pytorch_default("lstm", 3, 4, np.random.default_rng(0))
+        >>> p = sr.init_chrono(p, 100, np.random.default_rng(1))
+        >>> bool(np.all(p["bias_ih"][4:8] >= 0) and np.all(p["bias_ih"][4:8] <= np.log(99)))   # b_f = log U(1, 99)
+        True
     """
     H = _lstm_hidden(params)
     if not t_max > 2:
@@ -116,6 +132,13 @@ def init_orthogonal_recurrent(params: dict, rng: np.random.Generator, gain: floa
 
     Returns:
         A copy of `params` with orthogonal recurrent blocks.
+
+    Examples:
+        >>> p = sr.init_orthogonal_recurrent(sr.init_pytorch_default("rnn", 3, 4, np.random.default_rng(0)),
+        ...                                  np.random.default_rng(1))
+        >>> W = p["weight_hh"]
+        >>> bool(np.allclose(W @ W.T, np.eye(4)))
+        True
     """
     out = {k: v.copy() for k, v in params.items()}
     GH, H = out["weight_hh"].shape
@@ -142,6 +165,11 @@ def init_identity_recurrent(params: dict, gain: float = 1.0) -> dict:
 
     Raises:
         ValueError: `params` are not an RNN's (weight_hh (H, H)).
+
+    Examples:
+        >>> p = sr.init_identity_recurrent(sr.init_pytorch_default("rnn", 3, 4, np.random.default_rng(0)))
+        >>> bool(np.array_equal(p["weight_hh"], np.eye(4)))
+        True
     """
     out = {k: v.copy() for k, v in params.items()}
     GH, H = out["weight_hh"].shape

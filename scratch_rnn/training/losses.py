@@ -35,6 +35,11 @@ def linear_forward(weight: np.ndarray, bias: np.ndarray, h: np.ndarray) -> tuple
 
     Returns:
         ``(logits, cache)``: logits (B, C), and what `linear_backward` needs.
+
+    Examples:
+        >>> logits, cache = sr.linear_forward(np.ones((2, 4)), np.zeros(2), np.ones((3, 4)))   # (C, H), (C,), (B, H)
+        >>> logits.tolist()
+        [[4.0, 4.0], [4.0, 4.0], [4.0, 4.0]]
     """
     return h @ weight.T + bias, (weight, h)
 
@@ -48,6 +53,12 @@ def linear_backward(cache: tuple, dlogits: np.ndarray) -> tuple[np.ndarray, np.n
 
     Returns:
         ``(dweight, dbias, dh)``: (C, H), (C,) and (B, H).
+
+    Examples:
+        >>> logits, cache = sr.linear_forward(np.ones((2, 4)), np.zeros(2), np.ones((3, 4)))
+        >>> dw, db, dh = sr.linear_backward(cache, np.ones((3, 2)))
+        >>> dw.shape, db.tolist(), dh.shape
+        ((2, 4), [3.0, 3.0], (3, 4))
     """
     weight, h = cache
     return dlogits.T @ h, dlogits.sum(axis=0), dlogits @ weight
@@ -70,6 +81,11 @@ def softmax_cross_entropy(logits: ArrayLike, y: ArrayLike) -> tuple[np.floating,
     Raises:
         ValueError: The logits are not a non-empty (B, C) array, or a label is out of range.
         TypeError: The labels are not integers, or the logits not float.
+
+    Examples:
+        >>> loss, dlogits = sr.softmax_cross_entropy(np.zeros((2, 3)), np.array([0, 2]))
+        >>> round(float(loss), 4), dlogits.shape                                   # log 3 for uniform logits
+        (1.0986, (2, 3))
     """
     logits = as_float_array("logits", logits)
     if logits.ndim != 2 or logits.shape[0] == 0 or logits.shape[1] == 0:
@@ -103,6 +119,11 @@ def mse_loss(pred: ArrayLike, target: ArrayLike) -> tuple[np.floating, np.ndarra
     Raises:
         ValueError: The shapes differ, or a value is NaN or inf.
         TypeError: A dtype is not float, or the two differ.
+
+    Examples:
+        >>> loss, dpred = sr.mse_loss(np.array([[1.0], [3.0]]), np.array([[0.0], [1.0]]))
+        >>> float(loss), dpred.ravel().tolist()
+        (2.5, [1.0, 2.0])
     """
     pred = as_float_array("pred", pred)
     target = as_float_array("target", target, pred.dtype)

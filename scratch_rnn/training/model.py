@@ -65,6 +65,11 @@ def init_model(cell: str, input_size: int, hidden_size: int, outputs: int, rng: 
 
     Raises:
         ValueError: An unknown cell or init, or an init that needs t_max without it.
+
+    Examples:
+        >>> p = sr.init_model("gru", 1, 8, 2, np.random.default_rng(0))          # a layer and a 2-class head
+        >>> sorted(p)
+        ['bias_hh', 'bias_ih', 'head_bias', 'head_weight', 'weight_hh', 'weight_ih']
     """
     if cell not in CELLS:
         raise ValueError(f"cell: expected one of {tuple(CELLS)}, got {cell!r}")
@@ -150,6 +155,12 @@ def model_forward(params: dict, x: ArrayLike, backend: str = "numba") -> tuple[n
 
     Raises:
         ValueError: The head's keys are missing, or the layer's inputs are wrong.
+
+    Examples:
+        >>> p = sr.init_model("rnn", 1, 8, 2, np.random.default_rng(0))
+        >>> logits, cache = sr.model_forward(p, np.ones((5, 3, 1), np.float32))  # the head reads h_{T-1}
+        >>> logits.shape
+        (3, 2)
     """
     for k in HEAD_KEYS:
         if k not in params:
@@ -179,6 +190,14 @@ def model_backward(cache: ModelCache, dout: np.ndarray) -> tuple[dict, RNNGrads 
         ``(grads, layer_grads)``: grads under the keys of the parameter dict; layer_grads the
             layer's `RNNGrads`, `LSTMGrads` or `GRUGrads` (`StackGrads` for a stack), with the total
             dL/dh_t (and dL/dc_t) for every t.
+
+    Examples:
+        >>> p = sr.init_model("rnn", 1, 8, 2, np.random.default_rng(0))
+        >>> logits, cache = sr.model_forward(p, np.ones((5, 3, 1), np.float32))
+        >>> loss, dlogits = sr.softmax_cross_entropy(logits, np.array([0, 1, 1]))
+        >>> grads, layer = sr.model_backward(cache, dlogits)
+        >>> sorted(grads) == sorted(p), layer.h.shape                              # and dL/dh_t for every t
+        (True, (5, 3, 8))
     """
     dw, db, dh_last = linear_backward(cache.head, dout)
     g: RNNGrads | LSTMGrads | GRUGrads | StackGrads

@@ -189,6 +189,11 @@ def clip_grad_norm(grads: dict, max_norm: float) -> float:
 
     Raises:
         ValueError: max_norm is not a finite number > 0.
+
+    Examples:
+        >>> grads = {"w": np.array([3.0, 4.0])}
+        >>> sr.clip_grad_norm(grads, 1.0), grads["w"].round(6).tolist()          # the norm before, scaled in place
+        (5.0, [0.6, 0.8])
     """
     _positive("max_norm", max_norm)
     total = global_norm(grads)

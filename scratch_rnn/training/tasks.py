@@ -72,6 +72,11 @@ def temporal_xor(T: int, B: int, rng: np.random.Generator,
     Raises:
         ValueError: T or B is not an integer in range.
         TypeError: `rng` is not a ``numpy.random.Generator``.
+
+    Examples:
+        >>> x, y = sr.temporal_xor(10, 4, np.random.default_rng(0))
+        >>> x.shape, y.shape, bool(np.array_equal(y, (x[0, :, 0] != x[-1, :, 0]).astype(y.dtype)))
+        ((10, 4, 1), (4,), True)
     """
     _check(T, B, rng, 2)
     x, first, last = _xor_sequences(T, B, rng, dtype)
@@ -94,6 +99,11 @@ def first_bit(T: int, B: int, rng: np.random.Generator,
     Raises:
         ValueError: T or B is not an integer in range.
         TypeError: `rng` is not a ``numpy.random.Generator``.
+
+    Examples:
+        >>> x, y = sr.first_bit(10, 4, np.random.default_rng(0))
+        >>> bool(np.array_equal(y, x[0, :, 0].astype(y.dtype)))                   # the label is the first bit
+        True
     """
     _check(T, B, rng, 2)
     x, first, _ = _xor_sequences(T, B, rng, dtype)
@@ -116,6 +126,11 @@ def adding(T: int, B: int, rng: np.random.Generator,
     Raises:
         ValueError: T or B is not an integer in range.
         TypeError: `rng` is not a ``numpy.random.Generator``.
+
+    Examples:
+        >>> x, y = sr.adding(10, 4, np.random.default_rng(0))
+        >>> x.shape, y.shape, bool(np.allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=0)))
+        ((10, 4, 2), (4, 1), True)
     """
     _check(T, B, rng, 2)
     half = T // 2
@@ -147,6 +162,11 @@ def get_task(name: str) -> tuple[Callable[..., tuple[np.ndarray, np.ndarray]], T
 
     Raises:
         ValueError: An unknown name.
+
+    Examples:
+        >>> sampler, task = sr.get_task("xor")
+        >>> task.input_size, task.outputs, sampler(5, 2, np.random.default_rng(0))[0].shape
+        (1, 2, (5, 2, 1))
     """
     if name not in TASKS:
         raise ValueError(f"task: expected one of {tuple(TASKS)}, got {name!r}")

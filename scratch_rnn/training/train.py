@@ -109,6 +109,13 @@ def train(engine: Engine, sampler: Sampler, T: int, batch_size: int, updates: in
     Raises:
         TrainingDiverged: A loss, gradient or parameter became NaN or inf; its ``history`` holds the
             updates before it.
+
+    Examples:
+        >>> sampler, task = sr.get_task("first_bit")
+        >>> engine = sr.ScratchEngine(sr.init_model("lstm", 1, 8, 2, np.random.default_rng(0)), task, lr=1e-2)
+        >>> history = sr.train(engine, sampler, T=5, batch_size=16, updates=20, rng=np.random.default_rng(1))
+        >>> len(history.loss)
+        20
     """
     history = History() if history is None else history
     profile_at = set(profile_at)
@@ -142,6 +149,12 @@ def evaluate(engine: Engine, sampler: Sampler, T: int, n: int, rng: np.random.Ge
 
     Returns:
         The accuracy in [0, 1], or the MSE.
+
+    Examples:
+        >>> sampler, task = sr.get_task("first_bit")
+        >>> engine = sr.ScratchEngine(sr.init_model("lstm", 1, 8, 2, np.random.default_rng(0)), task)
+        >>> 0.0 <= sr.evaluate(engine, sampler, T=5, n=100, rng=np.random.default_rng(1)) <= 1.0   # an accuracy
+        True
     """
     task, total, seen = engine.task, 0.0, 0
     while seen < n:
