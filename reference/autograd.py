@@ -63,6 +63,15 @@ def autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray | None
 
     Raises:
         ValueError: An unknown cell.
+
+    Examples:
+        >>> from reference import autograd_grads
+        >>> p = sr.init_pytorch_default("gru", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))
+        >>> torch_side = autograd_grads("gru", p, x, dh=dh)
+        >>> ours = sr.gru_backward(sr.gru_forward(p, x)[1], dh)
+        >>> bool(np.allclose(torch_side["h"], ours.h)), bool(np.allclose(torch_side["bias_hh"], ours.params["bias_hh"]))
+        (True, True)
     """
     spec = get_cell(cell)
     T, B, D = x.shape
@@ -143,6 +152,16 @@ def stack_autograd_grads(cell: str, params: dict, x: np.ndarray, h0: np.ndarray,
 
     Raises:
         ValueError: An unknown cell, or an option the cell does not have.
+
+    Examples:
+        >>> from reference import stack_autograd_grads
+        >>> rng = np.random.default_rng(0)
+        >>> params = {sr.state_dict_key(k, 0, 0): v for k, v in sr.init_pytorch_default("rnn", 2, 3, rng).items()}
+        >>> x, dout = np.ones((4, 2, 2)), np.ones((4, 2, 3))
+        >>> g = stack_autograd_grads("rnn", params, x, np.zeros((1, 2, 3)), None, dout, np.zeros((1, 2, 3)))
+        >>> ours = sr.stack_backward(sr.stack_forward(params, x, "rnn").cache, dout)
+        >>> bool(np.allclose(g["params"]["weight_hh_l0"], ours.params["weight_hh_l0"]))
+        True
     """
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 

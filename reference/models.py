@@ -25,6 +25,11 @@ def torch_layer(cell: str) -> type[nn.Module]:
 
     Raises:
         ValueError: An unknown cell, listing the cells.
+
+    Examples:
+        >>> from reference import torch_layer
+        >>> torch_layer("gru").__name__                                            # the class in torch.nn
+        'GRU'
     """
     return getattr(nn, get_cell(cell).torch_module)
 
@@ -40,6 +45,11 @@ def torch_cell(cell: str) -> type[nn.Module]:
 
     Raises:
         ValueError: An unknown cell, listing the cells.
+
+    Examples:
+        >>> from reference import torch_cell
+        >>> torch_cell("lstm").__name__
+        'LSTMCell'
     """
     return getattr(nn, get_cell(cell).torch_module + "Cell")
 

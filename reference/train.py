@@ -57,6 +57,11 @@ def check_device(device: str) -> str:
 
     Raises:
         ValueError: Another name, or "cuda" where torch sees no CUDA device.
+
+    Examples:
+        >>> from reference import check_device
+        >>> check_device("cpu")
+        'cpu'
     """
     if device not in ("cpu", "cuda"):
         raise ValueError(f"device: expected 'cpu' or 'cuda', got {device!r}")
@@ -76,6 +81,12 @@ def build_model(params: dict, device: str = "cpu", layers: str = "torch") -> Rec
 
     Returns:
         A `RecurrentClassifier` in the parameters' dtype.
+
+    Examples:
+        >>> from reference import build_model
+        >>> model = build_model(sr.init_model("lstm", 1, 8, 2, np.random.default_rng(0)))
+        >>> type(model).__name__
+        'RecurrentClassifier'
     """
     n_layers, bi = architecture(params)
     stacked = n_layers > 1 or bi
@@ -101,6 +112,13 @@ def params_of_model(model: RecurrentClassifier) -> dict:
 
     Returns:
         The flat dict of NumPy copies.
+
+    Examples:
+        >>> from reference import build_model, params_of_model
+        >>> p = sr.init_model("rnn", 1, 4, 2, np.random.default_rng(0))
+        >>> back = params_of_model(build_model(p))                                 # the round trip is exact
+        >>> all(np.array_equal(back[k], p[k]) for k in p)
+        True
     """
     out = ({k: v.detach().cpu().numpy().copy() for k, v in model.layer.state_dict().items()}
            if model.stacked else params_from_torch(model.layer))

@@ -46,6 +46,12 @@ def params_from_torch(module: nn.Module) -> dict:
     Returns:
         ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` (and ``weight_hr``) as NumPy copies of the
             module's dtype.
+
+    Examples:
+        >>> import torch
+        >>> from reference import params_from_torch
+        >>> sorted(params_from_torch(torch.nn.GRU(2, 3)))
+        ['bias_hh', 'bias_ih', 'weight_hh', 'weight_ih']
     """
     return {k: getattr(module, name).detach().cpu().numpy().copy() for k, name in _names(module).items()}
 
@@ -64,6 +70,14 @@ def params_to_torch(params: dict, module: nn.Module) -> nn.Module:
     Raises:
         ValueError: A key is missing or extra, or a shape differs (naming the parameter).
         TypeError: A dtype differs from the module's.
+
+    Examples:
+        >>> import torch
+        >>> from reference import params_to_torch
+        >>> p = sr.init_pytorch_default("lstm", 2, 3, np.random.default_rng(0))
+        >>> m = params_to_torch(p, torch.nn.LSTM(2, 3).double())
+        >>> bool(np.array_equal(m.weight_hh_l0.detach().numpy(), p["weight_hh"]))
+        True
     """
     names = _names(module)
     if set(params) != set(names):

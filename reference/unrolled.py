@@ -170,6 +170,11 @@ def unrolled_layer(cell: str, input_size: int, hidden_size: int, nonlinearity: s
 
     Raises:
         ValueError: An unknown cell, or an option the cell does not have.
+
+    Examples:
+        >>> from reference import unrolled_layer
+        >>> type(unrolled_layer("lstm", 2, 3)).__name__                            # one cell per step, every h_t kept
+        'UnrolledLSTM'
     """
     spec = get_cell(cell)
     spec.check_options(nonlinearity=nonlinearity, proj_size=proj_size)

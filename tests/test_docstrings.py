@@ -87,19 +87,20 @@ def test_public_docstring_in_google_style(packages, module, name, caplog):
                 _check_function(member, _sections(member, caplog))
 
 
-SCRATCH_FUNCTIONS = [n for n in scratch_rnn.__all__ if inspect.isfunction(getattr(scratch_rnn, n))]
+FUNCTIONS = list(dict.fromkeys((m, n) for m, n in PUBLIC
+                               if inspect.isfunction(getattr(__import__(m, fromlist=[n]), n))))
 
 
-@pytest.mark.parametrize("name", SCRATCH_FUNCTIONS)
-def test_every_function_has_an_example_that_runs(name):
-    """Each public function of scratch_rnn shows a short example in its docstring (rendered on the API
-    pages), run here as written, with ``np`` and ``sr`` (numpy and scratch_rnn) imported."""
+@pytest.mark.parametrize("module,name", FUNCTIONS, ids=[f"{m}.{n}" for m, n in FUNCTIONS])
+def test_every_function_has_an_example_that_runs(module, name):
+    """Each public function shows a short example in its docstring (rendered on the API pages), run
+    here as written, with ``np`` and ``sr`` (numpy and scratch_rnn) imported."""
     import doctest
 
     import numpy as np
-    fn = getattr(scratch_rnn, name)
+    fn = getattr(__import__(module, fromlist=[name]), name)
     doc = inspect.getdoc(fn) or ""
-    assert "Examples:" in doc and ">>>" in doc, f"{name}: no example in its docstring"
+    assert "Examples:" in doc and ">>>" in doc, f"{module}.{name}: no example in its docstring"
     test = doctest.DocTestParser().get_doctest(doc, {"np": np, "sr": scratch_rnn}, name, None, 0)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
     report: list[str] = []

@@ -97,6 +97,13 @@ def check_family(fam: Family, ns: dict, seed: int = 0, dtype: DTypeLike = np.flo
 
     Returns:
         The `Report`: correct, or what is wrong, where, and the matching mistake.
+
+    Examples:
+        >>> from scratch_rnn.check import check_family
+        >>> from scratch_rnn.check.contracts import FAMILIES
+        >>> family = next(f for f in FAMILIES if f.forward == "rnn_forward" and f.contract != "cs231n")
+        >>> check_family(family, {"rnn_forward": sr.rnn_forward, "rnn_backward": sr.rnn_backward}).correct
+        True
     """
     rep = Report(fam)
     tol = TOL if np.dtype(dtype) == np.float64 else TOL32

@@ -58,6 +58,12 @@ def check_namespace(ns: dict, seed: int = 0, dtype: DTypeLike = np.float64) -> l
 
     Returns:
         One `Report` per function pair found.
+
+    Examples:
+        >>> from scratch_rnn.check import check_namespace
+        >>> reports = check_namespace({"rnn_forward": sr.rnn_forward, "rnn_backward": sr.rnn_backward})
+        >>> [(r.family.cell, r.correct) for r in reports]                            # this package's own BPTT passes
+        [('rnn', True)]
     """
     return [check_family(fam, ns, seed, dtype) for fam in families_in(ns)]
 
@@ -75,6 +81,14 @@ def check_file(path: str | Path, seed: int = 0, dtype: DTypeLike = np.float64) -
 
     Raises:
         ValueError: The file cannot be loaded.
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from scratch_rnn.check import check_file
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "empty.py"
+        >>> _ = path.write_text("import numpy as np")                               # defines none of the functions
+        >>> check_file(path)
+        []
     """
     return check_namespace(load_learner(path), seed, dtype)
 
@@ -89,6 +103,12 @@ def check_namespace_text(ns: dict, path: str | Path | None = None, seed: int = 0
 
     Returns:
         (the reports, their text).
+
+    Examples:
+        >>> from scratch_rnn.check import check_namespace_text
+        >>> reports, text = check_namespace_text({"rnn_forward": sr.rnn_forward, "rnn_backward": sr.rnn_backward})
+        >>> reports[0].correct and "rnn" in text
+        True
     """
     reports = check_namespace(ns, seed)
     return reports, text(reports, path)
@@ -103,6 +123,12 @@ def text(reports: list[Report], path: str | Path | None = None) -> str:
 
     Returns:
         One block per function pair: its verdict, then its findings indented.
+
+    Examples:
+        >>> from scratch_rnn.check import check_namespace, text
+        >>> reports = check_namespace({"rnn_forward": sr.rnn_forward, "rnn_backward": sr.rnn_backward})
+        >>> isinstance(text(reports), str)
+        True
     """
     if not reports:
         from .contracts import FAMILIES
@@ -130,6 +156,13 @@ def profile_figure(report: Report, path: Path) -> Path | None:
     Returns:
         The path written, or None when there is nothing to draw (a correct pair, or a finding before
             any number).
+
+    Examples:
+        >>> import pathlib, tempfile
+        >>> from scratch_rnn.check import check_namespace, profile_figure
+        >>> report = check_namespace({"rnn_forward": sr.rnn_forward, "rnn_backward": sr.rnn_backward})[0]
+        >>> profile_figure(report, pathlib.Path(tempfile.mkdtemp()) / "profile.png") is None   # a passing BPTT: none
+        True
     """
     if not report.profile:
         return None

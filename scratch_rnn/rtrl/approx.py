@@ -116,6 +116,14 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
+
+    Examples:
+        >>> from scratch_rnn.rtrl import snap1_gradients
+        >>> p = sr.init_pytorch_default("rnn", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))                        # a loss at every step
+        >>> g = snap1_gradients("rnn", p, x, dh=dh)
+        >>> g.params["weight_hh"].shape, bool(np.all(g.h0 == 0))                  # no influence of the initial state
+        ((3, 3), True)
     """
     entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity, "unit")
     grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
@@ -145,6 +153,13 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
 
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
+
+    Examples:
+        >>> from scratch_rnn.rtrl import eprop_gradients
+        >>> p = sr.init_pytorch_default("rnn", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))                        # a loss at every step
+        >>> eprop_gradients("rnn", p, x, dh=dh).params["weight_ih"].shape
+        (3, 2)
     """
     entry, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity, "unit")
     grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
@@ -189,6 +204,13 @@ def rflo_gradients(params: dict, x: ArrayLike, h0: ArrayLike | None = None, dh: 
 
     Raises:
         ValueError: tau < 1, a projection, a wrong shape, or an unknown nonlinearity.
+
+    Examples:
+        >>> from scratch_rnn.rtrl import rflo_gradients
+        >>> p = sr.init_pytorch_default("rnn", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))                        # a loss at every step
+        >>> rflo_gradients(p, x, dh=dh, tau=2.0).params["weight_hh"].shape
+        (3, 3)
     """
     if isinstance(tau, bool) or not (isinstance(tau, (int, float, np.integer, np.floating)) and np.isfinite(tau)
                                      and tau >= 1):

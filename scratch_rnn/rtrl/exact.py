@@ -168,6 +168,15 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
         TypeError: An array is not float32 or float64, or not of x's dtype.
+
+    Examples:
+        >>> from scratch_rnn.rtrl import rtrl_gradients
+        >>> p = sr.init_pytorch_default("rnn", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))                        # a loss at every step
+        >>> g = rtrl_gradients("rnn", p, x, dh=dh)                                 # forward in time
+        >>> bptt = sr.rnn_backward(sr.rnn_forward(p, x)[1], dh)                     # backward in time
+        >>> bool(np.allclose(g.params["weight_hh"], bptt.params["weight_hh"]))
+        True
     """
     backend = check_backend(backend)
     entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity,

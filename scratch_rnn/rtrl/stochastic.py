@@ -54,6 +54,14 @@ def uoro_gradients(cell: str, params: dict, x: ArrayLike, rng: np.random.Generat
     Raises:
         ValueError: An unknown cell, a projection, a wrong shape, or an option the cell does not have.
         TypeError: `rng` is not a ``numpy.random.Generator``.
+
+    Examples:
+        >>> from scratch_rnn.rtrl import uoro_gradients
+        >>> p = sr.init_pytorch_default("rnn", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))                        # a loss at every step
+        >>> g = uoro_gradients("rnn", p, x, np.random.default_rng(1), dh=dh)      # unbiased, one random draw
+        >>> g.params["weight_hh"].shape
+        (3, 3)
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
@@ -124,6 +132,13 @@ def kfrtrl_gradients(params: dict, x: ArrayLike, rng: np.random.Generator, h0: A
     Raises:
         ValueError: A projection, a wrong shape, or an unknown nonlinearity.
         TypeError: `rng` is not a ``numpy.random.Generator``.
+
+    Examples:
+        >>> from scratch_rnn.rtrl import kfrtrl_gradients
+        >>> p = sr.init_pytorch_default("rnn", 2, 3, np.random.default_rng(0))
+        >>> x, dh = np.ones((4, 2, 2)), np.ones((4, 2, 3))                        # a loss at every step
+        >>> kfrtrl_gradients(p, x, np.random.default_rng(1), dh=dh).params["bias_hh"].shape
+        (3,)
     """
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
