@@ -425,14 +425,25 @@ def test_an_interrupt_while_the_tables_are_written_is_one_message(sig, tmp_path,
         raise AssertionError("the signal did not end the build")
     monkeypatch.setattr(commands, "build_sweep", interrupted_build)
     before = signal.getsignal(signal.SIGTERM)
-    code = main(["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "1",
-                 "--updates", "5", "--workers", "1", "--out", str(tmp_path)])
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)   # as a terminal sets it, even where
+    #                                                                       the suite runs with SIGINT ignored
+    try:
+        code = main(["sweep", "--tasks", "first_bit", "--models", "rnn:pytorch", "--lengths", "5", "--seeds", "1",
+                     "--updates", "5", "--workers", "1", "--out", str(tmp_path)])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert code == 128 + sig
     err = capsys.readouterr().err
     name = signal.Signals(sig).name
     assert f"scratch-rnn sweep: interrupted by {name}: what was finished is kept; run the same command again" in err
     assert "Traceback" not in err
     assert signal.getsignal(signal.SIGTERM) is before                # the caller's handler is back
+
+
+def _sigint_as_in_a_terminal() -> None:
+    """A child's SIGINT as a terminal gives it: where the suite itself runs in the background, its
+    children would otherwise inherit SIGINT ignored (as `nohup ... &` sets it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.slow
@@ -449,7 +460,7 @@ def test_a_command_waiting_for_another_writer_ends_within_a_second(sig, tmp_path
     fcntl.flock(fd, fcntl.LOCK_EX)                              # another writer holds the store
     try:
         proc = subprocess.Popen([*argv[:-4], "--seeds", "2", "--wait", "--out", str(out)], stderr=subprocess.PIPE,
-                                text=True)
+                                text=True, preexec_fn=_sigint_as_in_a_terminal)
         time.sleep(5)                                           # imported, and blocked on the lock
         assert proc.poll() is None
         t0 = time.time()
