@@ -7,6 +7,7 @@ import platform
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
+from pathlib import Path
 
 
 def _version(dist: str) -> str | None:
@@ -41,12 +42,28 @@ def cpu_text(c: dict | None = None) -> str:
            f"{c.get('cpus')} CPUs, {vec}{forced})"
 
 
+def commit() -> str | None:
+    """The source tree's commit (``git describe --always --dirty``) where the package runs from a git
+    checkout, else None (an installed wheel)."""
+    import subprocess
+    root = Path(__file__).resolve().parents[1]
+    if not (root / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True,
+                             text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return out.stdout.strip() or None
+
+
 def provenance() -> dict:
-    """Versions of Python and the libraries that shape the numbers, the CPU and the time."""
+    """Versions of Python and the libraries that shape the numbers, the CPU, the commit and the time."""
     from ._version import __version__
 
     return {
         "scratch_rnn": __version__,
+        "commit": commit(),
         "python": sys.version.split()[0],
         "versions": {d: _version(d) for d in ("numpy", "numba", "llvmlite", "scipy", "torch", "matplotlib")},
         "platform": platform.platform(),

@@ -108,3 +108,12 @@ def test_write_table_writes_the_markdown_and_the_json_with_provenance(tmp_path):
     assert md.read_text() == "| a |\n|---|\n| 1 |\n"
     data = json.loads(js.read_text())
     assert data["rows"] == [{"a": 1}] and "versions" in data
+    import subprocess
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    if (root / ".git").exists():                               # a result names the commit it was measured at
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=7", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        assert data["commit"].startswith(head[:7]), data["commit"]
+    else:
+        assert data["commit"] is None
