@@ -28,3 +28,15 @@ def test_every_page_of_the_nav_exists():
     nav = re.findall(r":\s+([\w/.-]+\.(?:md|ipynb))\s*$", (DOCS.parent / "mkdocs.yml").read_text(), re.M)
     assert len(nav) >= 10
     assert [p for p in nav if not (DOCS / p).is_file()] == []
+
+
+def test_every_page_shows_its_result_files_as_they_are():
+    """A page shows a committed result between markers (no include line: it reads whole on a code host
+    too); a result refreshed without `python docs/sync_results.py` fails here, naming page and file."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("sync_results", DOCS / "sync_results.py")
+    sync = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sync)
+    pages = sync.pages()
+    assert {p.name for p in pages} >= {"check.md", "nn.md"}
+    assert [f"{p.name}: {f}" for p in pages for f in sync.stale(p)] == []

@@ -50,10 +50,10 @@ def set_num_threads(n: int | None) -> None:
         ValueError: n is neither None nor an integer >= 1.
 
     Examples:
-        >>> sr.set_num_threads(1)                                                  # the kernels' BLAS on one thread
+        >>> sr.set_num_threads(2)                                                  # the kernels' BLAS on two threads
         >>> sr.get_num_threads()
-        1
-        >>> sr.set_num_threads(None)                                               # back to the library's default
+        2
+        >>> sr.set_num_threads(1)                                                  # back to the default
     """
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
         raise ValueError(f"n: expected an integer >= 1 or None (the BLAS's own default), got {n!r}")
@@ -67,12 +67,12 @@ def get_num_threads() -> int | None:
         The count (1 by default), or None for the BLAS's own default.
 
     Examples:
-        >>> sr.set_num_threads(2)
-        >>> sr.get_num_threads()
-        2
-        >>> sr.set_num_threads(None)
+        >>> sr.get_num_threads()                                                   # the default
+        1
+        >>> sr.set_num_threads(None)                                               # the BLAS's own count
         >>> sr.get_num_threads() is None
         True
+        >>> sr.set_num_threads(1)
     """
     return _state["threads"]
 
@@ -88,11 +88,11 @@ def num_threads(n: int | None) -> Iterator[None]:
         None: the kernels called inside the block use n threads.
 
     Examples:
-        >>> with sr.num_threads(1):
+        >>> with sr.num_threads(2):
         ...     sr.get_num_threads()
+        2
+        >>> sr.get_num_threads()                                                   # the previous setting
         1
-        >>> sr.get_num_threads() is None
-        True
     """
     before = get_num_threads()
     set_num_threads(n)
