@@ -20,8 +20,10 @@ def _without_seconds(record: dict) -> dict:
     return {k: v for k, v in record.items() if k != "seconds"}
 
 
-@pytest.mark.parametrize("engine", ["scratch", "torch"])
-def test_an_interrupted_run_resumes_to_the_uninterrupted_record(engine, tmp_path, monkeypatch):
+@pytest.mark.parametrize("engine,killed_at", [("scratch", 75), ("torch", 75), ("scratch", 50), ("torch", 50)])
+def test_an_interrupted_run_resumes_to_the_uninterrupted_record(engine, killed_at, tmp_path, monkeypatch):
+    """Killed at update 75 (between two screens) or 50 (just after the snapshot that follows a screen):
+    the resumed run's record is the uninterrupted one's."""
     spec = RunSpec(**SPEC, engine=engine)
     straight = runner.run_one_record(spec)
     folder = tmp_path / inflight.INFLIGHT
@@ -30,17 +32,17 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_record(engine, tmp_path
 
     def train_then_die(*args, **kwargs):
         calls.append(kwargs["start"])
-        if len(calls) == 4:                                      # mid-run: after three chunks (75 updates)
+        if kwargs["start"] == killed_at:                         # mid-run, in the chunk that starts here
             raise Killed
         return real_train(*args, **kwargs)
     monkeypatch.setattr(runner, "train", train_then_die)
     with pytest.raises(Killed):
         inflight._run_in(str(folder), runner.run_one_record, spec)
-    assert len(list(folder.iterdir())) == 1                      # its snapshot, at update 75
+    assert len(list(folder.iterdir())) == 1                      # its snapshot, at update `killed_at`
     calls.clear()
     monkeypatch.setattr(runner, "train", lambda *a, **k: (calls.append(k["start"]), real_train(*a, **k))[1])
     resumed = inflight._run_in(str(folder), runner.run_one_record, spec)
-    assert calls[0] == 75                                        # resumed from the snapshot, not from 0
+    assert calls[0] == killed_at                                 # resumed from the snapshot, not from 0
     assert _without_seconds(resumed) == _without_seconds(straight)
     assert resumed["curriculum"]["passed"] or resumed["evals"]   # the loop's own state came back too
 

@@ -1,8 +1,9 @@
 """Running a list of jobs into a run store: a local process pool by default, a Dask cluster on request;
 interruptible, resumable, and a failing run is a result, not the end of the sweep.
 
-`execute` submits only the jobs the store lacks, at most one per free worker slot, longest first,
-and appends every outcome to the store the moment it arrives. Where each job is (queued, in flight,
+`execute` submits only the jobs the store lacks, at most one per free worker slot (local workers:
+at most one per core, `local_workers`), one short job per slot first and then the longest first
+(`order`), and appends every outcome to the store the moment it arrives. Where each job is (queued, in flight,
 stored; back in the queue when its pool broke) is `schedule.Schedule`'s alone; what happens to an
 outcome and to a signal is `_Recorder`'s; `_in_process` and `_with_pool` are the two ways to drive
 them. A job is any frozen dataclass with a ``cost()`` (a relative estimate of its time); ``run``, a
@@ -11,7 +12,8 @@ run's record, with its ``"seconds"``; the study's `runner.run_one_safe`), ``{"re
 truncation study's jobs) or ``{"failure": dict}``. SIGINT or SIGTERM never interrupts the storing of
 an outcome: with workers, it cancels what is pending, ends the workers within half a second and
 raises `Interrupted` (the CLI exits 130 or 143 with a message that says how to resume); in one
-process, it stops the run in flight (which is not stored, and is run again on resuming).
+process, it stops the run in flight (which is not stored; on resuming it continues from its last
+snapshot, `inflight`).
 """
 from __future__ import annotations
 
@@ -308,8 +310,8 @@ def execute(specs: list, store: RunStore, run, workers: int | None = None, sched
     out = Outcome(skipped=len(specs) - len(todo))
     if not todo:
         return out
-    workers = local_workers(workers, len(todo))
     cluster = _Dask(scheduler, scheduler_file, run, connect_timeout) if scheduler or scheduler_file else None
+    workers = local_workers(workers, len(todo)) if cluster is None else 0      # a cluster has its own
     slots = cluster.slots if cluster is not None else workers
     schedule = Schedule(order(todo, slots))
     estimate = Estimate(sum(j.cost() for j in todo), prior, slots)

@@ -107,25 +107,25 @@ def _run_one(spec: RunSpec) -> RunRecord:
             stop = min(next_eval, done + CHUNK)
             history = train(engine, sampler, L, spec.batch, stop, rng, history=history, start=done, dtype=dtype)
             done = stop
-            if saved.due():
+            if done == next_eval and spec.eval_every:            # a screen every eval_every updates
+                screen = evaluate(engine, sampler, L, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
+                evals.append([done, screen] if spec.arm == "direct" else [done, screen, L])
+                if spec.passes(screen):
+                    if L == spec.T:                              # the screen passed: the test decides
+                        metric, tested_at = test(), done
+                        if spec.passes(metric):
+                            stopped_at = done
+                            break
+                        near_misses.append([done, screen, metric])   # a near miss: train on
+                    else:
+                        passed.append([L, done])                 # the curriculum moves on
+                        if spec.flow:                            # the exact profile at T, as it stands now
+                            prof = engine.profile(*_flow_batch(spec, sampler, dtype))
+                            switch_flows.append({"length": L, "update": done,
+                                                 **{k: v.tolist() for k, v in prof.items()}})
+                        L = lengths[len(passed)]
+            if saved.due():                                      # after the screen: a resume does not repeat it
                 snapshot()
-            if done < next_eval or not spec.eval_every:
-                continue
-            screen = evaluate(engine, sampler, L, spec.screen_n, run_rng(spec, f"screen{done}"), dtype=dtype)
-            evals.append([done, screen] if spec.arm == "direct" else [done, screen, L])
-            if spec.passes(screen):
-                if L == spec.T:                                  # the screen passed: the test decides
-                    metric, tested_at = test(), done
-                    if spec.passes(metric):
-                        stopped_at = done
-                        break
-                    near_misses.append([done, screen, metric])   # a near miss: train on
-                    continue
-                passed.append([L, done])                         # the curriculum moves on
-                if spec.flow:                                    # the exact profile at T, as it stands now
-                    prof = engine.profile(*_flow_batch(spec, sampler, dtype))
-                    switch_flows.append({"length": L, "update": done, **{k: v.tolist() for k, v in prof.items()}})
-                L = lengths[len(passed)]
     except TrainingDiverged as err:
         diverged = {"update": err.update, "tensor": err.tensor}
         history = err.history
