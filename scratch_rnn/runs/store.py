@@ -13,8 +13,10 @@ One process writes: a writer holds an advisory lock on ``DIR/.lock`` (``fcntl.fl
 it runs, and a second writer is refused at once, naming the PID that holds it (or waits, with
 ``wait=True``). Each line is flushed and synced before the next result is taken, so a crash loses at
 most the run in flight. When a writer opens the store, a torn last line (the process died while
-writing it) is dropped, so that run is done again, and a damaged line (not JSON, or not a run) is set
-aside into ``DIR/runs.quarantine.jsonl`` with its line number, so it costs only itself. A reader
+writing it) is dropped, so that run is done again, and a damaged line (not JSON, or no complete run of
+the experiment: `line_check`) is set aside into ``DIR/runs.quarantine.jsonl`` with its line number,
+so it costs only itself. A file the user may not read or write is named with its owner and mode
+(`_files.access_error`) before any run. A reader
 (``read_only=True``, as ``scratch-rnn report``) takes no lock and changes nothing: it skips what a
 writer would drop or set aside. A full disk while appending leaves the file as it was before the
 line (`DiskFull`).
