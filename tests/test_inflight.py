@@ -85,3 +85,14 @@ def test_a_snapshot_that_cannot_be_written_warns_once_and_the_run_goes_on(tmp_pa
         saved.save({"done": 1})
     assert saved.path is None and not saved.due()
     saved.save({"done": 2})                                      # silent now: nothing to save to
+
+
+def test_fresh_moves_the_snapshots_aside_with_the_runs(tmp_path):
+    """--fresh starts over: the snapshots of runs in flight go aside with the runs, not resumed."""
+    from scratch_rnn.runs import RunStore
+    RunStore(tmp_path, {"command": "test"}).close()
+    inflight.InFlight(tmp_path / inflight.INFLIGHT / "abc.pkl").save({"done": 3})
+    RunStore(tmp_path, {"command": "test"}, fresh=True).close()
+    assert not (tmp_path / inflight.INFLIGHT).exists()
+    (aside,) = tmp_path.glob("previous-*")
+    assert (aside / inflight.INFLIGHT / "abc.pkl").is_file()

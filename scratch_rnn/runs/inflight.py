@@ -26,10 +26,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .._files import atomic_write
-from .store import run_key
+from .store import INFLIGHT, run_key
 
-#: the folder of in-flight snapshots inside a command's output folder
-INFLIGHT = "inflight"
 #: the most seconds of a run's training between two snapshots
 SAVE_EVERY_S = 30.0
 #: what a snapshot must carry to be taken for this package's (a changed format is ignored, not misread)

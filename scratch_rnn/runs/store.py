@@ -37,6 +37,7 @@ from typing import Any
 from .._files import access_error, atomic_write
 
 RUNS, META, LOCK, QUARANTINE = "runs.jsonl", "store.json", ".lock", "runs.quarantine.jsonl"
+INFLIGHT = "inflight"   # the folder of the snapshots of runs in flight (`scratch_rnn.runs.inflight`)
 
 
 class DiskFull(OSError):
@@ -178,8 +179,8 @@ class RunStore:
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         aside = self.folder / f"previous-{stamp}"
         aside.mkdir()
-        for p in (self.path, self.meta_path, self.folder / QUARANTINE):
-            if p.exists():
+        for p in (self.path, self.meta_path, self.folder / QUARANTINE, self.folder / INFLIGHT):
+            if p.exists():                                       # the runs in flight's snapshots start over too
                 p.rename(aside / p.name)
 
     def _load(self) -> dict:
