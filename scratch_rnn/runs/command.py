@@ -18,11 +18,11 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
     released. `run`: workers, scheduler, scheduler_file, connect_timeout, fresh, wait, retry_failed, progress.
     `decode_line`: the experiment's decoder of a stored line (`store.line_check`); ``run["shrink"]``, what
     the memory check suggests (the command's own options, default "use fewer --workers"). `timing`: the
-    experiment's ``prepare(jobs)`` (compile the kernels) and ``calibrate(jobs)`` (seconds per unit of
-    cost here), run before the jobs so that the first line says how long they will take
-    (`progress.announce`)."""
+    experiment's ``prepare(jobs)`` (compile the kernels, saying so: `progress.compiling`) and
+    ``calibrate(jobs)`` (seconds per unit of cost here), run before the jobs so that the first line
+    says how long they will take (`progress.announce`)."""
     local = not (run.get("scheduler") or run.get("scheduler_file"))
-    check_jobs_fit(jobs, min(run.get("workers") or executors.cores(), executors.cores()), local=local,
+    check_jobs_fit(jobs, executors.worker_count(run.get("workers"), len(jobs)), local=local,
                    change=run.get("shrink", "use fewer --workers"))
     t0 = time.perf_counter()
     store = RunStore(out, store_meta, fresh=run.get("fresh", False), wait=run.get("wait", False),
@@ -31,10 +31,10 @@ def run_into_store(jobs, out: Path, store_meta: dict, run: dict, job_runner, dec
         todo = [j for j in jobs if not store.done(j, run.get("retry_failed", False))]
         prior = None
         if todo and timing is not None and run.get("progress", "runs"):
-            if local and not isinstance(timing, progress.Calibrated):
-                progress.compiling(lambda: timing.prepare(todo))
+            if local:
+                timing.prepare(todo)                             # says so while it compiles
             prior = timing.calibrate(todo)
-        workers = min(run.get("workers") or executors.cores(), executors.cores(), max(len(todo), 1))
+        workers = executors.worker_count(run.get("workers"), len(todo))
         if run.get("progress", "runs"):
             seconds = None if prior is None or not local else progress.bounds(todo, prior, workers)
             progress.announce(run.get("what", "runs"), len(jobs), len(jobs) - len(todo), seconds, workers)

@@ -289,15 +289,20 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def worker_count(requested: int | None, jobs: int) -> int:
+    """The local workers for `jobs` jobs: `requested` (default: one per core), at most one per core and
+    one per job."""
+    return max(1, min(requested or cores(), cores(), jobs))
+
+
 def local_workers(requested: int | None, jobs: int) -> int:
-    """The local worker processes to start: `requested` (default: one per core), at most one per core
-    and one per job; a request beyond the cores is said on stderr, naming both (a million workers
+    """`worker_count`, and a request beyond the cores said on stderr, naming both (a million workers
     would start a process per job and exhaust memory before finishing any)."""
-    n = cores()
-    if requested is not None and requested > n:
-        print(f"--workers {requested}: more than this machine's {n} core(s); using {min(n, max(jobs, 1))} "
+    n = worker_count(requested, jobs)
+    if requested is not None and requested > cores():
+        print(f"--workers {requested}: more than this machine's {cores()} core(s); using {n} "
               f"(one per core, for {jobs} run(s) to do)", file=sys.stderr)
-    return max(1, min(requested or n, n, jobs))
+    return n
 
 
 def execute(specs: list, store: RunStore, run, workers: int | None = None, scheduler: str | None = None,

@@ -123,15 +123,15 @@ def compiling(prepare, stream=None) -> None:
 
 
 class Uncalibrated:
-    """An experiment's timing without a calibration (its jobs' costs are relative only): ``prepare`` is
-    `prepare`, ``calibrate`` returns None, so the command says its runs and the bar its estimate from
+    """An experiment's timing without a calibration (its jobs' costs are relative only): ``prepare`` runs
+    `prepare` under `compiling`, ``calibrate`` returns None, so the command says its runs and the bar its estimate from
     the first finished ones (one short run per worker comes first)."""
 
     def __init__(self, prepare):
         self._prepare = prepare
 
     def prepare(self, jobs) -> None:
-        self._prepare()
+        compiling(self._prepare)
 
     def calibrate(self, jobs) -> None:
         return None

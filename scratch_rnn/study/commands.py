@@ -16,6 +16,7 @@ from typing import Any
 from .._files import check_writable, write_csv, write_json
 from .._resources import check_run_count
 from ..runs import META, RunStore, progress, run_experiment, run_into_store, run_meta
+from ..runs.executors import worker_count
 from . import plots
 from . import specs as sp
 from .gradratios import gradratios
@@ -68,8 +69,7 @@ def reproduce(out: Path, engine: str = "scratch", device: str = "cpu", quick: bo
     powered_out = powered(out / "power", quick=quick, seed=seed, engine=engine, device=device, backend=backend,
                           figures=fig, **run, timing=timing)
     seconds += powered_out["seconds"]
-    cores = os.cpu_count() or 1
-    workers = min(run.get("workers") or cores, cores)
+    workers = worker_count(run.get("workers"), len(nb_specs) + len(st_specs))
     meta = run_meta(store.meta, seconds, {"engine": engine, "backend": backend, "device": device, "seed": seed,
                                        "workers": workers, "quick": quick})
     res = build_reproduce(out, fig, stored_records(store, nb_specs), stored_records(store, st_specs),
@@ -92,9 +92,9 @@ def _plan(out: Path, study: list, power: list, draws: int, run: dict):
         return None
     local = not (run.get("scheduler") or run.get("scheduler_file"))
     if local:
-        progress.compiling(lambda: TIMING.prepare(todo))
+        TIMING.prepare(todo)
     rate = TIMING.calibrate(todo)
-    workers = min(run.get("workers") or os.cpu_count() or 1, os.cpu_count() or 1)
+    workers = worker_count(run.get("workers"), len(todo))
     print(head + (f"; {len(todo)} still to run, " if len(todo) < len(study) + len(power) else "; ")
           + (f"{progress.between(*progress.bounds(todo, rate, workers))} on {workers} worker(s), calibrated on this "
              "machine" if local else "on the cluster"), file=sys.stderr)

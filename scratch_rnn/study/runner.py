@@ -10,7 +10,9 @@ import time
 import numpy as np
 
 from .._numba.threads import one_blas_thread
+from ..cells import compile_kernels
 from ..runs import inflight, safely
+from ..runs.progress import compiling
 from ..training.engine import ScratchEngine, TrainingDiverged
 from ..training.model import exact_profile, init_model
 from ..training.tasks import get_task
@@ -59,18 +61,23 @@ LOOP_KEYS = ("done", "L", "evals", "passed", "near_misses", "switch_flows", "met
              "flow_init", "engine", "rng", "seconds")
 
 
+def _model(spec: RunSpec) -> tuple:
+    """(sampler, task, dtype, engine): the run's task and its model at initialisation, on its engine."""
+    sampler, task = get_task(spec.task)
+    dtype = np.dtype(spec.dtype)
+    params = init_model(spec.cell, task.input_size, spec.hidden, task.outputs, run_rng(spec, "init"),
+                        init=spec.init, dtype=dtype, t_max=spec.T, layers=spec.layers,
+                        bidirectional=spec.bidirectional)
+    return sampler, task, dtype, make_engine(spec, params)
+
+
 def _run_one(spec: RunSpec) -> RunRecord:
     if spec.engine != "scratch":
         import torch
         torch.set_num_threads(1)
         torch.manual_seed(spec.seed)
     t0 = time.perf_counter()
-    sampler, task = get_task(spec.task)
-    dtype = np.dtype(spec.dtype)
-    params = init_model(spec.cell, task.input_size, spec.hidden, task.outputs, run_rng(spec, "init"),
-                        init=spec.init, dtype=dtype, t_max=spec.T, layers=spec.layers,
-                        bidirectional=spec.bidirectional)
-    engine = make_engine(spec, params)
+    sampler, task, dtype, engine = _model(spec)
     rng = run_rng(spec, "batches")
     every = spec.eval_every or spec.updates
     lengths = spec.schedule()                                    # the lengths to train on, in order
@@ -170,16 +177,11 @@ class Timing:
 
     @staticmethod
     def prepare(specs: list) -> None:
-        """Compile (or load from Numba's cache) the kernels of every (cell, dtype) the specs train with
-        the Numba backend: one update of a tiny model each, in this process, before any worker starts."""
-        from ..training.tasks import get_task
-        kinds = sorted({(s.cell, s.dtype) for s in specs if s.engine == "scratch" and s.backend == "numba"})
-        sampler, task = get_task("xor")
-        rng = np.random.default_rng(0)
-        for cell, dtype in kinds:
-            params = init_model(cell, task.input_size, 4, task.outputs, rng, dtype=np.dtype(dtype))
-            engine = ScratchEngine(params, task, backend="numba")
-            engine.step(*sampler(3, 2, rng, dtype=np.dtype(dtype)), 0)
+        """Compile (or load from Numba's cache) the kernels in every dtype the specs train in with the
+        Numba backend (`cells.compile_kernels`), in this process, before any worker starts."""
+        dtypes = sorted({s.dtype for s in specs if s.engine == "scratch" and s.backend == "numba"})
+        if dtypes:
+            compiling(lambda: compile_kernels(dtypes))
 
     @staticmethod
     def calibrate(specs: list, seconds: float = 2.0) -> float:
@@ -188,13 +190,8 @@ class Timing:
         evaluation as large as its test, which every run ends with (its screens every `eval_every` updates
         are counted as their share of sequences)."""
         spec = max(specs, key=lambda s: s.cost())
-        sampler, task = get_task(spec.task)
-        dtype = np.dtype(spec.dtype)
         with one_blas_thread():
-            params = init_model(spec.cell, task.input_size, spec.hidden, task.outputs, run_rng(spec, "init"),
-                                init=spec.init, dtype=dtype, t_max=spec.T, layers=spec.layers,
-                                bidirectional=spec.bidirectional)
-            engine = make_engine(spec, params)
+            sampler, _, dtype, engine = _model(spec)
             rng = np.random.default_rng(0)
             engine.step(*sampler(spec.T, spec.batch, rng, dtype=dtype), 0)
             times: list[float] = []
