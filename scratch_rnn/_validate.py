@@ -152,32 +152,45 @@ def check_arrays(what: str, given: dict, expected: dict) -> None:
                              f"got {g.shape} and {g.dtype}")
 
 
-def check_cache(kind: str, cache, gates: int, extra: dict[str, str]) -> None:
+def cache_fields(extra: dict[str, str]) -> tuple:
+    """What `check_cache` checks in a cell's cache, parsed once (at import): the fields every cache has
+    (the parameters, h0, h) and `extra` (name -> its shape in the letters T, B, D, H, P and G*H), each
+    as (label, parameter key or None, attribute, letters)."""
+    common = {"params['weight_ih']": "G*H D", "params['bias_ih']": "G*H", "params['bias_hh']": "G*H",
+              "params['weight_hr']": "P H", "h0": "B P", "h": "T B P"}
+    return tuple((label, label[8:-2] if label.startswith("params[") else None, label, tuple(letters.split()))
+                 for label, letters in {**common, **extra}.items())
+
+
+def check_cache(kind: str, cache, gates: int, fields: tuple) -> None:
     """A cache edited since its forward pass is refused before the loops index into it: x is
-    (T, B, D), params have their layer's shapes, and h, h0 and every field of `extra` (name ->
-    shape in the letters T, B, H, P, G) have the shapes x and params give, in x's dtype. Shape checks
-    only: the values were checked when the forward pass made the cache."""
-    hint = f"(a cache is what {kind}_forward returned, unchanged)"
+    (T, B, D), and every field of `fields` (`cache_fields`) has the shape x and weight_hh give, in x's
+    dtype (``weight_hr`` only where the cache has one). Shape checks only: the values were checked when
+    the forward pass made the cache."""
     x, p = cache.x, cache.params
     if not isinstance(x, np.ndarray) or x.ndim != 3 or x.dtype not in FLOAT_DTYPES:
         raise ValueError(f"cache.x: expected a float array (T, B, D), got {type(x).__name__} "
-                         f"{getattr(x, 'shape', '')} {hint}")
+                         f"{getattr(x, 'shape', '')} {_edited(kind)}")
+    w_hh = p.get("weight_hh") if isinstance(p, dict) else None
+    if not isinstance(w_hh, np.ndarray) or w_hh.ndim != 2 or w_hh.shape[0] % gates:
+        raise ValueError(f"cache.params['weight_hh']: expected an array of shape (G*H, P) with G = {gates}, got "
+                         f"{getattr(w_hh, 'shape', type(w_hh).__name__)} {_edited(kind)}")
     T, B, D = x.shape
-    if not isinstance(p, dict) or any(not isinstance(p.get(k), np.ndarray) for k in PARAM_NAMES):
-        raise ValueError(f"cache.params: expected a dict of arrays with keys {PARAM_NAMES} {hint}")
-    w_hh = p["weight_hh"]
-    if w_hh.ndim != 2 or w_hh.shape[0] % gates:
-        raise ValueError(f"cache.params['weight_hh']: expected shape (G*H, P) with G = {gates}, got {w_hh.shape} {hint}")
     H, P = w_hh.shape[0] // gates, w_hh.shape[1]
     sizes = {"T": T, "B": B, "D": D, "H": H, "P": P, "G*H": gates * H, "4": 4, "3": 3}
-    wanted = {"params['weight_ih']": "G*H D", "params['bias_ih']": "G*H", "params['bias_hh']": "G*H",
-              "h0": "B P", "h": "T B P", **extra}
-    if "weight_hr" in p:
-        wanted["params['weight_hr']"] = "P H"
-    for field, letters in wanted.items():
-        value = p[field[8:-2]] if field.startswith("params[") else getattr(cache, field)
-        want = tuple(sizes[part] for part in letters.split())
+    for label, key, attribute, letters in fields:
+        if key is None:
+            value = getattr(cache, attribute)
+        elif key in p or key != "weight_hr":
+            value = p.get(key)
+        else:
+            continue                                         # no projection
+        want = tuple(sizes[part] for part in letters)
         if not isinstance(value, np.ndarray) or value.shape != want or value.dtype != x.dtype:
             got = f"{value.shape} {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
-            raise ValueError(f"cache.{field}: expected shape ({', '.join(letters.split())}) = {want} in {x.dtype}, "
-                             f"got {got} {hint}")
+            raise ValueError(f"cache.{label}: expected shape ({', '.join(letters)}) = {want} in {x.dtype}, "
+                             f"got {got} {_edited(kind)}")
+
+
+def _edited(kind: str) -> str:
+    return f"(a cache is what {kind}_forward returned, unchanged)"

@@ -42,8 +42,12 @@ from numpy.typing import ArrayLike
 
 from . import _backend
 from ._activations import sigmoid
-from ._validate import (as_float_array, check_cache, check_params, check_range, check_shape, check_state, check_x,
-                        frozen_copy, read_only)
+from ._validate import (as_float_array, cache_fields, check_cache, check_params, check_range, check_shape,
+                        check_state, check_x, frozen_copy, read_only)
+
+
+#: what `gru_backward` checks in its cache before the loops read it
+_CACHE_FIELDS = cache_fields({"gates": "T 3 B H", "gh_n": "T B H"})
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,7 @@ def gru_backward(cache: GRUCache, dh: ArrayLike, backend: str | None = None) -> 
     """
     if not isinstance(cache, GRUCache):
         raise TypeError(f"cache: expected the GRUCache returned by gru_forward, got {type(cache).__name__}")
-    check_cache("gru", cache, 3, {"gates": "T 3 B H", "gh_n": "T B H"})
+    check_cache("gru", cache, 3, _CACHE_FIELDS)
     dh = as_float_array("dh", dh, cache.h.dtype)
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params

@@ -48,8 +48,12 @@ from numpy.typing import ArrayLike
 
 from . import _backend
 from ._activations import sigmoid
-from ._validate import (as_float_array, check_cache, check_params, check_range, check_shape, check_state, check_x,
-                        frozen_copy, read_only)
+from ._validate import (as_float_array, cache_fields, check_cache, check_params, check_range, check_shape,
+                        check_state, check_x, frozen_copy, read_only)
+
+
+#: what `lstm_backward` checks in its cache before the loops read it
+_CACHE_FIELDS = cache_fields({"c0": "B H", "c": "T B H", "gates": "T 4 B H", "tanh_c": "T B H"})
 
 
 @dataclass(frozen=True)
@@ -181,7 +185,7 @@ def lstm_backward(cache: LSTMCache, dh: ArrayLike, dc_last: ArrayLike | None = N
     """
     if not isinstance(cache, LSTMCache):
         raise TypeError(f"cache: expected the LSTMCache returned by lstm_forward, got {type(cache).__name__}")
-    check_cache("lstm", cache, 4, {"c0": "B H", "c": "T B H", "gates": "T 4 B H", "tanh_c": "T B H"})
+    check_cache("lstm", cache, 4, _CACHE_FIELDS)
     T, B, P = cache.h.shape
     H = cache.c.shape[2]
     dh = as_float_array("dh", dh, cache.h.dtype)

@@ -31,10 +31,14 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _backend
-from ._validate import (as_float_array, check_cache, check_params, check_range, check_shape, check_state, check_x,
-                        frozen_copy, read_only)
+from ._validate import (as_float_array, cache_fields, check_cache, check_params, check_range, check_shape,
+                        check_state, check_x, frozen_copy, read_only)
 
 NONLINEARITIES = ("tanh", "relu")
+
+
+#: what `rnn_backward` checks in its cache before the loops read it
+_CACHE_FIELDS = cache_fields({})
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ def rnn_backward(cache: RNNCache, dh: ArrayLike, backend: str | None = None) -> 
     """
     if not isinstance(cache, RNNCache):
         raise TypeError(f"cache: expected the RNNCache returned by rnn_forward, got {type(cache).__name__}")
-    check_cache("rnn", cache, 1, {})
+    check_cache("rnn", cache, 1, _CACHE_FIELDS)
     dh = as_float_array("dh", dh, cache.h.dtype)
     check_shape("dh", dh, cache.h.shape, "(T, B, H)")
     p = cache.params
