@@ -184,24 +184,29 @@ def _sizes(params: dict, cell: Cell, proj_size: int) -> tuple[int, int]:
     return H, (proj_size or H)
 
 
-def _check_layer_shapes(params: dict, expected: list, cell: Cell, nd: int, H: int, P: int, D: int) -> None:
+def _check_layer_shapes(params: dict, names: tuple, cell: Cell, num_layers: int, nd: int, H: int, P: int,
+                        D: int, proj_size: int) -> None:
     """Every entry is an array with the shape its layer needs: weight_ih (G*H, D) in layer 0 and
     (G*H, num_directions * P) above it, weight_hh (G*H, P), the biases (G*H,), weight_hr (P, H); one
     H and one P for the whole stack, as in nn.RNN / nn.LSTM / nn.GRU."""
     G = cell.gates
-    for key in expected:
-        name, layer, _ = parse_state_dict_key(key) or ("", 0, 0)      # every expected key parses
+    meaning = {"weight_hh": "(G*H, P)", "bias_ih": "(G*H,)", "bias_hh": "(G*H,)", "weight_hr": "(P, H)"}
+    for layer in range(num_layers):
         want = {"weight_ih": (G * H, D if layer == 0 else nd * P), "weight_hh": (G * H, P), "bias_ih": (G * H,),
-                "bias_hh": (G * H,), "weight_hr": (P, H)}[name]
-        value = params[key]
-        if not (isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")):
-            raise TypeError(f"params['{key}']: expected an array of shape {want}, got {type(value).__name__}")
-        shape = np.shape(value)
-        if shape != want:
-            meaning = {"weight_ih": "(G*H, D)" if layer == 0 else "(G*H, num_directions * P)",
-                       "weight_hh": "(G*H, P)", "bias_ih": "(G*H,)", "bias_hh": "(G*H,)", "weight_hr": "(P, H)"}[name]
-            raise ValueError(f"params['{key}']: expected shape {meaning} = {want} (G = {G}, H = {H} and P = {P} from "
-                             f"weight_hh_l0, D = {D} from x; every layer of a stack has the same H), got {shape}")
+                "bias_hh": (G * H,), "weight_hr": (P, H)}
+        for d in range(nd):
+            for name in names:
+                key = state_dict_key(name, layer, d)
+                value = params[key]
+                if not (isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")):
+                    raise TypeError(f"params['{key}']: expected an array of shape {want[name]}, got "
+                                    f"{type(value).__name__}")
+                if np.shape(value) != want[name]:
+                    spelled = meaning.get(name, "(G*H, D)" if layer == 0 else "(G*H, num_directions * P)")
+                    raise ValueError(f"params['{key}']: expected shape {spelled} = {want[name]} (G = {G}, H = {H} "
+                                     f"from weight_hh_l0, P = {P} from " + ("proj_size" if proj_size else "H")
+                                     + f", D = {D} from x; every layer of a stack has the same H), got "
+                                       f"{np.shape(value)}")
 
 
 def _groups(lengths, T: int, B: int) -> list:
@@ -279,14 +284,9 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
         raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params, key=str)} "
                          f"(missing: {missing}, unexpected: {extra})")
     H, P = _sizes(params, spec, proj_size)
-    for key in (k for k in expected if k.startswith("weight_hr")):
-        shape = np.shape(params[key])
-        if shape != (P, H):
-            raise ValueError(f"proj_size, params['{key}']: proj_size={proj_size} asks for a projection of shape "
-                             f"(proj_size, H) = ({P}, {H}), but params['{key}'] has shape {shape}")
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
     T, B, D = x.shape
-    _check_layer_shapes(params, expected, spec, nd, H, P, D)
+    _check_layer_shapes(params, names, spec, num_layers, nd, H, P, D, proj_size)
     groups = _groups(lengths, T, B)
     h0s = _states("h0", h0, num_layers * nd, B, P, x.dtype, "proj_size" if proj_size else "H")
     c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype)
