@@ -152,14 +152,17 @@ def check_arrays(what: str, given: dict, expected: dict) -> None:
                              f"got {g.shape} and {g.dtype}")
 
 
+#: the sizes a cache's shapes are spelled in, in the order `check_cache` computes them
+_LETTERS = ("T", "B", "D", "H", "P", "G*H", "3", "4")
+
+
 def cache_fields(extra: dict[str, str]) -> tuple:
-    """What `check_cache` checks in a cell's cache, parsed once (at import): the fields every cache has
-    (the parameters, h0, h) and `extra` (name -> its shape in the letters T, B, D, H, P and G*H), each
-    as (label, parameter key or None, attribute, letters)."""
-    common = {"params['weight_ih']": "G*H D", "params['bias_ih']": "G*H", "params['bias_hh']": "G*H",
-              "params['weight_hr']": "P H", "h0": "B P", "h": "T B P"}
-    return tuple((label, label[8:-2] if label.startswith("params[") else None, label, tuple(letters.split()))
-                 for label, letters in {**common, **extra}.items())
+    """What `check_cache` checks in a cell's cache, parsed once (at import): the arrays the backward loops
+    read (the weights, h0, h) and `extra` (name -> its shape in the letters T, B, D, H, P and G*H), each
+    as (label, parameter key or None, attribute, letters, positions of the letters in `_LETTERS`)."""
+    common = {"params['weight_ih']": "G*H D", "params['weight_hr']": "P H", "h0": "B P", "h": "T B P"}
+    return tuple((label, label[8:-2] if label.startswith("params[") else None, label, tuple(letters.split()),
+                  tuple(_LETTERS.index(c) for c in letters.split())) for label, letters in {**common, **extra}.items())
 
 
 def check_cache(kind: str, cache, gates: int, fields: tuple) -> None:
@@ -175,20 +178,20 @@ def check_cache(kind: str, cache, gates: int, fields: tuple) -> None:
     if not isinstance(w_hh, np.ndarray) or w_hh.ndim != 2 or w_hh.shape[0] % gates:
         raise ValueError(f"cache.params['weight_hh']: expected an array of shape (G*H, P) with G = {gates}, got "
                          f"{getattr(w_hh, 'shape', type(w_hh).__name__)} {_edited(kind)}")
-    T, B, D = x.shape
-    H, P = w_hh.shape[0] // gates, w_hh.shape[1]
-    sizes = {"T": T, "B": B, "D": D, "H": H, "P": P, "G*H": gates * H, "4": 4, "3": 3}
-    for label, key, attribute, letters in fields:
+    H = w_hh.shape[0] // gates
+    sizes = (*x.shape, H, w_hh.shape[1], gates * H, 3, 4)       # in the order of _LETTERS
+    dtype = x.dtype
+    for label, key, attribute, letters, positions in fields:
         if key is None:
             value = getattr(cache, attribute)
-        elif key in p or key != "weight_hr":
-            value = p.get(key)
+        elif key == "weight_hr" and key not in p:
+            continue                                             # no projection
         else:
-            continue                                         # no projection
-        want = tuple(sizes[part] for part in letters)
-        if not isinstance(value, np.ndarray) or value.shape != want or value.dtype != x.dtype:
+            value = p.get(key)
+        want = tuple([sizes[i] for i in positions])
+        if value.__class__ is not np.ndarray or value.shape != want or value.dtype != dtype:
             got = f"{value.shape} {value.dtype}" if isinstance(value, np.ndarray) else type(value).__name__
-            raise ValueError(f"cache.{label}: expected shape ({', '.join(letters)}) = {want} in {x.dtype}, "
+            raise ValueError(f"cache.{label}: expected shape ({', '.join(letters)}) = {want} in {dtype}, "
                              f"got {got} {_edited(kind)}")
 
 
