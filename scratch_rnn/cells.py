@@ -251,6 +251,14 @@ def cell_of_shape(G_H: int, H: int, where: str = "params['weight_hh']") -> Cell:
     raise ValueError(f"{where}: expected shape {shapes}, got {(G_H, H)}")
 
 
+def tiny_problem(cell: Cell, dtype, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
+    """(params, x) of `cell`, D = 2, H = 3, x (3, 2, 2): a problem to compile the kernels on, in `dtype`."""
+    G = cell.gates
+    p = {k: (rng.random(shape) - 0.5).astype(dtype) for k, shape in (
+        ("weight_ih", (G * 3, 2)), ("weight_hh", (G * 3, 3)), ("bias_ih", (G * 3,)), ("bias_hh", (G * 3,)))}
+    return p, rng.random((3, 2, 2)).astype(dtype)
+
+
 def compile_kernels(dtypes=("float32", "float64")) -> None:
     """Run every cell's Numba forward and backward once on a tiny problem, in each of `dtypes`, with
     each nonlinearity and the LSTM's projection: what a command calls before its first real call, so
@@ -259,10 +267,7 @@ def compile_kernels(dtypes=("float32", "float64")) -> None:
     rng = np.random.default_rng(0)
     for cell in CELLS.values():
         for dtype in map(np.dtype, dtypes):
-            p = {"weight_ih": rng.random((cell.gates * 3, 2)), "weight_hh": rng.random((cell.gates * 3, 3)),
-                 "bias_ih": rng.random(cell.gates * 3), "bias_hh": rng.random(cell.gates * 3)}
-            p = {k: (v - 0.5).astype(dtype) for k, v in p.items()}
-            x = rng.random((3, 2, 2)).astype(dtype)
+            p, x = tiny_problem(cell, dtype, rng)
             for nl in cell.nonlinearities:
                 _, _, cache = cell.forward(p, x, backend="numba", nonlinearity=nl)
                 cell.backward(cache, np.ones((3, 2, 3), dtype))

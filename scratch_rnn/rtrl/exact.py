@@ -46,7 +46,7 @@ from numpy.typing import ArrayLike
 from .._numba.rtrl import carry
 from .._resources import check_memory
 from .._validate import PARAM_NAMES, as_float_array, check_backend, check_shape, check_state, check_x
-from ..cells import CELLS, Cell, compile_kernels, get_cell
+from ..cells import CELLS, Cell, compile_kernels, get_cell, tiny_problem
 
 
 @dataclass(frozen=True)
@@ -212,9 +212,6 @@ def compile_rtrl() -> None:
     rng = np.random.default_rng(0)
     for cell in CELLS.values():
         for dtype in (np.float32, np.float64):
-            p = {k: (rng.random(s) - 0.5).astype(dtype) for k, s in (
-                ("weight_ih", (cell.gates * 3, 2)), ("weight_hh", (cell.gates * 3, 3)), ("bias_ih", (cell.gates * 3,)),
-                ("bias_hh", (cell.gates * 3,)))}
-            x = rng.random((3, 2, 2)).astype(dtype)
+            p, x = tiny_problem(cell, dtype, rng)
             for nl in cell.nonlinearities:
                 rtrl_gradients(cell.name, p, x, dh=np.ones((3, 2, 3), dtype), nonlinearity=nl, backend="numba")
