@@ -184,18 +184,18 @@ def _sizes(params: dict, cell: Cell, proj_size: int) -> tuple[int, int]:
     return H, (proj_size or H)
 
 
-def _check_layer_shapes(params: dict, names: tuple, cell: Cell, num_layers: int, nd: int, H: int, P: int,
-                        D: int, proj_size: int) -> None:
-    """Every entry is an array with the shape its layer needs: weight_ih (G*H, D) in layer 0 and
-    (G*H, num_directions * P) above it, weight_hh (G*H, P), the biases (G*H,), weight_hr (P, H); one
-    H and one P for the whole stack, as in nn.RNN / nn.LSTM / nn.GRU."""
+def _check_layer_shapes(params: dict, cell: Cell, num_layers: int, nd: int, H: int, P: int, D: int,
+                        proj_size: int) -> None:
+    """Every entry but the projection (checked before, against proj_size) is an array with the shape its
+    layer needs: weight_ih (G*H, D) in layer 0 and (G*H, num_directions * P) above it, weight_hh
+    (G*H, P), the biases (G*H,); one H and one P for the whole stack, as in nn.RNN / nn.LSTM / nn.GRU."""
     G = cell.gates
-    meaning = {"weight_hh": "(G*H, P)", "bias_ih": "(G*H,)", "bias_hh": "(G*H,)", "weight_hr": "(P, H)"}
+    meaning = {"weight_hh": "(G*H, P)", "bias_ih": "(G*H,)", "bias_hh": "(G*H,)"}
     for layer in range(num_layers):
         want = {"weight_ih": (G * H, D if layer == 0 else nd * P), "weight_hh": (G * H, P), "bias_ih": (G * H,),
-                "bias_hh": (G * H,), "weight_hr": (P, H)}
+                "bias_hh": (G * H,)}
         for d in range(nd):
-            for name in names:
+            for name in PARAM_NAMES:
                 key = state_dict_key(name, layer, d)
                 value = params[key]
                 if not (isinstance(value, (np.ndarray, list, tuple)) or hasattr(value, "__array__")):
@@ -284,9 +284,14 @@ def stack_forward(params: dict, x: ArrayLike, cell: str, num_layers: int = 1, bi
         raise ValueError(f"params: expected the state_dict keys {expected}, got {sorted(params, key=str)} "
                          f"(missing: {missing}, unexpected: {extra})")
     H, P = _sizes(params, spec, proj_size)
+    for key in (k for k in expected if k.startswith("weight_hr")):
+        shape = np.shape(params[key])
+        if shape != (P, H):
+            raise ValueError(f"proj_size, params['{key}']: proj_size={proj_size} asks for a projection of shape "
+                             f"(proj_size, H) = ({P}, {H}), but params['{key}'] has shape {shape}")
     x = check_x(np.swapaxes(np.asarray(x), 0, 1) if batch_first else x)
     T, B, D = x.shape
-    _check_layer_shapes(params, names, spec, num_layers, nd, H, P, D, proj_size)
+    _check_layer_shapes(params, spec, num_layers, nd, H, P, D, proj_size)
     groups = _groups(lengths, T, B)
     h0s = _states("h0", h0, num_layers * nd, B, P, x.dtype, "proj_size" if proj_size else "H")
     c0s = _states("c0", c0, num_layers * nd, B, H, x.dtype)
