@@ -90,10 +90,10 @@ def test_the_online_jobs_and_their_report(tmp_path):
     from scratch_rnn.online import report
     full = experiment.jobs(experiment.ONLINE)
     assert {j.method for j in full if isinstance(j, experiment.LearnJob) and j.cell == "lstm"} == \
-        {"bptt", "snap1", "eprop", "uoro"}
+        {"bptt", "readout", "snap1", "eprop", "uoro"}
     assert not [j for j in full if isinstance(j, experiment.CostJob) and j.method == "rtrl" and j.cell == "lstm"
                 and j.H == 128]                             # the dense einsum's hours are left out, rtrl_numba kept
-    with pytest.raises(ValueError, match="LearnJob.method: expected 'bptt' or one of"):
+    with pytest.raises(ValueError, match="LearnJob.method: expected 'bptt', 'readout' or one of"):
         experiment.LearnJob("kfrtrl", "gru", "add", 12, 0, 4, 2, 2, 1e-2, 1)
     with pytest.raises(ValueError, match="AlignJob.T: expected an integer >= 1"):
         experiment.AlignJob("rnn", "add", 0, 0, 4, 2)

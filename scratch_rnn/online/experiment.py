@@ -21,13 +21,13 @@ from .measure import METHODS, _task, alignment, cost, methods_for, train_online
 
 ONLINE = {"hidden": 16, "batch": 32, "seeds": 10, "cells": ("rnn", "lstm", "gru"),
           "align": {"first_bit": (10, 50), "xor": (10, 50), "copy": (30, 60), "add": (20, 50), "mimic": (20, 50)},
-          "learn_seeds": 5, "learn_cells": ("rnn", "lstm"), "learn": {"first_bit": 10, "add": 20},
+          "learn_seeds": {"first_bit": 30, "add": 10}, "learn_cells": ("rnn", "lstm"), "learn": {"first_bit": 10, "add": 20},
           "updates": 1000, "lr": 3e-3, "every": 50,
           "cost_cells": ("rnn", "lstm"), "cost_H": (8, 16, 32, 64, 128), "cost_T_at_H": 20,
           "cost_T": (100, 1000, 10000), "cost_H_at_T": 16, "tbptt_k": 10,
           "cost_rtrl_max_work": 2e10}
 QUICK_ONLINE = {**ONLINE, "hidden": 6, "batch": 8, "seeds": 2, "align": {"first_bit": (10,), "add": (12,)},
-                "learn_seeds": 1, "learn": {"first_bit": 8, "add": 12}, "updates": 10, "every": 5,
+                "learn_seeds": {"first_bit": 1, "add": 1}, "learn": {"first_bit": 8, "add": 12}, "updates": 10, "every": 5,
                 "cost_H": (4, 8), "cost_T": (100,), "cost_H_at_T": 8}
 
 
@@ -77,8 +77,9 @@ class LearnJob:
 
     def __post_init__(self):
         _check(self)
-        if self.method != "bptt" and self.method not in methods_for(self.cell):
-            raise ValueError(f"LearnJob.method: expected 'bptt' or one of {methods_for(self.cell)} for {self.cell!r}, "
+        if self.method not in ("bptt", "readout") and self.method not in methods_for(self.cell):
+            raise ValueError(f"LearnJob.method: expected 'bptt', 'readout' or one of {methods_for(self.cell)} for "
+                             f"{self.cell!r}, "
                              f"got {self.method!r}")
 
     def cost(self) -> float:
@@ -133,13 +134,13 @@ def jobs(proto: dict, first_seed: int = 0) -> list:
     for cell in proto["cells"]:
         for task, lengths in proto["align"].items():
             out += [AlignJob(cell, task, T, s, proto["hidden"], proto["batch"]) for T in lengths for s in seeds]
-    learn_methods = ("bptt", *(m for m in METHODS if m != "rtrl"))     # RTRL trains as BPTT does: the same gradient
+    learn_methods = ("bptt", "readout", *(m for m in METHODS if m != "rtrl"))   # RTRL: BPTT's gradient, not rerun
     for cell in proto["learn_cells"]:
         for task, T in proto["learn"].items():
             for m in learn_methods:
-                if m == "bptt" or m in methods_for(cell):
+                if m in ("bptt", "readout") or m in methods_for(cell):
                     out += [LearnJob(m, cell, task, T, s, proto["hidden"], proto["batch"], proto["updates"], proto["lr"],
-                                     proto["every"]) for s in range(first_seed, first_seed + proto["learn_seeds"])]
+                                     proto["every"]) for s in range(first_seed, first_seed + proto["learn_seeds"][task])]
     points = [(H, proto["cost_T_at_H"]) for H in proto["cost_H"]] + [(proto["cost_H_at_T"], T) for T in proto["cost_T"]]
     for cell in proto["cost_cells"]:
         spec = get_cell(cell)

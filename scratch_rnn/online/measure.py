@@ -173,7 +173,7 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
         >>> [point["update"] for point in curve]
         [0, 10, 20]
     """
-    _check_method(method, cell)
+    _check_method(method, cell, extra=("readout",))
     sampler, spec = _task(task)
     rng = np.random.default_rng(seed)
     params = init_model(cell, spec.input_size, H, spec.outputs, rng, init=init, dtype=np.float64)
@@ -184,7 +184,10 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     for u in range(updates + 1):
         x, y = sampler(T, B, rng, np.float64)
         b = _batch(params, spec, x, y)
-        est = b.exact if method == "bptt" else _estimate(method, cell, layer_params(params), x, _signal(method, b, fb), rng)
+        if method in ("bptt", "readout"):                                # readout: the layer frozen, zero gradient
+            est = b.exact if method == "bptt" else {k: np.zeros_like(v) for k, v in b.exact.items()}
+        else:
+            est = _estimate(method, cell, layer_params(params), x, _signal(method, b, fb), rng)
         if u % every == 0 or u == updates:
             cos, ratio = _compare(est, b.exact, keys)
             rows.append({"update": u, "loss": b.loss, "accuracy": b.accuracy, "cosine": cos, "norm_ratio": ratio})

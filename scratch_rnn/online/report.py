@@ -13,7 +13,8 @@ from ..runs import progress, run_experiment
 from . import experiment as ex
 from .tasks import STEP_TASKS, get_step_task
 
-COLORS = {"bptt": "k", "snap1": "tab:blue", "eprop": "tab:purple", "uoro": "tab:orange", "kfrtrl": "tab:red",
+COLORS = {"bptt": "k", "readout": "tab:gray", "snap1": "tab:blue", "eprop": "tab:purple", "uoro": "tab:orange",
+          "kfrtrl": "tab:red",
           "rflo": "tab:green"}
 
 
