@@ -46,8 +46,8 @@ one does in Python.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -85,9 +85,10 @@ def add_stream(steps: int, N: int, rng: np.random.Generator, lags: tuple[int, in
     p = 0.5 + 0.5 * b[t2 - t1:n - t1] - 0.25 * b[:n - t2]        # (n - t2, N)
     y = (rng.random(p.shape) < p).astype(np.float64)
     b = b[t2:]
-    rep = lambda v: np.repeat(v, tau_task, axis=0)[:steps]      # noqa: E731  each draw held tau_task steps
-    two = lambda v: np.stack([v, 1 - v], axis=2)                # noqa: E731
-    return rep(two(b)), rep(two(y)), rep(two(p))
+
+    def held(v):                                                 # [v, 1 - v], each draw held tau_task steps
+        return np.repeat(np.stack([v, 1 - v], axis=2), tau_task, axis=0)[:steps]
+    return held(b), held(y), held(p)
 
 
 def add_stream_levels(lags: tuple[int, int]) -> dict:
