@@ -15,9 +15,19 @@ def add_parsers(sub) -> None:
                                    "online.{json,md}, online_{alignment,learning,cost}.csv and "
                                    "online_{learning,cost}.png to --out.")
     add_experiment_options(p, "online", "the two figures (the documentation's: --figures docs/figures)")
+    p.add_argument("--setting", choices=("batched", "marschall"), default="batched",
+                   help="batched (default): the model of the study, batches of sequences and Adam; marschall: "
+                        "Marschall, Cho & Savin's (2020), one leaky RNN (H = 32) on one stream per seed, SGD at "
+                        "every step, every method of their comparison (writes marschall.{md,json}, "
+                        "marschall_{performance,alignment}.{csv,png}; --out defaults to results/online_marschall)")
     p.set_defaults(func=online_command)
 
 
 def online_command(args) -> int:
+    if args.setting == "marschall":
+        from ..online.marschall import marschall
+        if args.out == "results/online":
+            args.out = "results/online_marschall"
+        return run_experiment(marschall, args)
     from ..online.report import online
     return run_experiment(online, args)

@@ -444,7 +444,8 @@ def make_method(name: str, net: Net, rng: np.random.Generator, feedback: np.ndar
 @dataclass(frozen=True)
 class Setting:
     """Their setting: H units, leak alpha, SGD at lr every step, `steps` steps of one stream per seed, the add
-    task's inputs held tau_task steps, truncated BPTT over `truncation` steps."""
+    task's inputs held tau_task steps (its lags `lags`, or set by the difficulty), truncated BPTT over
+    `truncation` steps."""
 
     H: int = 32
     alpha: float = 1.0
@@ -452,13 +453,14 @@ class Setting:
     steps: int = 20000
     tau_task: int = 1
     truncation: int = 10
+    lags: tuple[int, int] | None = None          # the add task's lags; None: `add_lags(difficulty)`
 
 
 def _task_data(task: str, difficulty: int, setting: Setting, seed: int):
     """One stream's (x, training label, label distribution), its loss name, and its reference levels."""
     rng = np.random.default_rng([seed, 0x57])
     if task == "add":
-        lags = add_lags(difficulty)
+        lags = add_lags(difficulty) if setting.lags is None else setting.lags
         x, y, p = add_stream(setting.steps, 1, rng, lags, setting.tau_task)
         return (x, y, p), "softmax_cross_entropy", add_stream_levels(lags)
     if task == "mimic":
