@@ -50,7 +50,7 @@ MARSCHALL = {"H": 32, "seeds": 20, "steps": 20000, "every": 1000, "final": 0.2, 
              "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1, 5, 9)}}
 QUICK_MARSCHALL = {**MARSCHALL, "H": 6, "seeds": 3, "steps": 300, "every": 100, "lrs": (3e-3,),
                    "sweep": {"alpha": 1.0, "tasks": ("add", "mimic"), "difficulties": (1,)},
-                   "leaky": {**MARSCHALL["leaky"]}, "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1,)}}
+                   "leaky": {"alpha": 0.5, "task": "add", "lags": (5, 7), "tau_task": 2, "difficulty": 0}, "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1,)}}
 
 
 def _setting(proto: dict, alpha: float, lr: float, tau_task: int = 1, lags=None) -> Setting:
@@ -153,7 +153,7 @@ def median_interval(values) -> tuple[float, float, float]:
     from scipy.stats import binom
     v = np.sort(np.asarray(values, dtype=float))
     n = len(v)
-    k = int(binom.ppf(0.025, n, 0.5))                          # 1-based rank of the lower bound
+    k = int(binom.ppf(0.025, n, 0.5)) if n else 0                          # 1-based rank of the lower bound
     lo, hi = (v[max(k - 1, 0)], v[min(n - k, n - 1)]) if n else (np.nan, np.nan)
     return float(np.median(v)), float(lo), float(hi)
 
@@ -241,9 +241,9 @@ def summarise(rows: list[dict], pairs: list[tuple]) -> dict:
         names = res["monitors"]
         mean = A.mean(axis=0)
         order, flat = _cluster(1 - mean, names, 4)
-        perf = {r["method"]: r["median"] for r in sweep if (r["task"], r["difficulty"]) == (job.task, job.difficulty)}
-        others = [m for m in names if m != "rtrl" and m in perf]
-        rho = spearmanr([mean[names.index("rtrl"), names.index(m)] for m in others], [perf[m] for m in others])
+        at = {r["method"]: r["median"] for r in sweep if (r["task"], r["difficulty"]) == (job.task, job.difficulty)}
+        others = [m for m in names if m != "rtrl" and m in at]
+        rho = spearmanr([mean[names.index("rtrl"), names.index(m)] for m in others], [at[m] for m in others])
         align[f"{job.task}/{job.difficulty}"] = {
             "monitors": names, "mean": mean.tolist(), "first": A[0].tolist(), "last": A[-1].tolist(),
             "order": order, "flat": flat, "spearman_rtrl_alignment_vs_performance": [float(rho.statistic),

@@ -46,7 +46,7 @@ one does in Python.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +61,19 @@ STREAM_TASKS = ("add", "mimic")
 
 # ----------------------------------------------------------------------------------------------------- the tasks
 def add_lags(difficulty: int) -> tuple[int, int]:
-    """The add task's lags (t1, t2) at a difficulty d = 0..9: (d + 1, d + 5), so that d = 5 is their (6, 10)."""
+    """The add task's lags (t1, t2) at a difficulty d = 0..9: (d + 1, d + 5), so that d = 5 is their (6, 10).
+
+    Args:
+        difficulty: d, an integer in 0..9.
+
+    Returns:
+        (t1, t2), the lags of the two bits the label depends on.
+
+    Examples:
+        >>> from scratch_rnn.online.stream import add_lags
+        >>> add_lags(5)                                          # their add task at alpha = 1
+        (6, 10)
+    """
     _check_difficulty(difficulty)
     return difficulty + 1, difficulty + 5
 
@@ -101,7 +113,24 @@ def add_stream_levels(lags: tuple[int, int]) -> dict:
 def mimic_target(difficulty: int, H: int = 32, D: int = 2, O: int = 2, seed: int = 2020) -> dict:
     """The mimic task's target network at a difficulty d: a tanh RNN (alpha = 1) with H units, D inputs and
     O outputs, W_rec orthogonal scaled by 0.5 + 0.1 d, W_in ~ N(0, 1/D), W_out ~ N(0, 1/H), zero biases;
-    drawn from its own generator, the same for every stream."""
+    drawn from its own generator, the same for every stream.
+
+    Args:
+        difficulty: d, an integer in 0..9.
+        H: The target's units.
+        D: Its inputs.
+        O: Its outputs.
+        seed: Seeds its weights (with d).
+
+    Returns:
+        {"W_rec": (H, H), "W_in": (H, D), "W_out": (O, H)}.
+
+    Examples:
+        >>> import numpy as np
+        >>> from scratch_rnn.online.stream import mimic_target
+        >>> np.linalg.svd(mimic_target(9)["W_rec"], compute_uv=False).round(6).max()   # every gain 0.5 + 0.1 d
+        np.float64(1.4)
+    """
     _check_difficulty(difficulty)
     g = np.random.default_rng([seed, difficulty])
     q, r = np.linalg.qr(g.normal(0, 1, (H, H)))
@@ -410,11 +439,12 @@ class TBPTT(Method):
         g = np.zeros((self.N, self.H, self.m))
         if len(self.window) < self.k:
             return g
-        c = J_later = None
-        for q, D, a_hat, J in reversed(self.window):                   # t = the window's last step, ..., first
-            c = q if c is None else q + np.einsum("nk,nkl->nl", c, J_later)   # c_t = q_t + c_{t+1} J_{t+1}
+        c = self.window[-1][0]                                         # the last step's credit: q_t alone
+        for t in range(self.k - 1, -1, -1):                            # t = the window's last step, ..., first
+            q, D, a_hat, _ = self.window[t]
+            if t < self.k - 1:
+                c = q + np.einsum("nk,nkl->nl", c, self.window[t + 1][3])    # c_t = q_t + c_{t+1} J_{t+1}
             g += (c * D)[:, :, None] * a_hat[:, None, :]
-            J_later = J
         self.window = []
         return g
 
@@ -497,7 +527,8 @@ def _streams(task: str, difficulty: int, setting: Setting, seeds) -> tuple:
         D, O = d[0].shape[2], d[1].shape[2]
         nets.append(init_net(1, setting.H, D, O, setting.alpha, np.random.default_rng([seed, 0x1E])))
     x, y, p = (np.concatenate([d[i] for d in data], axis=1) for i in range(3))
-    net = Net(*(np.concatenate([getattr(n, f) for n in nets]) for f in ("W", "W_out", "b_out", "a")), setting.alpha)
+    W, W_out, b_out, a = (np.concatenate([getattr(n, f) for n in nets]) for f in ("W", "W_out", "b_out", "a"))
+    net = Net(W, W_out, b_out, a, setting.alpha)
     return net, x, y, p, loss, levels
 
 
@@ -506,7 +537,7 @@ def _feedback(seeds, O: int, H: int) -> np.ndarray:
     return np.stack([np.random.default_rng([s, 0xFB]).normal(0, 1 / np.sqrt(H), (O, H)) for s in seeds])
 
 
-def run_stream(method: str, task: str, difficulty: int, seeds, setting: Setting = Setting(), every: int = 500,
+def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], setting: Setting = Setting(), every: int = 500,
                monitors: tuple[str, ...] = (), method_seed: int = 0) -> dict:
     """Train one network per seed on its own stream with `method`'s gradient, an SGD step at every step.
 
@@ -525,8 +556,11 @@ def run_stream(method: str, task: str, difficulty: int, seeds, setting: Setting 
 
     Returns:
         {"loss": (N, windows) the mean expected loss of each window, "levels": the task's reference levels,
-         "diverged": (N,) whether a stream's loss became non-finite, and with monitors "alignment"
-         (windows, M, M) and "monitors" (their names)}.
+            "diverged": (N,) whether a stream's loss became non-finite, and with monitors "alignment"
+            (windows, M, M) and "monitors" (their names)}.
+
+    Raises:
+        ValueError: An unknown method, monitor, task or difficulty, `every` outside 1..steps, no seeds.
 
     Examples:
         >>> from scratch_rnn.online.stream import Setting, run_stream
