@@ -39,8 +39,27 @@ PAGE_SCRIPT = """() => {
     images: [...document.images].map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0})),
     links: [...document.querySelectorAll('a[href]')].map(a => a.href),
     ids: [...document.querySelectorAll('[id]')].map(e => e.id),
+    inlineTex: [...document.querySelectorAll('article .katex')]
+      .filter(k => !k.closest('.katex-display, a, h1, h2, h3, table'))
+      .map(k => (k.querySelector('annotation[encoding="application/x-tex"]') || {textContent: ''}).textContent
+        .replace(/\\s+/g, '')),
+    glossaryLinked: [...document.querySelectorAll('article a.glossary-link annotation[encoding="application/x-tex"]')]
+      .map(a => a.textContent.replace(/\\s+/g, '')),
   };
 }"""
+
+
+def glossary_symbols(path: Path = Path("docs/glossary.md")) -> set[str]:
+    """Every symbol of the glossary as docs/assets/glossary.js reads it: the first formula of each table
+    row's first cell, and each of its comma-separated parts."""
+    keys: set[str] = set()
+    for line in path.read_text().splitlines():
+        m = re.match(r"\|\s*\$([^$]+)\$", line)
+        if m:
+            tex = re.sub(r"\s+", "", m.group(1))
+            parts = [p for p in tex.split(",") if p]
+            keys |= {tex, *(parts if len(parts) > 1 else [])}
+    return keys
 
 #: the layout problems of a page, at the viewport it is loaded at
 LAYOUT_SCRIPT = """() => {
@@ -158,7 +177,8 @@ def main() -> int:
     server, base = serve(args.site)
     urls = page_urls(args.site, base)
     failures: list[str] = []
-    counts = {"pages": 0, "formulas": 0, "images": 0, "internal links": 0}
+    counts = {"pages": 0, "formulas": 0, "images": 0, "internal links": 0, "glossary links": 0}
+    symbols = glossary_symbols(args.site.parent / "docs" / "glossary.md")
     ids_of: dict[str, set[str]] = {}
     links: set[str] = set()
     api_ids: set[str] = set()
@@ -197,6 +217,11 @@ def main() -> int:
                 failures.append(f"{url}: {info['katexErrors']} formulas KaTeX could not typeset")
             failures += [f"{url}: image not loaded: {i['src']}" for i in info["images"] if not i["ok"]]
             ids_of[urldefrag(url)[0]] = set(info["ids"])
+            if not urlparse(url).path.rstrip("/").endswith("glossary"):
+                unlinked = sorted((set(info["inlineTex"]) & symbols) - set(info["glossaryLinked"]))
+                if unlinked:
+                    failures.append(f"{url}: glossary symbols used but not linked to the glossary: {unlinked}")
+                counts["glossary links"] += len(info["glossaryLinked"])
             links |= {link for link in info["links"] if link.startswith(base)}
             if "/api/" in url:
                 api_ids |= set(info["ids"])
