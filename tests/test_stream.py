@@ -196,3 +196,21 @@ def test_pairwise_alignment_is_a_cosine_matrix():
     np.testing.assert_allclose(np.diagonal(A, axis1=1, axis2=2), 1, rtol=1e-12)
     np.testing.assert_allclose(A, A.transpose(0, 2, 1), atol=1e-12)
     assert np.all(np.abs(A) <= 1 + 1e-12)
+
+
+@pytest.mark.parametrize("name", ["snap1", "eprop"])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_the_compiled_unit_traces_equal_the_reference(name, nonlinearity):
+    """SnAp-1's and e-prop's compiled RNN loops give the NumPy reference's gradients (the same sums)."""
+    import scratch_rnn as sr
+    from scratch_rnn import rtrl
+    fn = getattr(rtrl, f"{name}_gradients")
+    rng = np.random.default_rng(0)
+    p = sr.init_pytorch_default("rnn", 3, 5, rng)
+    x, dh, h0 = rng.normal(size=(7, 2, 3)), rng.normal(size=(7, 2, 5)), rng.normal(size=(2, 5))
+    ref = fn("rnn", p, x, h0=h0, dh=dh, nonlinearity=nonlinearity).params
+    got = fn("rnn", p, x, h0=h0, dh=dh, nonlinearity=nonlinearity, backend="numba").params
+    for k in ref:
+        np.testing.assert_allclose(got[k], ref[k], rtol=1e-12, atol=1e-14, err_msg=k)
+    with pytest.raises(ValueError, match="vanilla RNN only"):
+        fn("gru", sr.init_pytorch_default("gru", 3, 5, rng), x, backend="numba")

@@ -39,3 +39,50 @@ def carry(J: np.ndarray, M: np.ndarray, L: np.ndarray, v: np.ndarray | None) -> 
         ones = np.ones((M.shape[0], 1), M.dtype)
         return _carry(np.ascontiguousarray(J), np.ascontiguousarray(M[..., None]), np.ascontiguousarray(L), ones)[..., 0]
     return _carry(np.ascontiguousarray(J), np.ascontiguousarray(M), np.ascontiguousarray(L), np.ascontiguousarray(v))
+
+
+@jit
+def _unit_traces_rnn(W_ih, W_hh, bias, x, h0, dh, relu, own):
+    T, B, D = x.shape
+    H = W_hh.shape[0]
+    g_ih = np.zeros((H, D), x.dtype)
+    g_hh = np.zeros((H, H), x.dtype)
+    g_b = np.zeros(H, x.dtype)
+    for b in range(B):
+        m_ih = np.zeros((H, D), x.dtype)                                # d h_j / d W_ih[j, :], unit j's own
+        m_hh = np.zeros((H, H), x.dtype)
+        m_b = np.zeros(H, x.dtype)
+        h = h0[b].copy()
+        for t in range(T):
+            a = np.dot(W_ih, x[t, b]) + np.dot(W_hh, h) + bias          # pre-activation (H,)
+            h_new = np.empty(H, x.dtype)
+            for j in range(H):
+                if relu:
+                    h_new[j] = max(a[j], 0.0)
+                    d = 1.0 if a[j] > 0 else 0.0
+                else:
+                    h_new[j] = np.tanh(a[j])
+                    d = 1.0 - h_new[j] * h_new[j]
+                jd = d * W_hh[j, j] if own else 0.0                     # the unit's own Jacobian entry (SnAp-1)
+                g = dh[t, b, j]
+                for l in range(D):
+                    m_ih[j, l] = jd * m_ih[j, l] + d * x[t, b, l]
+                    g_ih[j, l] += g * m_ih[j, l]
+                for l in range(H):
+                    m_hh[j, l] = jd * m_hh[j, l] + d * h[l]
+                    g_hh[j, l] += g * m_hh[j, l]
+                m_b[j] = jd * m_b[j] + d
+                g_b[j] += g * m_b[j]
+            h = h_new
+    return g_ih, g_hh, g_b
+
+
+@kernel_entry
+def unit_traces_rnn(p: dict, x: np.ndarray, h0: np.ndarray, dh: np.ndarray, relu: bool, own: bool) -> dict:
+    """SnAp-1 (`own`: each unit's trace carried through W_hh[j, j]) or e-prop (not) for the vanilla RNN,
+    compiled: the loops of `scratch_rnn.rtrl.approx._unit_traces` for one unit's own entries, sequence by
+    sequence. Returns the summed parameter gradients under PyTorch's names."""
+    c = np.ascontiguousarray
+    g_ih, g_hh, g_b = _unit_traces_rnn(c(p["weight_ih"]), c(p["weight_hh"]), c(p["bias_ih"] + p["bias_hh"]), c(x),
+                                       c(h0), c(dh), relu, own)
+    return {"weight_ih": g_ih, "weight_hh": g_hh, "bias_ih": g_b, "bias_hh": g_b.copy()}

@@ -265,8 +265,9 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
 
     Args:
         method: "bptt" (forward and backward), "tbptt" (truncated BPTT(k), chunks of k steps run and
-            stored one at a time), "rtrl", "rtrl_numba" (its compiled influence step), or another
-            method of `methods_for(cell)`.
+            stored one at a time), "rtrl", "rtrl_numba" (its compiled influence step), another method of
+            `methods_for(cell)`, or a compiled one: "bptt_numba" (the cell's kernels), "snap1_numba" and
+            "eprop_numba" (the vanilla RNN's compiled traces).
         cell: "rnn", "lstm" or "gru".
         T: The sequence length.
         H: The hidden size.
@@ -280,7 +281,7 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
             (at least one), and the peak of NumPy's allocations (tracemalloc) in one more, traced call.
 
     Raises:
-        ValueError: An unknown method.
+        ValueError: An unknown method, or a compiled trace for a gated cell.
 
     Examples:
         >>> from scratch_rnn.online.measure import cost
@@ -288,7 +289,10 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
         >>> seconds > 0 and megabytes > 0
         True
     """
-    _check_method(method, cell, extra=("rtrl_numba", "tbptt"))
+    compiled = ("snap1_numba", "eprop_numba")
+    _check_method(method, cell, extra=("rtrl_numba", "tbptt", "bptt_numba", *compiled))
+    if method in compiled and cell != "rnn":
+        raise ValueError(f"method: {method!r} is compiled for the vanilla RNN only, got {cell!r}")
     rng = np.random.default_rng(seed)
     params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))
     x = rng.standard_normal((T, B, D))
@@ -302,11 +306,17 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
             return entry.backward(cache, dh)
         if method == "tbptt":
             return _chunked_bptt(entry, params, x, dh, k)
+        if method == "bptt_numba":
+            *_, cache = entry.forward(params, x, backend="numba")
+            return entry.backward(cache, dh)
         if method == "rtrl_numba":
             return rtrl_gradients(cell, params, x, dh=dh, backend="numba")
+        if method in compiled:
+            fn = snap1_gradients if method == "snap1_numba" else eprop_gradients
+            return fn(cell, params, x, dh=dh, backend="numba")
         return _estimate(method, cell, params, x, dh, np.random.default_rng(seed))
-    if method == "rtrl_numba":
-        rtrl_gradients(cell, params, x[:1], dh=dh[:1], backend="numba")   # compiled (or loaded) before the clock
+    if method.endswith("_numba"):
+        run()                                                           # compiled (or loaded) before the clock
     times: list[float] = []
     stop = time.perf_counter() + 0.5
     while not times or (len(times) < 20 and time.perf_counter() < stop):  # short calls: the fastest of several

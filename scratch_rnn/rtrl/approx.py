@@ -31,7 +31,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._validate import PARAM_NAMES
+from .._numba.rtrl import unit_traces_rnn
+from .._validate import PARAM_NAMES, check_backend
 from .exact import RTRLGrads, _setup, direct_gradient, forward_steps
 
 #: the cells RFLO and KF-RTRL are defined for: the vanilla RNN, the network of Murray (2019) and the
@@ -97,7 +98,7 @@ def _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity) -> dict
 
 def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                     dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
-                    nonlinearity: str = "tanh") -> RTRLGrads:
+                    nonlinearity: str = "tanh", backend: str = "numpy") -> RTRLGrads:
     """SnAp-1's approximation of the gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}).
 
     Args:
@@ -109,6 +110,8 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
         dh: The gradient into each h_t, (T, B, H); zeros if None.
         dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
         nonlinearity: "tanh" or "relu", the RNN's.
+        backend: "numpy" (the reference) or "numba" (the vanilla RNN only: each unit's trace in compiled
+            loops, `scratch_rnn._numba.rtrl.unit_traces_rnn`, with no NumPy call a step).
 
     Returns:
         `RTRLGrads` with the approximate parameter gradients; h0 and c0 are zeros (SnAp-1 keeps no
@@ -126,13 +129,16 @@ def snap1_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
         ((3, 3), True)
     """
     entry, p, xs, h0, c0, dH, dcl, S, W_hh_P = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity, "unit")
-    grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
+    if _compiled(backend, cell):
+        grads = unit_traces_rnn(p, xs, h0, dH, nonlinearity == "relu", True)
+    else:
+        grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, W_hh_P, nonlinearity)
     return no_state_gradient(grads, dH, entry.cell_state)
 
 
 def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None = None, c0: ArrayLike | None = None,
                     dh: ArrayLike | None = None, dc_last: ArrayLike | None = None,
-                    nonlinearity: str = "tanh") -> RTRLGrads:
+                    nonlinearity: str = "tanh", backend: str = "numpy") -> RTRLGrads:
     """e-prop's approximation (Bellec et al. 2020) of the gradient of L = sum_t sum(dh[t] * h_t) + sum(dc_last * c_{T-1}).
 
     The eligibility traces follow each unit's own state only, through E_t (the module's equations); what
@@ -147,6 +153,7 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
         dh: The gradient into each h_t, (T, B, H) (e-prop's learning signal); zeros if None.
         dc_last: The gradient into c_{T-1}, (B, H), LSTM only; zeros if None.
         nonlinearity: "tanh" or "relu", the RNN's.
+        backend: "numpy" (the reference) or "numba" (the vanilla RNN only, compiled as SnAp-1's).
 
     Returns:
         `RTRLGrads` with the approximate parameter gradients; h0 and c0 are zeros.
@@ -162,8 +169,19 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
         (3, 2)
     """
     entry, p, xs, h0, c0, dH, dcl, S, _ = _setup(cell, params, x, h0, c0, dh, dc_last, nonlinearity, "unit")
-    grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
+    if _compiled(backend, cell):
+        grads = unit_traces_rnn(p, xs, h0, dH, nonlinearity == "relu", False)
+    else:
+        grads = _unit_traces(entry, p, xs, h0, c0, dH, dcl, S, None, nonlinearity)
     return no_state_gradient(grads, dH, entry.cell_state)
+
+
+def _compiled(backend: str, cell: str) -> bool:
+    """Whether to run the compiled traces: backend "numba", which the vanilla RNN alone has."""
+    if check_backend(backend) == "numba" and cell != "rnn":
+        raise ValueError(f"backend: 'numba' runs SnAp-1 and e-prop for the vanilla RNN only, got {cell!r} "
+                         "(use backend='numpy')")
+    return backend == "numba"
 
 
 def no_state_gradient(grads: dict, dH: np.ndarray, cell_state: bool) -> RTRLGrads:
