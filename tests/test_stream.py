@@ -140,7 +140,8 @@ def test_the_learned_parts_learn(method, lr):
     def last_errors(rate):
         net = _net(1, 8, 2, 2, 0.5)
         x, y = _data(5000, 1, 2, 2, "mse")
-        alg = st.make_method(method, net, np.random.default_rng(7), lr=rate)
+        fb = np.random.default_rng(5).normal(0, 0.7, (1, 2, 8))
+        alg = st.make_method(method, net, np.random.default_rng(7), lr=rate, feedback=fb)
         errors = []
         for t in range(len(x)):
             alg.grad(net, st.forward_step(net, x[t], y[t], "mse"))
@@ -152,7 +153,7 @@ def test_the_learned_parts_learn(method, lr):
 
 
 def test_add_stream_is_their_definition():
-    x, y, p = st.add_stream(400, 3, np.random.default_rng(0), (2, 5), tau_task=2)
+    x, y, p = st.add_stream(400, 3, np.random.default_rng(0), (2, 5), tau_task=2, deterministic=False)
     b = x[::2, :, 0]                                                      # one draw every tau_task steps
     np.testing.assert_array_equal(x[1::2], x[::2])
     want = 0.5 + 0.5 * b[5 - 2:-2] - 0.25 * b[:-5]
@@ -160,6 +161,8 @@ def test_add_stream_is_their_definition():
     np.testing.assert_array_equal(x[..., 1], 1 - x[..., 0])
     assert set(np.unique(y)) == {0.0, 1.0} and abs(y[..., 0].mean() - p[..., 0].mean()) < 0.05
     assert st.add_lags(5) == (6, 10)
+    _, y, p = st.add_stream(50, 2, np.random.default_rng(0), (2, 5))
+    np.testing.assert_array_equal(y, p)                                   # their jobs: the label is p_t
 
 
 def test_mimic_target_scaling_and_stream():
@@ -168,6 +171,13 @@ def test_mimic_target_scaling_and_stream():
         np.testing.assert_allclose(np.linalg.svd(tgt["W_rec"], compute_uv=False), 0.5 + 0.1 * d, rtol=1e-12)
     x, y, _ = st.mimic_stream(50, 2, np.random.default_rng(0), st.mimic_target(3))
     assert x.shape == (50, 2, 2) and y.shape == (50, 2, 2) and set(np.unique(x)) <= {0.0, 1.0}
+    tgt = st.mimic32_target(0.5)
+    x, y, _ = st.mimic_stream(6, 1, np.random.default_rng(0), tgt, tau_task=2)
+    np.testing.assert_array_equal(x[1::2], x[::2])                        # inputs held two steps
+    a = np.zeros(32)
+    for t in range(6):                                                    # the target's leak is alpha = 0.5
+        a = 0.5 * a + 0.5 * np.tanh(tgt["W_rec"] @ a + tgt["W_in"] @ x[t, 0] + tgt["b_rec"])
+        np.testing.assert_allclose(y[t, 0], tgt["W_out"] @ a + tgt["b_out"], rtol=1e-12)
 
 
 def test_run_stream_learns_and_refuses_bad_input():

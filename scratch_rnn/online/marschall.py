@@ -44,13 +44,16 @@ LABELS = {"rtrl": "RTRL", "tbptt": "truncated BPTT(10)", "uoro": "UORO", "kfrtrl
           "rkfrtrl": "reverse KF-RTRL", "rflo": "RFLO (readout weights)", "rflo_fb": "RFLO (random feedback)",
           "snap1": "SnAp-1 (ours)", "kernl": "KeRNL", "dni": "DNI", "dnib": "DNIb", "readout": "readout only"}
 
-MARSCHALL = {"H": 32, "seeds": 20, "steps": 20000, "every": 1000, "final": 0.2, "lrs": (1e-3, 3e-3, 1e-2),
+MARSCHALL = {"H": 32, "seeds": 20, "steps": 20000, "every": 1000, "final": 0.2, "lrs": (1e-3, 3e-3),
              "sweep": {"alpha": 1.0, "tasks": ("add", "mimic"), "difficulties": (1, 3, 5, 7, 9)},
-             "leaky": {"alpha": 0.5, "task": "add", "lags": (5, 7), "tau_task": 2, "difficulty": 0},
+             "grid": ({"task": "add", "alpha": 0.5, "lags": (5, 7), "tau_task": 2},
+                      {"task": "mimic32", "alpha": 1.0, "lags": None, "tau_task": 1},
+                      {"task": "mimic32", "alpha": 0.5, "lags": None, "tau_task": 2}),
              "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1, 5, 9)}}
 QUICK_MARSCHALL = {**MARSCHALL, "H": 6, "seeds": 3, "steps": 300, "every": 100, "lrs": (3e-3,),
                    "sweep": {"alpha": 1.0, "tasks": ("add", "mimic"), "difficulties": (1,)},
-                   "leaky": {"alpha": 0.5, "task": "add", "lags": (5, 7), "tau_task": 2, "difficulty": 0}, "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1,)}}
+                   "grid": ({"task": "add", "alpha": 0.5, "lags": (5, 7), "tau_task": 2},),
+                   "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1,)}}
 
 
 def _setting(proto: dict, alpha: float, lr: float, tau_task: int = 1, lags=None) -> Setting:
@@ -116,14 +119,16 @@ run_job_safe = safely(run_job)
 
 
 def jobs(proto: dict, first_seed: int = 0) -> list:
-    """The protocol's jobs: the difficulty sweep, their leaky setting, then the pairwise alignments."""
+    """The protocol's jobs: the difficulty sweep, the rest of their grid (alpha, task), then the pairwise
+    alignments."""
     seeds = tuple(range(first_seed, first_seed + proto["seeds"]))
     common = {"seeds": seeds, "H": proto["H"], "steps": proto["steps"], "every": proto["every"]}
-    sw, lk, pr = proto["sweep"], proto["leaky"], proto["pairs"]
+    sw, pr = proto["sweep"], proto["pairs"]
     out: list = [StreamJob(m, task, d, sw["alpha"], lr, **common) for task in sw["tasks"]
                  for d in sw["difficulties"] for lr in proto["lrs"] for m in STREAM_METHODS]
-    out += [StreamJob(m, lk["task"], lk["difficulty"], lk["alpha"], lr, **common, tau_task=lk["tau_task"],
-                      lags=tuple(lk["lags"])) for lr in proto["lrs"] for m in STREAM_METHODS]
+    out += [StreamJob(m, g["task"], 0, g["alpha"], lr, **common, tau_task=g["tau_task"],
+                      lags=None if g["lags"] is None else tuple(g["lags"]))
+            for g in proto["grid"] for lr in proto["lrs"] for m in STREAM_METHODS]
     out += [PairJob(task, d, pr["alpha"], pr["lr"], **common) for task in sw["tasks"] for d in pr["difficulties"]]
     return out
 
@@ -168,7 +173,9 @@ def performance_rows(results, final: float) -> list[dict]:
         last = max(1, int(round(final * loss.shape[1])))
         fin = loss[:, -last:].mean(axis=1)
         norm = _normalised(fin, job.task, res["levels"])
-        setting = "sweep" if job.lags is None else "leaky"
+        setting = "sweep" if job.task in ("add", "mimic") and job.lags is None and job.tau_task == 1 else \
+            f"alpha = {job.alpha:g}" + (f", lags {tuple(job.lags)}" if job.lags else "") + \
+            (f", inputs held {job.tau_task} steps" if job.tau_task > 1 else "")
         rows += [{"setting": setting, "method": job.method, "task": job.task, "difficulty": job.difficulty,
                   "alpha": job.alpha, "lr": job.lr, "seed": s, "final_loss": float(f), "performance": float(p),
                   "diverged": bool(dv)} for s, f, p, dv in zip(job.seeds, fin, norm, res["diverged"])]
@@ -294,10 +301,10 @@ def report_text(summary: dict, meta: dict, failures) -> str:
     table = summary["table"]
     for setting, task in sorted({(r["setting"], r["task"]) for r in table}):
         ds = sorted({r["difficulty"] for r in table if (r["setting"], r["task"]) == (setting, task)})
-        lk = proto["leaky"]
-        head = ([f"d = {d}" for d in ds] if setting == "sweep" else
-                [f"alpha = {lk['alpha']}, lags {tuple(lk['lags'])}, inputs held {lk['tau_task']} steps"])
-        lines += [f"## {task}, {'difficulty sweep' if setting == 'sweep' else 'their leaky setting'}", "",
+        head = [f"d = {d}" for d in ds] if setting == "sweep" else [setting]
+        title = {"add": "add task", "mimic": "mimic task (2 inputs, the target scaled by the difficulty)",
+                 "mimic32": "mimic task (their first: 32 inputs and outputs)"}[task]
+        lines += [f"## {title}, {'difficulty sweep, alpha = 1' if setting == 'sweep' else setting}", "",
                   "| method | lr | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(ds)]
         for m in STREAM_METHODS:
             sel = {r["difficulty"]: r for r in table if (r["setting"], r["task"], r["method"]) == (setting, task, m)}

@@ -34,8 +34,9 @@ approximations replace M_t or q_t (their framework's two halves, past- and futur
   effect of small perturbations on a noisy copy of the network (Roth et al. 2019), their ``KeRNL``.
 * ``dni``: the future credit of a_t predicted by a linear synthetic gradient, c_t ~ A [a_t, y_t, 1], trained to
   the bootstrapped target q_{t-1} + c_t J_t, times the immediate influence (Jaderberg et al. 2017), their
-  ``DNI``; ``dnib`` replaces J_t in the target by a linear map of a_{t-1} onto a_t learned by regression (their
-  ``DNI`` with ``use_approx_J``).
+  ``DNI``; ``dnib`` replaces J_t in the target by a linear map of a_{t-1} onto a_t learned by regression, puts
+  tanh on the target's c_t and sends q_{t-1} through a fixed random matrix (their job script's DNIb: ``DNI``
+  with ``use_approx_J``, ``SG_label_activation=tanh`` and ``W_FB``).
 * ``tbptt``: truncated BPTT over non-overlapping windows of `truncation` steps, an update at each window's end
   (zero in between), their ``Efficient_BPTT``.
 * ``readout``: the recurrent weights frozen, only the readout learns, their ``Only_Output_Weights``.
@@ -56,7 +57,7 @@ STREAM_METHODS = ("rtrl", "tbptt", "uoro", "kfrtrl", "rkfrtrl", "rflo", "rflo_fb
                   "readout")
 #: the methods that draw random signs or perturbations
 STREAM_STOCHASTIC = ("uoro", "kfrtrl", "rkfrtrl", "kernl")
-STREAM_TASKS = ("add", "mimic")
+STREAM_TASKS = ("add", "mimic", "mimic32")
 
 
 # ----------------------------------------------------------------------------------------------------- the tasks
@@ -83,19 +84,21 @@ def _check_difficulty(d) -> None:
         raise ValueError(f"difficulty: expected an integer in 0..9, got {d!r}")
 
 
-def add_stream(steps: int, N: int, rng: np.random.Generator, lags: tuple[int, int], tau_task: int = 1):
+def add_stream(steps: int, N: int, rng: np.random.Generator, lags: tuple[int, int], tau_task: int = 1,
+               deterministic: bool = True):
     """N streams of their add task: inputs x_t = [b_t, 1 - b_t] with b_t ~ Bernoulli(1/2) (each held for
-    `tau_task` steps), p_t = 1/2 + 1/2 b_{t - t1} - 1/4 b_{t - t2} (lags counted in draws), the label a draw
-    of Bernoulli(p_t) as theirs (not ``deterministic``).
+    `tau_task` steps), p_t = 1/2 + 1/2 b_{t - t1} - 1/4 b_{t - t2} (lags counted in draws); the label
+    [p_t, 1 - p_t] itself (`deterministic`, as their jobs ran it) or a one-hot draw of Bernoulli(p_t).
 
     Returns:
-        (x (steps, N, 2), labels (steps, N, 2) one-hot, p (steps, N, 2) the label's distribution).
+        (x (steps, N, 2), labels (steps, N, 2), p (steps, N, 2) the label's distribution).
     """
     t1, t2 = lags
     n = -(-steps // tau_task) + t2                               # draws, with t2 before the stream starts
     b = rng.integers(0, 2, size=(n, N)).astype(np.float64)
     p = 0.5 + 0.5 * b[t2 - t1:n - t1] - 0.25 * b[:n - t2]        # (n - t2, N)
-    y = (rng.random(p.shape) < p).astype(np.float64)
+    draw = (rng.random(p.shape) < p).astype(np.float64)
+    y = p if deterministic else draw
     b = b[t2:]
 
     def held(v):                                                 # [v, 1 - v], each draw held tau_task steps
@@ -138,27 +141,39 @@ def mimic_target(difficulty: int, H: int = 32, D: int = 2, O: int = 2, seed: int
             "W_out": g.normal(0, 1 / np.sqrt(H), (O, H))}
 
 
-def mimic_stream(steps: int, N: int, rng: np.random.Generator, target: dict):
+def mimic32_target(alpha: float, seed: int = 2020) -> dict:
+    """Their first mimic task's target: 32 inputs, 32 units, 32 outputs, W_rec orthogonal, W_in ~ N(0, 1/32),
+    W_out ~ N(0, 1/32), biases ~ N(0, 0.1^2), the target's leak the network's (alpha)."""
+    g = np.random.default_rng([seed, 32])
+    q, r = np.linalg.qr(g.normal(0, 1, (32, 32)))
+    return {"W_rec": q * np.sign(np.diag(r)), "W_in": g.normal(0, np.sqrt(1 / 32), (32, 32)),
+            "W_out": g.normal(0, np.sqrt(1 / 32), (32, 32)), "b_rec": g.normal(0, 0.1, 32),
+            "b_out": g.normal(0, 0.1, 32), "alpha": float(alpha)}
+
+
+def mimic_stream(steps: int, N: int, rng: np.random.Generator, target: dict, tau_task: int = 1):
     """N streams of their mimic task: inputs Bernoulli(1/2) in every channel, the label the target network's
     output fed the same inputs from a = 0 (their ``Mimic_RNN``).
 
     Returns:
         (x (steps, N, D), y (steps, N, O), y again: a regression's label is its own expectation).
     """
-    D = target["W_in"].shape[1]
-    x = rng.integers(0, 2, size=(steps, N, D)).astype(np.float64)
-    a = np.zeros((N, target["W_rec"].shape[0]))
+    D, H = target["W_in"].shape[1], target["W_rec"].shape[0]
+    alpha = target.get("alpha", 1.0)
+    b_rec, b_out = target.get("b_rec", np.zeros(H)), target.get("b_out", 0.0)
+    x = np.repeat(rng.integers(0, 2, size=(-(-steps // tau_task), N, D)).astype(np.float64), tau_task, axis=0)[:steps]
+    a = np.zeros((N, H))
     y = np.empty((steps, N, target["W_out"].shape[0]))
     for t in range(steps):
-        a = np.tanh(a @ target["W_rec"].T + x[t] @ target["W_in"].T)
-        y[t] = a @ target["W_out"].T
+        a = (1 - alpha) * a + alpha * np.tanh(a @ target["W_rec"].T + x[t] @ target["W_in"].T + b_rec)
+        y[t] = a @ target["W_out"].T + b_out
     return x, y, y
 
 
-def mimic_level(target: dict, steps: int = 20000) -> float:
+def mimic_level(target: dict, steps: int = 20000, tau_task: int = 1) -> float:
     """The loss 0.5 |z - y|^2 of the best constant output (half the label's total variance): what a network
     that learned nothing of the target's dynamics scores."""
-    _, y, _ = mimic_stream(steps, 1, np.random.default_rng(0), target)
+    _, y, _ = mimic_stream(steps, 1, np.random.default_rng(0), target, tau_task)
     return float(0.5 * np.sum(np.var(y[:, 0], axis=0)))
 
 
@@ -388,11 +403,14 @@ class KeRNL(Method):
 
 class DNI(Method):
     """Their ``DNI``: synthetic gradient c ~ A [a, y, 1] trained by SGD at `lr` to q_{t-1} + c_t J_t, the
-    target's copy of A refreshed every `fix_interval` steps; `approx_J` learns J by regression at `J_lr`."""
+    target's copy of A refreshed every `fix_interval` steps; `approx_J` learns J by regression at `J_lr`,
+    `label_activation` puts tanh on the target's c_t and `feedback` (N, O, H) sends q_{t-1} through a fixed
+    random matrix: their DNIb uses all three."""
 
     def __init__(self, net, rng, lr: float = 1e-2, fix_interval: int = 5, approx_J: bool = False,
-                 J_lr: float = 1e-2, **kw):
+                 J_lr: float = 1e-2, label_activation: bool = False, feedback=None, **kw):
         super().__init__(net, rng)
+        self.label_activation, self.feedback = label_activation, feedback
         N, H = self.N, self.H
         O = net.W_out.shape[1]
         m_out = H + O + 1
@@ -415,13 +433,17 @@ class DNI(Method):
             J = s.J
         tilde = np.concatenate([s.a, s.y, np.ones((self.N, 1))], axis=1)
         sg_prev = np.einsum("nkm,nm->nk", self.A, self.tilde_prev)
-        target = self.q_prev + np.einsum("nk,nkl->nl", np.einsum("nkm,nm->nk", self.A_fixed, tilde), J)
+        sg_next = np.einsum("nkm,nm->nk", self.A_fixed, tilde)
+        if self.label_activation:                                      # their DNIb: tanh on the target's part
+            sg_next = np.tanh(sg_next)
+        target = self.q_prev + np.einsum("nk,nkl->nl", sg_next, J)
         self.error = float(np.mean(np.sum((sg_prev - target) ** 2, axis=1)))      # the synthetic gradient's
         self.A = self.A - self.lr * (sg_prev - target)[:, :, None] * self.tilde_prev[:, None, :]
         self.i += 1
         if self.i % self.fix_interval == 0:
             self.A_fixed = self.A.copy()
-        self.q_prev, self.tilde_prev = s.q, tilde
+        q = s.q if self.feedback is None else np.einsum("no,noh->nh", s.error, self.feedback)
+        self.q_prev, self.tilde_prev = q, tilde
         sg = np.einsum("nkm,nm->nk", self.A, tilde)                    # the credit of a_t, with the new A
         return (sg * s.D)[:, :, None] * s.a_hat[:, None, :]
 
@@ -456,11 +478,15 @@ class Readout(Method):
 
 def make_method(name: str, net: Net, rng: np.random.Generator, feedback: np.ndarray | None = None,
                 **options) -> Method:
-    """A method of `STREAM_METHODS` for the N streams of `net` (`feedback` (N, O, H) for ``rflo_fb``)."""
+    """A method of `STREAM_METHODS` for the N streams of `net` (`feedback` (N, O, H) for ``rflo_fb`` and
+    ``dnib``); `options` go to its class (learning rates of its own, the truncation)."""
     table: dict[str, Callable[..., Method]] = {
         "rtrl": RTRL, "snap1": SnAp1, "rflo": RFLO, "uoro": UORO, "kfrtrl": KFRTRL, "rkfrtrl": ReverseKFRTRL,
-        "kernl": KeRNL, "dni": DNI, "dnib": lambda n, r, **k: DNI(n, r, approx_J=True, **k), "tbptt": TBPTT,
-        "readout": Readout}
+        "kernl": KeRNL, "dni": DNI, "tbptt": TBPTT, "readout": Readout}
+    if name == "dnib":
+        if feedback is None:
+            raise ValueError("feedback: dnib needs the random feedback matrix (N, O, H), got None")
+        return DNI(net, rng, approx_J=True, label_activation=True, feedback=feedback, **options)
     if name == "rflo_fb":
         if feedback is None:
             raise ValueError("feedback: rflo_fb needs the random feedback matrix (N, O, H), got None")
@@ -484,6 +510,7 @@ class Setting:
     tau_task: int = 1
     truncation: int = 10
     lags: tuple[int, int] | None = None          # the add task's lags; None: `add_lags(difficulty)`
+    deterministic: bool = True                   # the add task's label: p_t itself (theirs), or a draw
 
 
 def _task_data(task: str, difficulty: int, setting: Setting, seed: int):
@@ -491,22 +518,19 @@ def _task_data(task: str, difficulty: int, setting: Setting, seed: int):
     rng = np.random.default_rng([seed, 0x57])
     if task == "add":
         lags = add_lags(difficulty) if setting.lags is None else setting.lags
-        x, y, p = add_stream(setting.steps, 1, rng, lags, setting.tau_task)
+        x, y, p = add_stream(setting.steps, 1, rng, lags, setting.tau_task, setting.deterministic)
         return (x, y, p), "softmax_cross_entropy", add_stream_levels(lags)
-    if task == "mimic":
-        target = mimic_target(difficulty, H=setting.H)
-        return mimic_stream(setting.steps, 1, rng, target), "mse", {"constant": _mimic_level(difficulty, setting.H)}
+    if task in ("mimic", "mimic32"):
+        key = (task, difficulty, setting.H, setting.alpha, setting.tau_task)
+        target = mimic_target(difficulty, H=setting.H) if task == "mimic" else mimic32_target(setting.alpha)
+        if key not in _LEVELS:
+            _LEVELS[key] = mimic_level(target, tau_task=setting.tau_task)
+        return mimic_stream(setting.steps, 1, rng, target, setting.tau_task), "mse", {"constant": _LEVELS[key]}
     raise ValueError(f"task: expected one of {STREAM_TASKS}, got {task!r}")
 
 
+#: the mimic targets' constant levels, computed once a process
 _LEVELS: dict = {}
-
-
-def _mimic_level(difficulty: int, H: int) -> float:
-    key = (difficulty, H)
-    if key not in _LEVELS:
-        _LEVELS[key] = mimic_level(mimic_target(difficulty, H=H))
-    return _LEVELS[key]
 
 
 def _metric(s: Step, expected: np.ndarray, loss: str) -> np.ndarray:
@@ -532,9 +556,23 @@ def _streams(task: str, difficulty: int, setting: Setting, seeds) -> tuple:
     return net, x, y, p, loss, levels
 
 
+def their_rates(method: str, task: str, alpha: float) -> dict:
+    """The learning rates of a method's own parts as their job script sets them: the synthetic gradient's
+    0.001 (0.05 on the add task at alpha = 1), DNIb's Jacobian 0.001 (0.01 there), KeRNL's 5 with
+    perturbations of 0.001."""
+    strong = task == "add" and alpha == 1
+    if method == "dni":
+        return {"lr": 0.05 if strong else 1e-3}
+    if method == "dnib":
+        return {"lr": 0.05 if strong else 1e-3, "J_lr": 0.01 if strong else 1e-3}
+    if method == "kernl":
+        return {"lr": 5.0, "sigma": 1e-3}
+    return {}
+
+
 def _feedback(seeds, O: int, H: int) -> np.ndarray:
-    """Murray's fixed random feedback, one (O, H) per seed, drawn as W_out is."""
-    return np.stack([np.random.default_rng([s, 0xFB]).normal(0, 1 / np.sqrt(H), (O, H)) for s in seeds])
+    """The fixed random feedback W_FB, one (O, H) per seed, N(0, 1/O) as their job script draws it."""
+    return np.stack([np.random.default_rng([s, 0xFB]).normal(0, np.sqrt(1 / O), (O, H)) for s in seeds])
 
 
 def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], setting: Setting = Setting(), every: int = 500,
@@ -543,7 +581,8 @@ def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], se
 
     Args:
         method: One of `STREAM_METHODS`: the gradient the networks learn with.
-        task: "add" or "mimic".
+        task: "add", "mimic" (the 2-input target scaled by the difficulty) or "mimic32" (their first mimic
+            task: 32 inputs and outputs, the target's leak the network's; the difficulty is ignored).
         difficulty: d = 0..9 (`add_lags`, `mimic_target`).
         seeds: The streams' seeds: each seeds its network, its data and its feedback matrix, the same for
             every method, so that methods are compared on the same networks and streams.
@@ -583,8 +622,8 @@ def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], se
     rng = np.random.default_rng([method_seed, 0xA1])
     fb = _feedback(seeds, O, setting.H)
     names = tuple(dict.fromkeys((method, *monitors))) if monitors else (method,)
-    algs = {n: make_method(n, net, rng, feedback=fb, **({"truncation": setting.truncation} if n == "tbptt" else {}))
-            for n in names}
+    algs = {n: make_method(n, net, rng, feedback=fb, **their_rates(n, task, setting.alpha),
+                           **({"truncation": setting.truncation} if n == "tbptt" else {})) for n in names}
     windows = setting.steps // every
     curve = np.zeros((N, windows))
     align = np.zeros((windows, len(names), len(names))) if monitors else None
