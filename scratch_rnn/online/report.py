@@ -60,6 +60,8 @@ def build(out: Path, results, failures, meta: dict) -> dict:
     files["report"] = atomic_write(out / "online.md", report_text(align, learn, cost, meta, failures))
     if any(r["task"] == "first_bit" for r in learn):
         files["first_bit"] = atomic_write(out / "online_first_bit.md", first_bit_text(learn, meta))
+    if any(r["task"] == "add" for r in learn):
+        files["add"] = atomic_write(out / "online_add.md", add_text(learn, meta))
     if cost:
         files["cost_md"] = atomic_write(out / "online_cost.md", cost_text(cost, meta))
     return {"files": files, "alignment": align, "learning": learn, "cost": cost, "failures": failures}
@@ -74,9 +76,9 @@ def _final(learn: list[dict], key, what: str, last: int = 5) -> dict:
     return {s: float(np.mean([v for _, v in sorted(pts)[-last:]])) for s, pts in per_seed.items()}
 
 
-def _med(values) -> str:
+def _med(values, digits: int = 2) -> str:
     v = np.asarray(values, dtype=float)
-    return f"{np.median(v):.2f} [{v.min():.2f}, {v.max():.2f}]" if v.size else "-"
+    return f"{np.median(v):.{digits}f} [{v.min():.{digits}f}, {v.max():.{digits}f}]" if v.size else "-"
 
 
 def report_text(align, learn, cost, meta, failures) -> str:
@@ -156,6 +158,31 @@ def first_bit_text(learn: list[dict], meta: dict) -> str:
                 test = f"{fisher_p(k, n, kb, nb):.2g}", detectable_text(d["up"], d["down"])
             lines.append(f"| {cell.upper()} | {METHOD_LABELS[m]} | {k}/{n} | [{lo:.2f}, {hi:.2f}] | {test[0]} | "
                          f"{test[1]} |")
+    return "\n".join(lines) + "\n"
+
+
+def add_text(learn: list[dict], meta: dict) -> str:
+    """The add task's table: per cell and method, the final loss (the mean of the last five logged points
+    per seed; median [min, max] over seeds), the Mann-Whitney U test against BPTT of the same cell, and the
+    cosine with the exact gradient at the end."""
+    from scipy.stats import mannwhitneyu
+    levels = get_step_task("add")[1].levels
+    lines = ["The add task (T = 20, H = 16, batches of 32, Adam, 1000 updates): the loss in nats (levels: "
+             + ", ".join(f"{k.replace('_', ' ')} {v:.3f}" for k, v in levels.items()) + "). "
+             + _provenance_line(meta), "",
+             "| cell | method | seeds | final loss | vs BPTT: Mann-Whitney p | final cosine with the exact gradient |",
+             "|---|---|---:|---|---:|---|"]
+    for cell in sorted({r["cell"] for r in learn if r["task"] == "add"}, key=["rnn", "lstm", "gru"].index):
+        base = _final(learn, ("bptt", cell, "add"), "loss")
+        for m in COLORS:
+            loss = _final(learn, (m, cell, "add"), "loss")
+            if not loss:
+                continue
+            p = "-" if m == "bptt" or not base else \
+                f"{mannwhitneyu(list(loss.values()), list(base.values())).pvalue:.2g}"
+            cos = _final(learn, (m, cell, "add"), "cosine")
+            lines.append(f"| {cell.upper()} | {METHOD_LABELS[m]} | {len(loss)} | {_med(list(loss.values()), 3)} | {p} | "
+                         f"{'-' if m in ('bptt', 'readout') else _med(list(cos.values()))} |")
     return "\n".join(lines) + "\n"
 
 
