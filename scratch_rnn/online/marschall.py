@@ -208,6 +208,36 @@ def _cluster(D: np.ndarray, names: list[str], k: int) -> tuple[list[str], dict]:
     return [names[i] for i in leaves_list(Z)], dict(zip(names, map(int, fcluster(Z, k, criterion="maxclust"))))
 
 
+def grouping_p(D: np.ndarray, groups: list, n_perm: int = 20000, seed: int = 0) -> float:
+    """Whether methods of the same group sit closer than methods of different groups: the permutation
+    p-value (one-sided) of mean(between) - mean(within) over the distance matrix D, the group labels
+    shuffled."""
+    g = np.asarray(groups)
+    iu = np.triu_indices(len(g), 1)
+
+    def gap(labels):
+        same = labels[iu[0]] == labels[iu[1]]
+        return D[iu][~same].mean() - D[iu][same].mean()
+    observed = gap(g)
+    rng = np.random.default_rng(seed)
+    null = np.array([gap(rng.permutation(g)) for _ in range(n_perm)])
+    return float((1 + np.sum(null >= observed - 1e-12)) / (n_perm + 1))
+
+
+def mantel(D1: np.ndarray, D2: np.ndarray, n_perm: int = 20000, seed: int = 0) -> tuple[float, float]:
+    """(Spearman correlation of the two distance matrices' upper triangles, its one-sided permutation
+    p-value with the rows and columns of D2 shuffled together)."""
+    from scipy.stats import spearmanr
+    iu = np.triu_indices(len(D1), 1)
+    r = float(spearmanr(D1[iu], D2[iu]).statistic)
+    rng = np.random.default_rng(seed)
+    null = []
+    for _ in range(n_perm):
+        q = rng.permutation(len(D2))
+        null.append(spearmanr(D1[iu], D2[np.ix_(q, q)][iu]).statistic)
+    return r, float((1 + np.sum(np.array(null) >= r - 1e-12)) / (n_perm + 1))
+
+
 def summarise(rows: list[dict], pairs: list[tuple]) -> dict:
     """Everything the report says: per (setting, task, difficulty, method) at its best rate the median and
     interval of the performance, the paired tests against RTRL, the clusterings and the correlations."""
@@ -238,10 +268,16 @@ def summarise(rows: list[dict], pairs: list[tuple]) -> dict:
                          for c in cells] for m in methods])
     profile = np.maximum(profile, -1.0)                                      # a diverged median counts as -1
     out: dict = {"table": table, "best_lr": {"/".join(map(str, k)): v for k, v in best.items()}}
+    Dp = np.zeros((0, 0))
     if len(methods) > 2:
         Dp = np.sqrt(((profile[:, None, :] - profile[None, :, :]) ** 2).mean(axis=2))
         order, flat = _cluster(Dp, methods, 4)
-        out["performance_clusters"] = {"order": order, "flat": flat}
+        crit = [m for m in methods if m != "readout"]                      # the baseline has no criteria
+        idx = [methods.index(m) for m in crit]
+        out["performance_clusters"] = {
+            "order": order, "flat": flat,
+            "grouping_p": {axis: grouping_p(Dp[np.ix_(idx, idx)], [CRITERIA[m][k] for m in crit])
+                           for k, axis in ((0, "facing"), (2, "stochastic"))}}
     align = {}
     for job, res in pairs:
         A = np.asarray(res["alignment"])                                     # (windows, M, M)
@@ -251,10 +287,15 @@ def summarise(rows: list[dict], pairs: list[tuple]) -> dict:
         at = {r["method"]: r["median"] for r in sweep if (r["task"], r["difficulty"]) == (job.task, job.difficulty)}
         others = [m for m in names if m != "rtrl" and m in at]
         rho = spearmanr([mean[names.index("rtrl"), names.index(m)] for m in others], [at[m] for m in others])
-        align[f"{job.task}/{job.difficulty}"] = {
-            "monitors": names, "mean": mean.tolist(), "first": A[0].tolist(), "last": A[-1].tolist(),
-            "order": order, "flat": flat, "spearman_rtrl_alignment_vs_performance": [float(rho.statistic),
-                                                                                     float(rho.pvalue)]}
+        entry = {"monitors": names, "mean": mean.tolist(), "first": A[0].tolist(), "last": A[-1].tolist(),
+                 "order": order, "flat": flat,
+                 "spearman_rtrl_alignment_vs_performance": [float(rho.statistic), float(rho.pvalue)],
+                 "grouping_p": {axis: grouping_p(1 - mean, [CRITERIA[m][k] for m in names])
+                                for k, axis in ((0, "facing"), (2, "stochastic"))}}
+        if len(Dp) and all(m in methods for m in names):
+            idx = [methods.index(m) for m in names]
+            entry["mantel_vs_performance"] = list(mantel(Dp[np.ix_(idx, idx)], 1 - mean))
+        align[f"{job.task}/{job.difficulty}"] = entry
     out["alignment"] = align
     return out
 
@@ -317,13 +358,22 @@ def report_text(summary: dict, meta: dict, failures) -> str:
         lines.append("")
     if "performance_clusters" in summary:
         pc = summary["performance_clusters"]
-        lines += ["## Clusters", "", "By performance (the sweep's medians as one profile per method; average "
-                  "linkage, 4 clusters): " + _clusters_text(pc["flat"], pc["order"]), ""]
+        gp = pc["grouping_p"]
+        lines += ["## Clusters", "", "By performance (the sweep's medians as one profile per method, RMS distance; "
+                  "average linkage, 4 clusters): " + _clusters_text(pc["flat"], pc["order"]) + ". Do methods of "
+                  "one kind sit closer than methods of different kinds (permutation test of the mean distance "
+                  f"between kinds minus within, readout left out)? past- vs future-facing p = {gp['facing']:.2g}; "
+                  f"stochastic vs deterministic p = {gp['stochastic']:.2g}.", ""]
     for key, v in summary["alignment"].items():
         rho, p = v["spearman_rtrl_alignment_vs_performance"]
+        mt = v.get("mantel_vs_performance")
         lines += [f"By alignment, {key.replace('/', ', d = ')} (1 - mean cosine along training; average linkage, 4 "
-                  "clusters): " + _clusters_text(v["flat"], v["order"]) + f". Spearman correlation across methods "
-                  f"between alignment with RTRL and performance: {rho:.2f} (p = {p:.2g}).", ""]
+                  "clusters): " + _clusters_text(v["flat"], v["order"]) + ". Kinds closer than not: facing p = "
+                  f"{v['grouping_p']['facing']:.2g}, stochastic p = {v['grouping_p']['stochastic']:.2g}"
+                  + (f"; the alignment distances against the performance distances (Mantel, Spearman): r = "
+                     f"{mt[0]:.2f}, p = {mt[1]:.2g}" if mt else "")
+                  + f". Spearman correlation across methods between alignment with RTRL and performance: {rho:.2f} "
+                  f"(p = {p:.2g}).", ""]
     if failures:
         lines.append(f"{len(failures)} jobs failed (stored with their tracebacks; --retry-failed runs them again).")
     return "\n".join(lines) + "\n"
