@@ -181,7 +181,7 @@ def test_mimic_target_scaling_and_stream():
 
 
 def test_run_stream_learns_and_refuses_bad_input():
-    res = st.run_stream("rtrl", "add", 0, seeds=[0, 1], setting=st.Setting(steps=4000, lr=3e-3), every=1000)
+    res = st.run_stream("rtrl", "add", 0, seeds=[0, 1], setting=st.Setting(H=8, steps=4000, lr=1e-2), every=1000)
     assert res["loss"].shape == (2, 4) and not res["diverged"].any()
     assert res["loss"][:, -1].mean() < res["levels"]["first_lag"]          # the lag-1 bit, at least, learned
     with pytest.raises(ValueError, match="method"):
