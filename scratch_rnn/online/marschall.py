@@ -40,6 +40,8 @@ CRITERIA = {"rtrl": ("past", "exact M", "deterministic"), "uoro": ("past", "A_k 
             "dni": ("future", "credit A [a, y, 1]", "deterministic"),
             "dnib": ("future", "credit A [a, y, 1]", "deterministic"),
             "tbptt": ("future", "exact in a window", "deterministic"), "readout": ("-", "none", "-")}
+SHORT = {"rtrl": "RTRL", "uoro": "UORO", "kfrtrl": "KF", "rkfrtrl": "rev. KF", "rflo": "RFLO", "rflo_fb": "RFLO-fb",
+         "snap1": "SnAp-1", "kernl": "KeRNL", "dni": "DNI", "dnib": "DNIb", "tbptt": "TBPTT", "readout": "readout"}
 LABELS = {"rtrl": "RTRL", "tbptt": "truncated BPTT(10)", "uoro": "UORO", "kfrtrl": "KF-RTRL",
           "rkfrtrl": "reverse KF-RTRL", "rflo": "RFLO (readout weights)", "rflo_fb": "RFLO (random feedback)",
           "snap1": "SnAp-1 (ours)", "kernl": "KeRNL", "dni": "DNI", "dnib": "DNIb", "readout": "readout only"}
@@ -331,8 +333,9 @@ def _fmt(v: float) -> str:
 def report_text(summary: dict, meta: dict, failures) -> str:
     proto = meta.get("protocol", MARSCHALL)
     lines = ["# Marschall et al.'s setting: every method on one stream", "",
-             f"`{meta['command_line']}`: {meta['jobs']} jobs, {meta['job_seconds']:.0f} s of work, "
-             f"{meta['seconds']:.0f} s of wall time on {cpu_text(meta.get('cpu'))}, commit "
+             f"`{meta['command_line']}`: {meta['jobs']} jobs, {meta['job_seconds']:.0f} s of work"
+             + (f", {meta['seconds']:.0f} s of wall time" if meta["seconds"] >= 1 else " (built from the stored runs)")
+             + f" on {cpu_text(meta.get('cpu'))}, commit "
              f"{meta.get('commit', 'unknown')}.", "",
              f"H = {proto['H']}, {proto['seeds']} seeds, {proto['steps']} steps of SGD (one update a step), learning "
              f"rates {', '.join(map(str, proto['lrs']))}; performance: the mean loss of the last "
@@ -424,12 +427,13 @@ def plot_alignment(align: dict, path: Path) -> Path:
     keys = list(align)
     cols = min(3, len(keys))
     rows_ = -(-len(keys) // cols)
-    fig, axes = plt.subplots(rows_, cols, figsize=(4.6 * cols, 4.3 * rows_), squeeze=False)
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.2 * cols, 4.2 * rows_), squeeze=False)
+    fig.subplots_adjust(wspace=0.4, hspace=0.45, left=0.08, right=0.86)
     for ax, key in zip(axes.flat, keys):
         v = align[key]
         names = v["monitors"]
         im = ax.imshow(np.asarray(v["mean"]), vmin=-1, vmax=1, cmap="RdBu_r")
-        short = [LABELS[n].split(" (")[0] + ("-fb" if n == "rflo_fb" else "") for n in names]
+        short = [SHORT[n] for n in names]
         ax.set_xticks(range(len(names)), short, rotation=90, fontsize=7)
         ax.set_yticks(range(len(names)), short, fontsize=7)
         ax.set_title(key.replace("/", " task, d = "), fontsize=9)
