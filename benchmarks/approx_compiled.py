@@ -18,7 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from scratch_rnn._provenance import cpu_text, provenance
 from scratch_rnn.online.measure import cost
-from scratch_rnn.rtrl.exact import compile_rtrl
+from scratch_rnn.rtrl.approx import compile_online
 
 METHODS = ("bptt", "bptt_numba", "snap1", "snap1_numba", "eprop", "eprop_numba", "rtrl_numba")
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     points = [(8, 20), (16, 20)] if args.quick else \
         [(H, 20) for H in (8, 16, 32, 64, 128)] + [(16, T) for T in (100, 1000)]
-    compile_rtrl()
+    compile_online()
     rows = []
     with threadpool_limits(limits=1):
         for H, T in points:
@@ -45,7 +45,7 @@ def main(argv=None) -> int:
     (args.out / "approx_compiled.json").write_text(json.dumps({"rows": rows, **meta}, indent=1) + "\n")
     head = ["H", "T", "BPTT", "BPTT compiled", "SnAp-1", "SnAp-1 compiled", "e-prop", "e-prop compiled",
             "RTRL, compiled step", "SnAp-1 / BPTT (NumPy)", "SnAp-1 / BPTT (compiled)"]
-    lines = ["# The RNN's online approximations, NumPy reference and compiled", "",
+    lines = ["**The RNN's online approximations, NumPy reference and compiled.**", "",
              f"Microseconds a step, one (T, 1, 1) sequence, BLAS on one thread; measured by "
              f"`python benchmarks/approx_compiled.py` on {cpu_text()}, commit {meta['commit']}.", "",
              "| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]

@@ -29,7 +29,7 @@ ALLOWED = {
     "check": {"ground", "core", "training", "rtrl"},
     "nn": {"ground", "core", "_numba"},
     "rtrl": {"ground", "_numba", "core"},
-    "online": {"ground", "_numba", "core", "training", "runs", "rtrl"},
+    "online": {"ground", "_numba", "core", "training", "runs", "rtrl", "study"},      # study: its statistics
     "bench": {"ground", "_numba", "core", "training"},
     "cli": {"ground", "_numba", "core", "training", "runs", "study", "truncation", "charlm", "gradcheck", "bench",
             "rtrl", "online", "check"},

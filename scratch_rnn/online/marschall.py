@@ -332,7 +332,7 @@ def _fmt(v: float) -> str:
 
 def report_text(summary: dict, meta: dict, failures) -> str:
     proto = meta.get("protocol", MARSCHALL)
-    lines = ["# Marschall et al.'s setting: every method on one stream", "",
+    lines = ["**Marschall et al.'s setting: every method on one stream.**", "",
              f"`{meta['command_line']}`: {meta['jobs']} jobs, {meta['job_seconds']:.0f} s of work"
              + (f", {meta['seconds']:.0f} s of wall time" if meta["seconds"] >= 1 else " (built from the stored runs)")
              + f" on {cpu_text(meta.get('cpu'))}, commit "
@@ -348,21 +348,21 @@ def report_text(summary: dict, meta: dict, failures) -> str:
         head = [f"d = {d}" for d in ds] if setting == "sweep" else [setting]
         title = {"add": "add task", "mimic": "mimic task (2 inputs, the target scaled by the difficulty)",
                  "mimic32": "mimic task (their first: 32 inputs and outputs)"}[task]
-        lines += [f"## {title}, {'difficulty sweep, alpha = 1' if setting == 'sweep' else setting}", "",
+        lines += [f"#### {title}, {'difficulty sweep, alpha = 1' if setting == 'sweep' else setting}", "",
                   "| method | lr | " + " | ".join(head) + " |", "|---|---|" + "---|" * len(ds)]
         for m in STREAM_METHODS:
             sel = {r["difficulty"]: r for r in table if (r["setting"], r["task"], r["method"]) == (setting, task, m)}
             if not sel:
                 continue
             cells = [f"{_fmt(r['median'])} [{_fmt(r['low'])}, {_fmt(r['high'])}]"
-                     + ("" if np.isnan(r["p_vs_rtrl"]) else f", p = {r['p_vs_rtrl']:.2g}")
+                     + ("" if np.isnan(r["p_vs_rtrl"]) else f"<br>p = {r['p_vs_rtrl']:.2g}")
                      + (f", {r['diverged']} diverged" if r["diverged"] else "") for r in (sel[d] for d in ds)]
             lines.append(f"| {LABELS[m]} | {sel[ds[0]]['lr']:g} | " + " | ".join(cells) + " |")
         lines.append("")
     if "performance_clusters" in summary:
         pc = summary["performance_clusters"]
         gp = pc["grouping_p"]
-        lines += ["## Clusters", "", "By performance (the sweep's medians as one profile per method, RMS distance; "
+        lines += ["#### Clusters", "", "By performance (the sweep's medians as one profile per method, RMS distance; "
                   "average linkage, 4 clusters): " + _clusters_text(pc["flat"], pc["order"]) + ". Do methods of "
                   "one kind sit closer than methods of different kinds (permutation test of the mean distance "
                   f"between kinds minus within, readout left out)? past- vs future-facing p = {gp['facing']:.2g}; "

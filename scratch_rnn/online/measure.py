@@ -29,7 +29,7 @@ from ..training.losses import linear_backward
 from ..training.model import init_model, layer_params, model_loss
 from ..training.optim import Adam
 from ..training.tasks import TASKS, get_task
-from ..rtrl.approx import RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
+from ..rtrl.approx import COMPILED_TRACE_CELLS, RFLO_CELLS, eprop_gradients, rflo_gradients, snap1_gradients
 from ..rtrl.stochastic import kfrtrl_gradients, uoro_gradients
 from .tasks import STEP_TASKS, StepTask, get_step_task, step_loss
 from ..rtrl.exact import rtrl_gradients
@@ -291,7 +291,7 @@ def cost(method: str, cell: str, T: int, H: int, B: int = 1, D: int = 1, seed: i
     """
     compiled = ("snap1_numba", "eprop_numba")
     _check_method(method, cell, extra=("rtrl_numba", "tbptt", "bptt_numba", *compiled))
-    if method in compiled and cell != "rnn":
+    if method in compiled and cell not in COMPILED_TRACE_CELLS:
         raise ValueError(f"method: {method!r} is compiled for the vanilla RNN only, got {cell!r}")
     rng = np.random.default_rng(seed)
     params = layer_params(init_model(cell, D, H, 1, rng, dtype=np.float64))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._files import atomic_write, save_figure, write_csv, write_json
-from ..rtrl.exact import compile_rtrl
+from ..rtrl.approx import compile_online
 from ..runs import progress, run_experiment
 from . import experiment as ex
 from .tasks import STEP_TASKS, get_step_task
@@ -24,7 +24,7 @@ def online(out: Path, quick: bool = False, seed: int = 0, figures: Path | None =
     proto = ex.QUICK_ONLINE if quick else ex.ONLINE
     return run_experiment(out, {"command": "online", "protocol": proto}, ex.jobs(proto, seed), ex.run_job_safe, build,
                           run, {"seed": seed, "quick": quick}, figures, ("learning_png", "cost_png"),
-                          timing=progress.Uncalibrated(compile_rtrl))
+                          timing=progress.Uncalibrated(compile_online))
 
 
 def rows(results) -> tuple[list[dict], list[dict], list[dict]]:

@@ -33,11 +33,14 @@ from numpy.typing import ArrayLike
 
 from .._numba.rtrl import unit_traces_rnn
 from .._validate import PARAM_NAMES, check_backend
-from .exact import RTRLGrads, _setup, direct_gradient, forward_steps
+from ..cells import CELLS, tiny_problem
+from .exact import RTRLGrads, _setup, compile_rtrl, direct_gradient, forward_steps
 
 #: the cells RFLO and KF-RTRL are defined for: the vanilla RNN, the network of Murray (2019) and the
 #: Kronecker-factored class of Mujika et al. (2018)
 RFLO_CELLS = ("rnn",)
+#: the cells whose SnAp-1 and e-prop traces are compiled (`backend="numba"`)
+COMPILED_TRACE_CELLS = ("rnn",)
 
 
 def _unit_blocks(Q: np.ndarray, H: int) -> np.ndarray:
@@ -176,9 +179,22 @@ def eprop_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None 
     return no_state_gradient(grads, dH, entry.cell_state)
 
 
+def compile_online() -> None:
+    """Every compiled kernel the online methods use (`scratch_rnn.rtrl.exact.compile_rtrl`) and the RNN's
+    compiled SnAp-1 and e-prop traces, run once on a tiny problem in both dtypes and nonlinearities."""
+    compile_rtrl()
+    rng = np.random.default_rng(0)
+    for dtype in (np.float32, np.float64):
+        for name in COMPILED_TRACE_CELLS:
+            p, x = tiny_problem(CELLS[name], dtype, rng)
+            for nl in CELLS[name].nonlinearities:
+                for fn in (snap1_gradients, eprop_gradients):
+                    fn(name, p, x, dh=np.ones((3, 2, 3), dtype), nonlinearity=nl, backend="numba")
+
+
 def _compiled(backend: str, cell: str) -> bool:
     """Whether to run the compiled traces: backend "numba", which the vanilla RNN alone has."""
-    if check_backend(backend) == "numba" and cell != "rnn":
+    if check_backend(backend) == "numba" and cell not in COMPILED_TRACE_CELLS:
         raise ValueError(f"backend: 'numba' runs SnAp-1 and e-prop for the vanilla RNN only, got {cell!r} "
                          "(use backend='numpy')")
     return backend == "numba"

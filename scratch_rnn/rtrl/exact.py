@@ -206,10 +206,9 @@ def rtrl_gradients(cell: str, params: dict, x: ArrayLike, h0: ArrayLike | None =
 
 
 def compile_rtrl() -> None:
-    """The cells' kernels (`scratch_rnn.cells.compile_kernels`), RTRL's compiled influence step and the
-    RNN's compiled SnAp-1 and e-prop traces, run once on a tiny problem in both dtypes, with each
-    nonlinearity: compiled, or loaded from the cache."""
-    from .approx import eprop_gradients, snap1_gradients
+    """The cells' kernels (`scratch_rnn.cells.compile_kernels`) and RTRL's compiled influence step, run
+    once on a tiny problem in both dtypes, with each nonlinearity: compiled, or loaded from the cache
+    (`scratch_rnn.rtrl.approx.compile_online` adds the approximations' compiled traces)."""
     compile_kernels()
     rng = np.random.default_rng(0)
     for cell in CELLS.values():
@@ -217,6 +216,3 @@ def compile_rtrl() -> None:
             p, x = tiny_problem(cell, dtype, rng)
             for nl in cell.nonlinearities:
                 rtrl_gradients(cell.name, p, x, dh=np.ones((3, 2, 3), dtype), nonlinearity=nl, backend="numba")
-                if cell.name == "rnn":
-                    for fn in (snap1_gradients, eprop_gradients):
-                        fn("rnn", p, x, dh=np.ones((3, 2, 3), dtype), nonlinearity=nl, backend="numba")
