@@ -326,6 +326,17 @@ def build(out: Path, results, failures, meta: dict) -> dict:
     return {"files": files, "summary": summary, "failures": failures}
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _pfmt(p: float) -> str:
+    """A p-value with two digits; below 0.001 as 1.9·10⁻⁶ (no hyphen for a narrow cell to break at)."""
+    if p >= 1e-3:
+        return f"{p:.2g}"
+    mantissa, exponent = f"{p:.1e}".split("e")
+    return f"{mantissa}\u00b710{str(int(exponent)).translate(_SUPERSCRIPT)}"
+
+
 def _fmt(v: float) -> str:
     return "diverged" if v == -np.inf else f"{v:.2f}"
 
@@ -355,7 +366,7 @@ def report_text(summary: dict, meta: dict, failures) -> str:
             if not sel:
                 continue
             cells = [f"{_fmt(r['median'])} [{_fmt(r['low'])}, {_fmt(r['high'])}]"
-                     + ("" if np.isnan(r["p_vs_rtrl"]) else f"<br>p = {r['p_vs_rtrl']:.2g}")
+                     + ("" if np.isnan(r["p_vs_rtrl"]) else f"<br>p = {_pfmt(r['p_vs_rtrl'])}")
                      + (f", {r['diverged']} diverged" if r["diverged"] else "") for r in (sel[d] for d in ds)]
             lines.append(f"| {LABELS[m]} | {sel[ds[0]]['lr']:g} | " + " | ".join(cells) + " |")
         lines.append("")
