@@ -21,13 +21,15 @@ from .measure import METHODS, _task, alignment, cost, methods_for, train_online
 
 ONLINE = {"hidden": 16, "batch": 32, "seeds": 10, "cells": ("rnn", "lstm", "gru"),
           "align": {"first_bit": (10, 50), "xor": (10, 50), "copy": (30, 60), "add": (20, 50), "mimic": (20, 50)},
-          "learn_seeds": {"first_bit": 30, "add": 10}, "learn_cells": ("rnn", "lstm"), "learn": {"first_bit": 10, "add": 20},
+          "learn_seeds": {"first_bit": 30, "add": 10}, "learn_cells": ("rnn", "lstm"),
+          "learn": {"first_bit": 10, "add": 20},
           "updates": 1000, "lr": 3e-3, "every": 50,
           "cost_cells": ("rnn", "lstm"), "cost_H": (8, 16, 32, 64, 128), "cost_T_at_H": 20,
           "cost_T": (100, 1000, 10000), "cost_H_at_T": 16, "tbptt_k": 10,
           "cost_rtrl_max_work": 2e10}
 QUICK_ONLINE = {**ONLINE, "hidden": 6, "batch": 8, "seeds": 2, "align": {"first_bit": (10,), "add": (12,)},
-                "learn_seeds": {"first_bit": 1, "add": 1}, "learn": {"first_bit": 8, "add": 12}, "updates": 10, "every": 5,
+                "learn_seeds": {"first_bit": 1, "add": 1}, "learn": {"first_bit": 8, "add": 12}, "updates": 10,
+                "every": 5,
                 "cost_H": (4, 8), "cost_T": (100,), "cost_H_at_T": 8}
 
 

@@ -149,7 +149,7 @@ def train_online(method: str, cell: str, task: str, T: int, H: int, seed: int, u
     each update; log loss, accuracy and the alignment of the method's layer gradient with BPTT's.
 
     Args:
-        method: "bptt" or one of `methods_for(cell)`.
+        method: "bptt", "readout" (the layer frozen: only the head learns) or one of `methods_for(cell)`.
         cell: "rnn", "lstm" or "gru".
         task: "xor", "first_bit", "adding" (a loss at the last step), "add", "mimic" or "copy" (at every
             step).

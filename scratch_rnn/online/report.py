@@ -181,7 +181,8 @@ def add_text(learn: list[dict], meta: dict) -> str:
             p = "-" if m == "bptt" or not base else \
                 f"{mannwhitneyu(list(loss.values()), list(base.values())).pvalue:.2g}"
             cos = _final(learn, (m, cell, "add"), "cosine")
-            lines.append(f"| {cell.upper()} | {METHOD_LABELS[m]} | {len(loss)} | {_med(list(loss.values()), 3)} | {p} | "
+            final = _med(list(loss.values()), 3)
+            lines.append(f"| {cell.upper()} | {METHOD_LABELS[m]} | {len(loss)} | {final} | {p} | "
                          f"{'-' if m in ('bptt', 'readout') else _med(list(cos.values()))} |")
     return "\n".join(lines) + "\n"
 

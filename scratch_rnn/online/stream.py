@@ -575,8 +575,8 @@ def _feedback(seeds, O: int, H: int) -> np.ndarray:
     return np.stack([np.random.default_rng([s, 0xFB]).normal(0, np.sqrt(1 / O), (O, H)) for s in seeds])
 
 
-def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], setting: Setting = Setting(), every: int = 500,
-               monitors: tuple[str, ...] = (), method_seed: int = 0) -> dict:
+def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], setting: Setting = Setting(),
+               every: int = 500, monitors: tuple[str, ...] = (), method_seed: int = 0) -> dict:
     """Train one network per seed on its own stream with `method`'s gradient, an SGD step at every step.
 
     Args:
