@@ -196,6 +196,11 @@ def test_run_stream_learns_and_refuses_bad_input():
         st.run_stream("rtrl", "add", 1, seeds=[0], monitors=("nope",))
     with pytest.raises(ValueError, match="alpha"):
         st.init_net(1, 2, 2, 2, 0.0, np.random.default_rng(0))
+    for bad, field in ((st.Setting(H=0), "setting.H"), (st.Setting(steps=-5), "setting.steps"),
+                       (st.Setting(alpha=1.5), "setting.alpha"), (st.Setting(lr=float("nan")), "setting.lr"),
+                       (st.Setting(lags=(7, 5)), "setting.lags"), (st.Setting(tau_task=0), "setting.tau_task")):
+        with pytest.raises(ValueError, match=field):
+            st.run_stream("rflo", "add", 1, seeds=[0], setting=bad)
 
 
 def test_pairwise_alignment_is_a_cosine_matrix():

@@ -513,6 +513,23 @@ class Setting:
     deterministic: bool = True                   # the add task's label: p_t itself (theirs), or a draw
 
 
+def _check_setting(setting: Setting) -> None:
+    """Every field of a `Setting` in its range, named with the expected and the actual value."""
+    def positive_int(name, v):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"setting.{name}: expected an integer >= 1, got {v!r}")
+    for name in ("H", "steps", "tau_task", "truncation"):
+        positive_int(name, getattr(setting, name))
+    if not 0 < setting.alpha <= 1:
+        raise ValueError(f"setting.alpha: expected a leak in (0, 1], got {setting.alpha!r}")
+    if not (isinstance(setting.lr, (int, float)) and np.isfinite(setting.lr) and setting.lr >= 0):
+        raise ValueError(f"setting.lr: expected a finite learning rate >= 0, got {setting.lr!r}")
+    lags = setting.lags
+    if lags is not None and not (len(lags) == 2 and all(isinstance(v, (int, np.integer)) for v in lags)
+                                 and 0 < lags[0] < lags[1]):
+        raise ValueError(f"setting.lags: expected two integers 0 < t1 < t2 (or None), got {lags!r}")
+
+
 def _task_data(task: str, difficulty: int, setting: Setting, seed: int):
     """One stream's (x, training label, label distribution), its loss name, and its reference levels."""
     rng = np.random.default_rng([seed, 0x57])
@@ -599,7 +616,8 @@ def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], se
             (windows, M, M) and "monitors" (their names)}.
 
     Raises:
-        ValueError: An unknown method, monitor, task or difficulty, `every` outside 1..steps, no seeds.
+        ValueError: An unknown method, monitor, task or difficulty, a setting out of range, `every` outside
+            1..steps, no seeds.
 
     Examples:
         >>> from scratch_rnn.online.stream import Setting, run_stream
@@ -609,6 +627,7 @@ def run_stream(method: str, task: str, difficulty: int, seeds: Sequence[int], se
     """
     if method not in STREAM_METHODS:
         raise ValueError(f"method: expected one of {STREAM_METHODS}, got {method!r}")
+    _check_setting(setting)
     for name in monitors:
         if name not in STREAM_METHODS:
             raise ValueError(f"monitors: expected methods among {STREAM_METHODS}, got {name!r}")
