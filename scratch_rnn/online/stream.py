@@ -8,7 +8,8 @@ recurrent weights gathered as W = [W_rec | W_in | b] (H x m),
     a_t = (1 - alpha) a_{t-1} + alpha tanh(h_t)   the leaky state      (H,)
     z_t = W_out a_t + b_out                       the readout          (O,)
 
-alpha = 1 is PyTorch's ``nn.RNN`` (tanh). Every step has a loss L_t(z_t) (softmax cross-entropy on the add
+alpha = 1 is PyTorch's ``nn.RNN`` (tanh). The names are their code's (a the state, h the pre-activation), the
+other way round from the rest of this package (h_t the state, a_t the pre-activation). Every step has a loss L_t(z_t) (softmax cross-entropy on the add
 task, 0.5 |z_t - y_t|^2 on the mimic task) and the immediate error e_t = dL_t/dz_t. What every method needs
 from the step:
 
