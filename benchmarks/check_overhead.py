@@ -18,7 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from scratch_rnn._provenance import commit, cpu_text
+from scratch_rnn._provenance import commit, measured_on
 from scratch_rnn.bench.report import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +83,7 @@ def main() -> int:
         b = float(np.median([r[0][key] for r in rounds]))
         n = float(np.median([r[1][key] for r in rounds]))
         rows.append({"call": key, "base_us": b * 1e6, "now_us": n * 1e6, "now_over_base": n / b})
-    lines = [f"Forward + BPTT, Numba, float32, BLAS at its default threads, on {cpu_text()}: {args.base} against "
+    lines = [f"Forward + BPTT, Numba, float32, BLAS at its default threads, on {measured_on()}: {args.base} against "
              f"{commit()} (medians of three alternating fresh processes; `python benchmarks/check_overhead.py`).", "",
              "| call | before (us) | now (us) | now / before |", "|---|---|---|---|"]
     lines += [f"| {r['call']} | {r['base_us']:.1f} | {r['now_us']:.1f} | {r['now_over_base']:.3f} |" for r in rows]

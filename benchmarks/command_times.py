@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from scratch_rnn._provenance import cpu_text
+from scratch_rnn._provenance import measured_on
 from scratch_rnn.bench.report import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,7 +85,7 @@ def main() -> None:
         rows.append(_timed("gradcheck", [scratch, "gradcheck"], Path(tmp)))
         rows.append(_timed("reproduce --quick", [scratch, "reproduce", "--quick", "--out", str(Path(tmp) / "quick")],
                            Path(tmp)))
-    where = cpu_text()
+    where = measured_on()
     paths = write_table(table(rows, where), {"rows": rows, "cpu_text": where, "env_OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")},
                         args.out, "command_times")
     print("wrote " + ", ".join(map(str, paths)))

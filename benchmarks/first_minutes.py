@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from scratch_rnn._provenance import cpu_text, provenance
+from scratch_rnn._provenance import measured_on, provenance
 
 
 def watch(argv: list[str], out: Path, stop_after: float) -> dict:
@@ -81,7 +81,7 @@ def main(argv=None) -> int:
     folder = Path(args.out)
     (folder / "first_minutes.json").write_text(json.dumps(res, indent=1))
     md = ["# `scratch-rnn reproduce`: its first minutes, as a person sees them", "",
-          f"{cpu_text()}; measured by `python benchmarks/first_minutes.py`.", "",
+          f"{measured_on()}; measured by `python benchmarks/first_minutes.py`.", "",
           "| | first call | the same command again |", "|---|---|---|"]
     for key, label in (("compile_line_s", "line before compiling the kernels (s)"),
                        ("estimate_line_s", "runs, phases and estimate printed (s)"),

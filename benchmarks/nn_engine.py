@@ -15,7 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from scratch_rnn._provenance import cpu_text
+from scratch_rnn._provenance import measured_on
 from scratch_rnn.bench.report import write_table
 from scratch_rnn.study.commands import sweep
 
@@ -39,7 +39,7 @@ def main() -> None:
                            for r in runs}
     lines = [f"One curriculum arm (temporal XOR to T = 50 through 10, 20, 30; 10 seeds; 3000 updates; float64) trained by "
              f"the torch engine with torch.nn's layers and with scratch_rnn.nn's (--engine torch-nn), one run on "
-             f"{cpu_text()}.", "",
+             f"{measured_on()}.", "",
              "| model | torch.nn successes | scratch_rnn.nn successes | seeds with the same outcome | same update count |",
              "|---|---|---|---|---|"]
     summary = []

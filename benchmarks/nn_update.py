@@ -23,7 +23,7 @@ import torch
 
 import scratch_rnn as sr
 from scratch_rnn import nn as snn
-from scratch_rnn._provenance import cpu_text
+from scratch_rnn._provenance import measured_on
 from scratch_rnn.bench.report import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -160,7 +160,7 @@ def main() -> None:
         rows.append(row)
         print(f"{kind:5s} {cell:4s} {dname} B={B:<3d} ours {row['ours_ms']:8.3f} ms  torch {row['torch_ms']:8.3f} ms  "
               f"{row['speedup']:.2f}x", flush=True)
-    lines = table(rows, cpu_text())
+    lines = table(rows, measured_on())
     paths = write_table(lines, {"rows": rows}, args.out, "nn_update" + ("_quick" if args.quick else ""))
     print("wrote " + ", ".join(map(str, paths)))
 

@@ -22,7 +22,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from scratch_rnn._provenance import cpu_text
+from scratch_rnn._provenance import measured_on
 from scratch_rnn.bench.report import write_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +73,7 @@ def main() -> None:
                 rows += [{**r, "version": version} for r in _measure(src, cell, points)]
     by = {(r["version"], r["cell"], r["method"], r["H"]): r["us_per_step"] for r in rows}
     lines = [f"Time a step (us) of each method of the online command's cost table, T = 20, B = 1, float64, one BLAS "
-             f"thread: revision {args.before} (before) and this tree (after), measured in one run on {cpu_text()}.", "",
+             f"thread: revision {args.before} (before) and this tree (after), measured in one run on {measured_on()}.", "",
              "| cell | method | H | before us | after us | before / after |", "|---|---|---|---|---|---|"]
     for (version, cell, method, H), us in by.items():
         if version == "before" and ("after", cell, method, H) in by:

@@ -42,6 +42,12 @@ def cpu_text(c: dict | None = None) -> str:
            f"{c.get('cpus')} CPUs, {vec}{forced})"
 
 
+def measured_on() -> str:
+    """Where and with what a written time was measured: the CPU in words and the commit, "AMD EPYC (family 25,
+    model 17; 2 CPUs, AVX-512), commit 1a2b3c4"."""
+    return f"{cpu_text()}, commit {commit() or 'unknown (not a git checkout)'}"
+
+
 def commit() -> str | None:
     """The source tree's commit (``git describe --always --dirty``) where the package runs from a git
     checkout, else None (an installed wheel)."""
