@@ -58,11 +58,6 @@ QUICK_MARSCHALL = {**MARSCHALL, "H": 6, "seeds": 3, "steps": 300, "every": 100, 
                    "pairs": {"alpha": 1.0, "lr": 3e-3, "difficulties": (1,)}}
 
 
-def _setting(proto: dict, alpha: float, lr: float, tau_task: int = 1, lags=None) -> Setting:
-    return Setting(H=proto["H"], alpha=alpha, lr=lr, steps=proto["steps"], tau_task=tau_task,
-                   lags=None if lags is None else tuple(lags))
-
-
 @dataclass(frozen=True)
 class StreamJob:
     method: str
