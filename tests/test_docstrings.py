@@ -17,7 +17,8 @@ PUBLIC = [("scratch_rnn", n) for n in scratch_rnn.__all__ if n != "__version__"]
          [("scratch_rnn.rtrl", n) for n in ("rtrl_gradients", "RTRLGrads", "snap1_gradients", "eprop_gradients", "uoro_gradients",
                                                   "kfrtrl_gradients", "rflo_gradients")] + \
          [("scratch_rnn.online.measure", n) for n in ("alignment", "train_online", "cost", "feedback_matrix")] + \
-         [("scratch_rnn.online.stream", n) for n in ("run_stream", "add_lags", "mimic_target")] + \
+         [("scratch_rnn.online.stream", "run_stream")] + \
+         [("scratch_rnn.online.stream_tasks", n) for n in ("add_lags", "mimic_target")] + \
          [("scratch_rnn.check", n) for n in ("check_file", "check_namespace", "check_namespace_text", "check_family",
                                               "Report", "profile_figure", "text")] + \
          [("scratch_rnn.nn", n) for n in ("RNN", "LSTM", "GRU")]

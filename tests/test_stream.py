@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from scratch_rnn.online import stream as st
+from scratch_rnn.online import stream_tasks as tk
 
 
 def _net(N, H, D, O, alpha, seed=0, same=False):
@@ -153,26 +154,26 @@ def test_the_learned_parts_learn(method, lr):
 
 
 def test_add_stream_is_their_definition():
-    x, y, p = st.add_stream(400, 3, np.random.default_rng(0), (2, 5), tau_task=2, deterministic=False)
+    x, y, p = tk.add_stream(400, 3, np.random.default_rng(0), (2, 5), tau_task=2, deterministic=False)
     b = x[::2, :, 0]                                                      # one draw every tau_task steps
     np.testing.assert_array_equal(x[1::2], x[::2])
     want = 0.5 + 0.5 * b[5 - 2:-2] - 0.25 * b[:-5]
     np.testing.assert_allclose(p[::2, :, 0][5:], want)
     np.testing.assert_array_equal(x[..., 1], 1 - x[..., 0])
     assert set(np.unique(y)) == {0.0, 1.0} and abs(y[..., 0].mean() - p[..., 0].mean()) < 0.05
-    assert st.add_lags(5) == (6, 10)
-    _, y, p = st.add_stream(50, 2, np.random.default_rng(0), (2, 5))
+    assert tk.add_lags(5) == (6, 10)
+    _, y, p = tk.add_stream(50, 2, np.random.default_rng(0), (2, 5))
     np.testing.assert_array_equal(y, p)                                   # their jobs: the label is p_t
 
 
 def test_mimic_target_scaling_and_stream():
     for d in (0, 9):
-        tgt = st.mimic_target(d)
+        tgt = tk.mimic_target(d)
         np.testing.assert_allclose(np.linalg.svd(tgt["W_rec"], compute_uv=False), 0.5 + 0.1 * d, rtol=1e-12)
-    x, y, _ = st.mimic_stream(50, 2, np.random.default_rng(0), st.mimic_target(3))
+    x, y, _ = tk.mimic_stream(50, 2, np.random.default_rng(0), tk.mimic_target(3))
     assert x.shape == (50, 2, 2) and y.shape == (50, 2, 2) and set(np.unique(x)) <= {0.0, 1.0}
-    tgt = st.mimic32_target(0.5)
-    x, y, _ = st.mimic_stream(6, 1, np.random.default_rng(0), tgt, tau_task=2)
+    tgt = tk.mimic32_target(0.5)
+    x, y, _ = tk.mimic_stream(6, 1, np.random.default_rng(0), tgt, tau_task=2)
     np.testing.assert_array_equal(x[1::2], x[::2])                        # inputs held two steps
     a = np.zeros(32)
     for t in range(6):                                                    # the target's leak is alpha = 0.5

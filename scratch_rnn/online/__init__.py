@@ -6,6 +6,7 @@ themselves are math and live in `scratch_rnn.rtrl`.
 * `measure`: each method's alignment with the exact gradient, online training with each method, and
   cost per step;
 * `experiment`: the jobs of the command (alignment, learning, cost) and the protocols;
+* `stream_tasks`: Marschall et al.'s add and mimic tasks as endless streams;
 * `stream`: Marschall et al.'s setting, one leaky RNN on one stream with an SGD step at every step, and
   every method of their comparison;
 * `marschall`: ``online --setting marschall``: its jobs, its analysis (performance against difficulty,
