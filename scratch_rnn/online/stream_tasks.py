@@ -21,7 +21,7 @@ def add_lags(difficulty: int) -> tuple[int, int]:
         (t1, t2), the lags of the two bits the label depends on.
 
     Examples:
-        >>> from scratch_rnn.online.stream import add_lags
+        >>> from scratch_rnn.online.stream_tasks import add_lags
         >>> add_lags(5)                                          # their add task at alpha = 1
         (6, 10)
     """
@@ -73,7 +73,7 @@ def mimic_target(difficulty: int, H: int = 32, D: int = 2, O: int = 2, seed: int
 
     Examples:
         >>> import numpy as np
-        >>> from scratch_rnn.online.stream import mimic_target
+        >>> from scratch_rnn.online.stream_tasks import mimic_target
         >>> np.linalg.svd(mimic_target(9)["W_rec"], compute_uv=False).round(6).max()   # every gain 0.5 + 0.1 d
         np.float64(1.4)
     """
