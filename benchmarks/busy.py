@@ -5,13 +5,12 @@ kernels' BLAS pinned (the library's default) and unpinned (the BLAS's own defaul
 
 A plain caller, no environment variables set: the GRU's forward + BPTT at the study's size through
 the functional API, Numba backend, medians of 30 calls. The busy machine is `os.cpu_count()` spinning
-Python processes started and ended by this script. Writes busy.json; prints the four medians and the
+Python processes started and ended by this script. Writes busy.json and busy.md; prints the four medians and the
 busy/idle ratios (the library wants pinned busy/idle within 2x).
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 import scratch_rnn as sr
-from scratch_rnn._provenance import provenance
+from scratch_rnn.bench.report import write_table
 
 
 def median_ms(call, n: int = 30) -> float:
@@ -63,9 +62,11 @@ def main(argv=None) -> int:
     for label in ("pinned", "unpinned"):
         result[f"{label}_busy_over_idle"] = result[f"{label}_busy_ms"] / result[f"{label}_idle_ms"]
     result["met"] = result["pinned_busy_over_idle"] <= 2.0
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "busy.json").write_text(json.dumps({**result, "cpu_count": os.cpu_count(), **provenance()}, indent=1))
+    lines = ["| BLAS | idle ms | busy ms | busy / idle |", "|---|---|---|---|"]
+    for label, words in (("pinned", "pinned (the default)"), ("unpinned", "unpinned (the BLAS's default: every core)")):
+        lines.append(f"| {words} | {result[f'{label}_idle_ms']:.3g} | {result[f'{label}_busy_ms']:.3g} "
+                     f"| {result[f'{label}_busy_over_idle']:.3g} |")
+    write_table(lines, {**result, "cpu_count": os.cpu_count()}, Path(args.out), "busy")
     for k, v in result.items():
         print(f"{k:28s} {v:.3g}" if isinstance(v, float) else f"{k:28s} {v}")
     return 0

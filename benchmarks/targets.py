@@ -16,14 +16,13 @@ targets.md. Exits 0 whatever the verdicts: a missed target is a finding to repor
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 from pathlib import Path
 
-from scratch_rnn._provenance import provenance
 from scratch_rnn.bench.floor import kernel_floor
 from scratch_rnn.bench.measure import Case, add_ratios, environment, measure, variants_available
+from scratch_rnn.bench.report import write_table
 
 STUDY = (100, 32, 64, 1)
 
@@ -144,18 +143,14 @@ def main(argv=None):
             results.append({"target": f"{cell.upper()} float32 T={size[0]} B={size[1]} H={size[2]}: peak memory / must-keep",
                             "want": "<= 1.5", "measured": f"{ratio:.2f} ({peak / 2**20:.1f} / {must / 2**20:.1f} MiB)",
                             "met": ratio <= 1.5})
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     lines = ["| target | want | measured | met | numba vs jax | numba x floor | measured, were numba at its floor |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r['target']} | {r['want']} | {r['measured']} | {'yes' if r['met'] else '**no**'} | {r.get('vs_jax', '')} "
               f"| {r.get('x_floor', '')} | {r.get('at_floor', '')} |" for r in results]
-    table = "\n".join(lines) + "\n"
-    (out / "targets.md").write_text(table)
-    (out / "targets.json").write_text(json.dumps({"results": results, "rows": rows + lrows, "environment": environment(),
-                                                  **provenance()}, indent=1, default=float))
-    print(table)
-    print(f"wrote {out / 'targets.md'} and {out / 'targets.json'}")
+    paths = write_table(lines, {"results": results, "rows": rows + lrows, "environment": environment()}, Path(args.out),
+                        "targets")
+    print(paths[0].read_text())
+    print(f"wrote {paths[0]} and {paths[1]}")
     return 0
 
 

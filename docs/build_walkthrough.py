@@ -40,11 +40,8 @@ def execute(quick: bool, timeout: int = 900):
 def kernel_sources_hash() -> str:
     """A hash of the compiled kernels' sources (scratch_rnn/_numba/*.py): stored in the executed notebook's
     metadata, so that a test fails when the committed walkthrough's numbers are older than the kernels."""
-    import hashlib
-    digest = hashlib.sha256()
-    for path in sorted((HERE.parent / "scratch_rnn" / "_numba").glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
-    return digest.hexdigest()[:16]
+    from scratch_rnn._provenance import kernel_sources
+    return kernel_sources()
 
 
 def main(argv=None) -> int:

@@ -48,6 +48,16 @@ def measured_on() -> str:
     return f"{cpu_text()}, commit {commit() or 'unknown (not a git checkout)'}"
 
 
+def kernel_sources() -> str:
+    """A hash of the compiled kernels' sources (``scratch_rnn/_numba/*.py``, line endings normalised): every
+    saved timing records it, so a test fails when a committed time is older than the kernels it timed."""
+    import hashlib
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).resolve().parent / "_numba").glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes().replace(b"\r\n", b"\n") + b"\0")
+    return digest.hexdigest()[:16]
+
+
 def commit() -> str | None:
     """The source tree's commit (``git describe --always --dirty``) where the package runs from a git
     checkout, else None (an installed wheel)."""
@@ -64,12 +74,14 @@ def commit() -> str | None:
 
 
 def provenance() -> dict:
-    """Versions of Python and the libraries that shape the numbers, the CPU, the commit and the time."""
+    """Versions of Python and the libraries that shape the numbers, the CPU, the commit, the kernels' sources
+    (:func:`kernel_sources`) and the time."""
     from ._version import __version__
 
     return {
         "scratch_rnn": __version__,
         "commit": commit(),
+        "kernel_sources": kernel_sources(),
         "python": sys.version.split()[0],
         "versions": {d: _version(d) for d in ("numpy", "numba", "llvmlite", "scipy", "torch", "matplotlib")},
         "platform": platform.platform(),

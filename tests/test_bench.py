@@ -17,9 +17,12 @@ def test_measure_writes_a_complete_table(tmp_path):
         assert r["repeats"] == 3 and 0 < r["q25_s"] <= r["median_s"] <= r["q75_s"] and r["threads"] == 1
     assert {r["variant"] for r in rows} == {"numpy", "numba", "torch"}
     assert all(np.isfinite(r["speedup_vs_torch"]) and r["speedup_vs_torch"] > 0 for r in rows)
-    paths = write_results(rows, tmp_path, {"environment": environment()})
+    paths = write_results(rows, tmp_path, {"environment": environment(), "command": "scratch-rnn bench --x"})
     assert [p.name for p in paths] == ["bench.csv", "bench.json", "bench.md", "bench.png"]
     assert all(p.stat().st_size > 0 for p in paths)
+    from scratch_rnn._provenance import measured_on
+    assert paths[2].read_text().split("\n")[0].endswith(f"`scratch-rnn bench --x` on {measured_on()}.")
+    assert [p.name for p in write_results(rows, tmp_path, {}, "peers")][1] == "peers.json"
     assert "| fwd_bwd | lstm | float32 | 5 | 2 | 4 | 1 |" in paths[2].read_text()
     assert "| fwd_bwd | lstm-2L-bi | float64 | 5 | 2 | 4 | 3 |" in paths[2].read_text()
 
@@ -44,6 +47,8 @@ def test_jax_rows_where_jax_runs_and_a_column_against_it(tmp_path):
     rows = add_ratios(rows, "jax")
     paths = write_results(rows, tmp_path, {})
     assert "| jax ms |" in paths[2].read_text() and "| numba vs jax |" in paths[2].read_text()
+    assert "| jax compile s |" in paths[2].read_text()                # reported apart from the median
+    assert f"| {jax_rows[0]['compile_s']:.2f} |" in paths[2].read_text()
 
 
 @pytest.mark.slow
@@ -104,10 +109,14 @@ def test_write_table_writes_the_markdown_and_the_json_with_provenance(tmp_path):
     import json
 
     from scratch_rnn.bench.report import write_table
+    from scratch_rnn._provenance import kernel_sources, measured_on
     md, js = write_table(["| a |", "|---|", "| 1 |"], {"rows": [{"a": 1}]}, tmp_path / "new", "t")
-    assert md.read_text() == "| a |\n|---|\n| 1 |\n"
+    text = md.read_text()                                      # the table, then where and on which code it ran
+    assert text.startswith("| a |\n|---|\n| 1 |\n\nMeasured by `") and text.endswith(f" on {measured_on()}.\n")
     data = json.loads(js.read_text())
-    assert data["rows"] == [{"a": 1}] and "versions" in data
+    assert data["rows"] == [{"a": 1}] and "versions" in data and data["kernel_sources"] == kernel_sources()
+    md, _ = write_table(["Timed on a CPU, commit abc1234.", "| a |"], {}, tmp_path / "new", "u")
+    assert md.read_text() == "Timed on a CPU, commit abc1234.\n| a |\n"   # lines that name their commit: as they are
     import subprocess
     from pathlib import Path
     root = Path(__file__).resolve().parents[1]

@@ -59,6 +59,7 @@ def test_cli_rejects_cuda_without_gpu(tmp_path, capsys):
     (["bench", "--variants", "jax"], "argument --variants: jax times forward + BPTT of one layer only, not a training "
      "step; add --ops fwd_bwd"),
     (["reproduce", "--workers", "-1"], "argument --workers: expected a finite integer >= 1, got '-1'"),
+    (["bench", "--name", "../x"], "argument --name: expected a file stem of letters, digits, '_', '-' or '.', got '../x'"),
     (["bench", "--budget", "0"], "argument --budget: expected a finite number > 0, got '0'"),
     (["bench", "--budget", "-1"], "argument --budget: expected a finite number > 0, got '-1'"),
     (["gradflow", "--T", "1"], "argument --T: expected a finite integer >= 2, got '1'"),

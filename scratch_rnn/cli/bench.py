@@ -20,6 +20,8 @@ def add_parsers(sub) -> None:
                                    "jax (where installed) compiles forward+BPTT of one layer with XLA on one "
                                    "thread, its compile time reported apart.")
     p.add_argument("--out", default="results/bench", metavar="DIR", help="output folder (default: results/bench)")
+    p.add_argument("--name", default="bench", type=_name, help="stem of the files written (default: bench, for "
+                   "DIR/bench.{csv,json,md,png})")
     p.add_argument("--full", action="store_true", help="the whole grid T x B x D x H = {10,100,1000} x {1,32,256} "
                    "x {1,64} x {64,256,1024} (hours); default: a subset of seven sizes")
     p.add_argument("--shapes", nargs="+", metavar="T,B,D,H", help="explicit sizes instead of the subset: length, "
@@ -75,10 +77,18 @@ def bench_command(args) -> int:
         if reference in variants:
             rows = bench.add_ratios(rows, reference)
     meta = {"environment": bench.environment(), **provenance(), "command": "scratch-rnn " + " ".join(sys.argv[1:])}
-    paths = write_results(rows, Path(args.out), meta)
+    paths = write_results(rows, Path(args.out), meta, args.name)
     print(paths[2].read_text())
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _name(text: str) -> str:
+    """--name: a plain file stem (letters, digits, '_', '-', '.'), never a path."""
+    import re
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", text):
+        raise argparse.ArgumentTypeError(f"expected a file stem of letters, digits, '_', '-' or '.', got {text!r}")
+    return text
 
 
 def _swap(text: str) -> str:
