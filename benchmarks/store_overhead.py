@@ -8,7 +8,7 @@
   time per update);
 * Dask: the round trip of a trivial task through ``Client.get_executor()`` on a local cluster of
   two one-thread workers, and the wall time of the same small sweep on the local pool and on Dask.
-Writes store_overhead.json and prints a table.
+Writes store_overhead.json and store_overhead.md, and prints a summary.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from scratch_rnn._provenance import provenance
+from scratch_rnn.bench.report import write_table
 from scratch_rnn.runs import RunStore, execute
 from scratch_rnn.study.runner import run_one, run_one_safe
 from scratch_rnn.study.specs import STUDY, study_specs
@@ -78,9 +78,17 @@ def main() -> None:
                     walls[name] = time.perf_counter() - t
         result["dask"] = {"task_round_trip_s": statistics.median(rt), "sweep_runs": len(sweep),
                           "sweep_wall_local_s": walls["local"], "sweep_wall_dask_s": walls["dask"]}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "store_overhead.json").write_text(json.dumps({"result": result, **provenance()}, indent=1))
+    lines = ["| what | time |", "|---|---|",
+             f"| one LSTM T = 100 study run ({STUDY['updates']} updates, extrapolated) | {full_run:.1f} s |",
+             f"| appending its record ({result['record_bytes'] / 1e3:.0f} kB) to the run store | {append * 1e3:.2f} ms "
+             f"({100 * result['store_fraction']:.3f}% of the run) |"]
+    if result["dask"]:
+        d = result["dask"]
+        lines += [f"| a Dask task's round trip, local cluster of two one-thread workers | "
+                  f"{d['task_round_trip_s'] * 1e3:.1f} ms |",
+                  f"| a sweep of {d['sweep_runs']} short runs on the local pool (2 workers) | {d['sweep_wall_local_s']:.1f} s |",
+                  f"| the same sweep on that Dask cluster | {d['sweep_wall_dask_s']:.1f} s |"]
+    write_table(lines, {"result": result}, Path(args.out), "store_overhead")
     print(f"one LSTM T=100 study run (3000 updates): {full_run:.1f} s; appending its record "
           f"({result['record_bytes'] / 1e3:.0f} kB) to the store: {append * 1e3:.2f} ms = "
           f"{100 * result['store_fraction']:.3f}% of the run (target < 2%)")

@@ -11,7 +11,7 @@ says how many updates it made at which length (its screens every 100 updates car
 its time can be predicted without knowing its outcome beforehand; `reproduce`'s full run list is
 predicted at its budgets (every run to its last update: an upper bound, since runs stop at success)
 (the torch-engine reruns of the robustness arm are left out: the model times this package's engine).
-Writes study_cost.json.
+Writes study_cost.json and study_cost.md.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import numpy as np
 
 import scratch_rnn as sr
 from scratch_rnn._numba.threads import one_blas_thread
-from scratch_rnn._provenance import provenance
+from scratch_rnn.bench.report import write_table
 from scratch_rnn.study import specs as sp
 from scratch_rnn.training.model import init_model
 
@@ -87,6 +87,24 @@ def predict_spec(spec: sp.RunSpec) -> float:
     return predict_record({"spec": spec.__dict__, "evals": evals, "updates": spec.updates, "near_misses": []})
 
 
+def table(result: dict) -> list[str]:
+    """The check against the store (where there was one) and the full reproduce's upper bound, by arm."""
+    lines = []
+    if "check" in result:
+        c = result["check"]
+        lo, hi = c["run_ratio_p10_p90"]
+        lines += ["| store | runs | predicted | recorded | predicted / recorded | run by run: median, 10%-90% |",
+                  "|---|---|---|---|---|---|",
+                  f"| `{c['store']}` | {c['runs']} | {c['predicted_s']:.0f} s | {c['recorded_s']:.0f} s "
+                  f"| {c['total_ratio']:.2f} | {c['run_ratio_median']:.2f}, [{lo:.2f}, {hi:.2f}] |", ""]
+    bound = result["reproduce_upper_bound_s"]
+    lines += ["| the full `reproduce`, every run to its budget (torch-engine reruns not modelled) | CPU h |", "|---|---|"]
+    lines += [f"| {arm} | {s / 3600:.2f} |" for arm, s in bound.items() if arm not in ("total", "wall_for_workers")]
+    lines += [f"| total | {bound['total'] / 3600:.2f} |",
+              f"| wall time on {result['workers']} worker(s) | {bound['wall_for_workers'] / 3600:.2f} |"]
+    return lines
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", default="results/power", help="a run store whose recorded seconds check the model")
@@ -115,9 +133,7 @@ def main(argv=None) -> int:
         by_arm["power"] = sum(predict_spec(s) for s in powered_specs(POWERED) if s not in study_keys)
     total = sum(by_arm.values())
     result["reproduce_upper_bound_s"] = {**by_arm, "total": total, "wall_for_workers": total / args.workers}
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "study_cost.json").write_text(json.dumps({**result, **provenance()}, indent=1))
+    write_table(table(result), result, Path(args.out), "study_cost")
     print(json.dumps(result, indent=1))
     return 0
 

@@ -58,19 +58,36 @@ def kernel_sources() -> str:
     return digest.hexdigest()[:16]
 
 
+#: what a run of the benchmarks or the experiments writes: their changes do not make the code "dirty"
+OUTPUTS = ("benchmarks/results", "docs/results", "docs/figures")
+
+
 def commit() -> str | None:
-    """The source tree's commit (``git describe --always --dirty``) where the package runs from a git
-    checkout, else None (an installed wheel)."""
+    """The source tree's commit (short hash), with "-dirty" where tracked files other than the written
+    results (:data:`OUTPUTS`) differ from it, where the package runs from a git checkout; else None (an
+    installed wheel). A batch of benchmarks, each writing its results into the tree, names the same
+    clean commit throughout."""
+    return tree_commit(Path(__file__).resolve().parents[1])
+
+
+def tree_commit(root: Path) -> str | None:
+    """:func:`commit` of the git work tree at `root` (None where it is not one)."""
     import subprocess
-    root = Path(__file__).resolve().parents[1]
     if not (root / ".git").exists():
         return None
-    try:
-        out = subprocess.run(["git", "-C", str(root), "describe", "--always", "--dirty"], capture_output=True,
-                             text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+    head = git("rev-parse", "--short=7", "HEAD")
+    if not head:
         return None
-    return out.stdout.strip() or None
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  *(f":(exclude){path}" for path in OUTPUTS))
+    return head + ("-dirty" if changed else "")
 
 
 def provenance() -> dict:

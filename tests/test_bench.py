@@ -126,3 +126,32 @@ def test_write_table_writes_the_markdown_and_the_json_with_provenance(tmp_path):
         assert data["commit"].startswith(head[:7]), data["commit"]
     else:
         assert data["commit"] is None
+
+
+def test_a_commit_is_dirty_for_changed_code_not_for_written_results(tmp_path):
+    """A batch of benchmarks writes its results into the tree one script after another: every script of
+    the batch names the same clean commit; a change to anything else is named dirty."""
+    import shutil
+    import subprocess
+    if not shutil.which("git"):
+        pytest.skip("git is not installed")
+    from scratch_rnn._provenance import tree_commit
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True,
+                       env={"GIT_AUTHOR_NAME": "a", "GIT_AUTHOR_EMAIL": "a@b", "GIT_COMMITTER_NAME": "a",
+                            "GIT_COMMITTER_EMAIL": "a@b", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    for name in ("benchmarks/results/floor.md", "docs/figures/bench.png", "scratch_rnn/core.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("1\n")
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-qm", "first")
+    head = tree_commit(tmp_path)
+    assert head and len(head) == 7 and "dirty" not in head
+    (tmp_path / "benchmarks/results/floor.md").write_text("2\n")
+    (tmp_path / "docs/figures/bench.png").write_text("2\n")
+    assert tree_commit(tmp_path) == head
+    (tmp_path / "scratch_rnn/core.py").write_text("2\n")
+    assert tree_commit(tmp_path) == head + "-dirty"
+    assert tree_commit(tmp_path / "scratch_rnn") is None          # not the root of a work tree
