@@ -1,7 +1,7 @@
 """Every kernel against the machine's floor: its matrix products at the one-thread GEMM rate of SciPy's
 BLAS at the products' own shapes (`scratch_rnn.bench.floor`).
 
-    python benchmarks/floor.py [--out benchmarks/results] [--shape T,B,D,H]
+    python benchmarks/floor.py [--out benchmarks/results] [--shape T,B,D,H] [--name floor]
 
 For each cell and dtype at the study's size (T=100 B=32 H=64 D=1 by default): the forward and the
 backward kernels' medians (Numba, BLAS on one thread), their GFLOP/s and percentage of the GEMM rate,
@@ -65,6 +65,8 @@ def rows(size=(100, 32, 64, 1)) -> list[dict]:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="benchmarks/results")
+    ap.add_argument("--name", default="floor", help="stem of the two files written (default: floor, for floor.md "
+                    "and floor.json; e.g. floor_haswell with OPENBLAS_CORETYPE=Haswell set)")
     ap.add_argument("--shape", default="100,32,1,64", metavar="T,B,D,H", help="the package's order of sizes")
     ap.add_argument("--size", help=argparse.SUPPRESS)          # the old T,B,H,D option, refused
     args = ap.parse_args(argv)
@@ -80,7 +82,7 @@ def main(argv=None) -> int:
         lines.append(f"| {r['cell'].upper()} {r['dtype']} | {r['gemm_gflops']:.1f} | {r['forward_ms']:.2f} "
                      f"({r['forward_gflops']:.1f}, {r['forward_pct']:.0f}%) | {r['backward_ms']:.2f} "
                      f"({r['backward_gflops']:.1f}, {r['backward_pct']:.0f}%) | {r['floor_ms']:.2f} | {r['x_floor']:.2f}x |")
-    md_path, json_path = write_table(lines, {"rows": table, "environment": environment()}, Path(args.out), "floor")
+    md_path, json_path = write_table(lines, {"rows": table, "environment": environment()}, Path(args.out), args.name)
     print("\n".join(lines))
     print(f"wrote {md_path} and {json_path}")
     return 0

@@ -53,8 +53,9 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     nb = execute(args.quick)
-    from scratch_rnn._provenance import cpu_text
-    nb.metadata["scratch_rnn"] = {"kernel_sources": kernel_sources_hash(), "cpu": cpu_text(), "quick": args.quick}
+    from scratch_rnn._provenance import commit, cpu_text
+    nb.metadata["scratch_rnn"] = {"kernel_sources": kernel_sources_hash(), "cpu": cpu_text(), "commit": commit(),
+                                  "quick": args.quick}
     nbformat.write(nb, args.out)
     print(f"wrote {args.out}: executed in {time.perf_counter() - t0:.0f} s")
     return 0

@@ -42,7 +42,8 @@ def sync(page: Path) -> bool:
 
 
 def pages() -> list[Path]:
-    return sorted(p for p in (ROOT / "docs").rglob("*.md") if "<!-- results: " in p.read_text())
+    """The README and every page of the site that holds a results region."""
+    return [p for p in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))] if "<!-- results: " in p.read_text()]
 
 
 def main(argv=None) -> int:

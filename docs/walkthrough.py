@@ -318,9 +318,9 @@ from scratch_rnn.bench.measure import Case, add_ratios, measure
 
 rows = add_ratios(measure([Case("fwd_bwd", "lstm", "float32", 100, 32, 64, 1)], ["numba", "torch"],
                           budget_s=0.2 if QUICK else 2.0, progress=False))
-from scratch_rnn._provenance import cpu_text
+from scratch_rnn._provenance import measured_on
 
-print(f"on {cpu_text()}, scratch_rnn {sr.__version__}:")
+print(f"on {measured_on()}, scratch_rnn {sr.__version__}:")
 for r in rows:
     print(f"{r['variant']:6s} {r['median_s'] * 1e3:7.2f} ms   (speedup vs torch {r['speedup_vs_torch']:.2f}x)")
 

@@ -57,3 +57,6 @@ def test_committed_notebook_was_executed_with_the_kernels_of_today():
         "docs/walkthrough.ipynb was executed with other kernel sources than scratch_rnn/_numba/ holds now: run "
         "`python docs/build_walkthrough.py` and commit the notebook")
     assert stored.get("cpu"), "the notebook names the CPU its numbers come from"
+    import re
+    assert re.fullmatch(r"[0-9a-f]{7}", stored.get("commit") or ""), \
+        "the notebook names the clean commit it was executed at (its speed row prints it too)"
