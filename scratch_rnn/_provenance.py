@@ -58,8 +58,9 @@ def kernel_sources() -> str:
     return digest.hexdigest()[:16]
 
 
-#: what a run of the benchmarks or the experiments writes: their changes do not make the code "dirty"
-OUTPUTS = ("benchmarks/results", "docs/results", "docs/figures")
+#: what a run of the benchmarks, the experiments or the walkthrough writes: their changes do not make the
+#: code "dirty"
+OUTPUTS = ("benchmarks/results", "docs/results", "docs/figures", "docs/walkthrough.ipynb")
 
 
 def commit() -> str | None:
