@@ -37,13 +37,6 @@ def execute(quick: bool, timeout: int = 900):
     return nb
 
 
-def kernel_sources_hash() -> str:
-    """A hash of the compiled kernels' sources (scratch_rnn/_numba/*.py): stored in the executed notebook's
-    metadata, so that a test fails when the committed walkthrough's numbers are older than the kernels."""
-    from scratch_rnn._provenance import kernel_sources
-    return kernel_sources()
-
-
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small sizes (under a minute); not for committing")
@@ -53,8 +46,9 @@ def main(argv=None) -> int:
 
     t0 = time.perf_counter()
     nb = execute(args.quick)
-    from scratch_rnn._provenance import commit, cpu_text
-    nb.metadata["scratch_rnn"] = {"kernel_sources": kernel_sources_hash(), "cpu": cpu_text(), "commit": commit(),
+    from scratch_rnn._provenance import commit, cpu_text, kernel_sources
+    # the kernels' sources, so that a test fails when the committed numbers are older than the kernels
+    nb.metadata["scratch_rnn"] = {"kernel_sources": kernel_sources(), "cpu": cpu_text(), "commit": commit(),
                                   "quick": args.quick}
     nbformat.write(nb, args.out)
     print(f"wrote {args.out}: executed in {time.perf_counter() - t0:.0f} s")

@@ -53,7 +53,8 @@ def test_committed_notebook_was_executed_with_the_kernels_of_today():
     nb = nbformat.read(DOCS / "walkthrough.ipynb", as_version=4)
     stored = nb.metadata.get("scratch_rnn", {})
     assert stored.get("quick") is False, "the committed notebook must be the full run, not --quick"
-    assert stored.get("kernel_sources") == _builder().kernel_sources_hash(), (
+    from scratch_rnn._provenance import kernel_sources
+    assert stored.get("kernel_sources") == kernel_sources(), (
         "docs/walkthrough.ipynb was executed with other kernel sources than scratch_rnn/_numba/ holds now: run "
         "`python docs/build_walkthrough.py` and commit the notebook")
     assert stored.get("cpu"), "the notebook names the CPU its numbers come from"
